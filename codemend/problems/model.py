@@ -1,0 +1,103 @@
+"""The problem model: what a task is, and the tests that judge a candidate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from codemend.problems.check_split import split_check
+
+Visibility = Literal["visible", "hidden"]
+
+
+class AssertTest(BaseModel):
+    """Python statements (normally one ``assert``) that call the entry point.
+
+    The code runs in the trusted harness; the entry point (and every other top-level
+    function the candidate defines) is a proxy to the isolated candidate process.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["assert"] = "assert"
+    code: str = Field(min_length=1)
+    visibility: Visibility = "visible"
+    in_child: bool = Field(
+        default=False,
+        description="Run inside the candidate's process (needs live objects); verdict untrusted.",
+    )
+
+
+class IOTest(BaseModel):
+    """A whole-program test: feed ``stdin``, compare stdout with ``expected_stdout``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["io"] = "io"
+    stdin: str = ""
+    expected_stdout: str
+    visibility: Visibility = "visible"
+
+
+Test = Annotated[AssertTest | IOTest, Field(discriminator="kind")]
+
+
+class Problem(BaseModel):
+    """One programming task with its tests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    prompt: str
+    entry_point: str | None = Field(
+        default=None, description="Function the tests call; None for stdin/stdout programs."
+    )
+    starter_code: str = ""
+    language: Literal["python"] = "python"
+    time_limit_s: float = Field(default=5.0, gt=0, le=600, description="Per test, wall clock.")
+    memory_limit_mb: int = Field(
+        default=1024, gt=0, le=65536, description="Address space budget above the start-up use."
+    )
+    test_setup_code: str = Field(default="", description="Runs in the harness before each test.")
+    tests: list[Test] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_tests(cls, data: Any) -> Any:
+        """Infer a missing ``kind``; split ``{"kind": "check", "code": "def check(...)"}``."""
+        if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+            return data
+        tests: list[Any] = []
+        setups = [data.get("test_setup_code") or ""]
+        for t in data["tests"]:
+            if isinstance(t, dict) and "kind" not in t:
+                t = {**t, "kind": "io" if "expected_stdout" in t else "assert"}
+            if not (isinstance(t, dict) and t.get("kind") == "check"):
+                tests.append(t)
+                continue
+            entry = data.get("entry_point")
+            if not isinstance(entry, str):
+                raise ValueError("a `check` test needs an entry_point")
+            extra = set(t) - {"kind", "code", "visibility"}
+            if extra:
+                raise ValueError(f"unknown field(s) in a check test: {sorted(extra)}")
+            parts = split_check(str(t.get("code", "")), entry)
+            setups.append(parts.setup)
+            vis = t.get("visibility", "visible")
+            tests.extend({"kind": "assert", "code": c, "visibility": vis} for c in parts.tests)
+        return {**data, "tests": tests, "test_setup_code": "\n".join(s for s in setups if s)}
+
+    @model_validator(mode="after")
+    def _assert_tests_need_entry_point(self) -> Problem:
+        if self.entry_point is None and any(t.kind == "assert" for t in self.tests):
+            raise ValueError("assertion tests need an entry_point")
+        if self.entry_point is not None and not self.entry_point.isidentifier():
+            raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
+        return self
+
+    def visible_tests(self) -> list[AssertTest | IOTest]:
+        return [t for t in self.tests if t.visibility == "visible"]
+
+    def hidden_tests(self) -> list[AssertTest | IOTest]:
+        return [t for t in self.tests if t.visibility == "hidden"]

@@ -1,0 +1,17 @@
+"""Running untrusted candidate code against tests, isolated from the host."""
+
+from codemend.errors import SandboxUnavailable
+from codemend.sandbox.base import Sandbox
+from codemend.sandbox.local import LocalSandbox, SandboxLimits
+from codemend.sandbox.report import Isolation, TestReport, TestResult, TestStatus
+
+__all__ = [
+    "Isolation",
+    "LocalSandbox",
+    "Sandbox",
+    "SandboxLimits",
+    "SandboxUnavailable",
+    "TestReport",
+    "TestResult",
+    "TestStatus",
+]

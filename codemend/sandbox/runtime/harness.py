@@ -1,0 +1,314 @@
+"""The harness process: runs the problem's test code and decides each assertion verdict.
+
+Test code is not trusted either, so this process is sandboxed too, under its own uid. The
+entry point (and every other top-level function of the solution) is a proxy that calls the
+candidate process over fd 3; only plain data crosses back, so comparisons here use Python's
+own ``==`` on built-in types. Progress and verdicts go to the supervisor on fd 4.
+Standard library only.
+"""
+
+import ast
+import builtins
+import operator
+
+if __package__:
+    from codemend.sandbox.runtime import wire
+    from codemend.sandbox.runtime.candidate import exc_info
+else:  # inside the sandbox
+    import wire  # type: ignore[no-redef]
+    from candidate import exc_info  # type: ignore[no-redef]
+
+CHANNEL = 3
+CONTROL = 4
+REPR_LIMIT = 300
+TEST_FILE = "test.py"
+
+_OPS = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def short(value: object, limit: int = REPR_LIMIT) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CandidateGone(BaseException):
+    """The candidate process died or broke the protocol (not catchable as ``Exception``)."""
+
+
+class CandidateAbort(BaseException):
+    """The candidate raised SystemExit, KeyboardInterrupt or another non-``Exception``."""
+
+
+class Unplain(BaseException):
+    """The candidate returned something that is not plain data."""
+
+
+class NeedsChild(BaseException):
+    """The test passes a non-plain argument: it can only run inside the candidate process."""
+
+
+class CandidateError(Exception):
+    """An exception of the candidate's with no built-in counterpart here."""
+
+
+class AssertFail(AssertionError):
+    def __init__(self, source: str, actual: object, expected: object) -> None:
+        super().__init__(source)
+        self.source, self.actual, self.expected = source, actual, expected
+
+
+def _rebuild(name: str, message: str) -> Exception:
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:
+            pass
+    return CandidateError(f"{name}: {message}")
+
+
+class Proxies:
+    """Builds proxy functions and remembers what happened during the current test."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.dead = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.last_call: str | None = None
+        self.last_result: object = None
+        self.has_result = False
+        self.last_exc: tuple[BaseException, list] | None = None
+        self.poison: dict | None = None
+
+    def make(self, name: str):  # type: ignore[no-untyped-def]
+        def proxy(*args: object, **kwargs: object) -> object:
+            return self.call(name, args, kwargs)
+
+        proxy.__name__ = proxy.__qualname__ = name
+        return proxy
+
+    def call(self, name: str, args: tuple, kwargs: dict) -> object:
+        if self.dead:
+            raise CandidateGone("the candidate process is gone")
+        try:
+            enc_args = [wire.encode(a) for a in args]
+            enc_kwargs = wire.encode(dict(kwargs))
+        except (wire.Unencodable, RecursionError):
+            raise NeedsChild(name) from None
+        parts = [short(a, 100) for a in args] + [f"{k}={short(v, 100)}" for k, v in kwargs.items()]
+        self.last_call = f"{name}({', '.join(parts)})"[: REPR_LIMIT * 2]
+        mutable = [i for i, a in enumerate(args) if type(a) in (list, dict, set)]
+        self.seq += 1
+        try:
+            wire.send_frame(CHANNEL, ["call", self.seq, name, enc_args, enc_kwargs, mutable])
+            reply = wire.recv_frame(CHANNEL, plain=True)
+        except (OSError, wire.FrameError) as exc:
+            return self._gone(f"broke the protocol: {exc}")
+        if reply is wire.EOF:
+            return self._gone("exited during the call")
+        if not (isinstance(reply, list) and len(reply) >= 2 and reply[1] == self.seq):
+            return self._gone("sent a malformed reply")
+        kind = reply[0]
+        if kind == "ok" and len(reply) == 4:
+            for index, value in reply[3]:
+                self._write_back(args, index, value)
+            self.last_result, self.has_result = reply[2], True
+            return reply[2]
+        if kind == "exc" and len(reply) == 6:
+            info = [str(x) if i < 3 else bool(x) for i, x in enumerate(reply[2:])]
+            if info[3]:
+                self.poison = {"status": "error", "info": info}
+                raise CandidateAbort(info[0])
+            exc = _rebuild(info[0], info[1])
+            self.last_exc = (exc, info)
+            raise exc
+        if kind == "unplain" and len(reply) == 3:
+            raise Unplain(str(reply[2]))
+        return self._gone("sent an unknown reply")
+
+    def _write_back(self, args: tuple, index: object, value: object) -> None:
+        if not isinstance(index, int) or not 0 <= index < len(args):
+            return
+        target = args[index]
+        if type(target) is not type(value):
+            return
+        if isinstance(target, list):
+            target[:] = value  # type: ignore[index]
+        elif isinstance(target, dict | set):
+            target.clear()
+            target.update(value)  # type: ignore[arg-type]
+
+    def _gone(self, why: str) -> object:
+        self.dead = True
+        self.poison = {"status": "crashed", "detail": f"the candidate process {why}"}
+        raise CandidateGone(why)
+
+    def run_in_child(self, setup: str, code: str) -> list:
+        self.seq += 1
+        try:
+            wire.send_frame(CHANNEL, ["test", self.seq, setup, code])
+            reply = wire.recv_frame(CHANNEL, plain=True)
+        except (OSError, wire.FrameError) as exc:
+            self._gone(f"broke the protocol: {exc}")
+        if reply is wire.EOF or not isinstance(reply, list) or len(reply) < 2:
+            self._gone("exited during the test")
+        return reply  # type: ignore[return-value]
+
+
+class _Rewrite(ast.NodeTransformer):
+    """``assert a OP b`` -> ``__cm_cmp(a, b, op, i)`` so a failure reports both sides."""
+
+    def __init__(self, source: str, called: set[str]) -> None:
+        self.source, self.called = source, called
+        self.asserts: list[tuple[str, type, bool]] = []
+
+    def _calls_candidate(self, node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.called
+            for n in ast.walk(node)
+        )
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        test = node.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS):
+            return node
+        left, right = test.left, test.comparators[0]
+        swap = self._calls_candidate(right) and not self._calls_candidate(left)
+        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        self.asserts.append((text, type(test.ops[0]), swap))
+        call = ast.Call(
+            func=ast.Name("__cm_cmp", ast.Load()),
+            args=[left, right, ast.Constant(len(self.asserts) - 1)],
+            keywords=[],
+        )
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def _compile_test(code: str, called: set[str]):  # type: ignore[no-untyped-def]
+    tree = ast.parse(code, TEST_FILE)
+    rewrite = _Rewrite(code, called)
+    tree = ast.fix_missing_locations(rewrite.visit(tree))
+    asserts = rewrite.asserts
+
+    def cmp(a: object, b: object, index: int) -> None:
+        text, op, swap = asserts[index]
+        if not _OPS[op](a, b):
+            raise AssertFail(text, b if swap else a, a if swap else b)
+
+    return compile(tree, TEST_FILE, "exec"), cmp
+
+
+def _result(status: str, **fields: object) -> dict:
+    return {"status": status, "trusted": True, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _from_info(status: str, info: list, **fields: object) -> dict:
+    if info[0] == "MemoryError":
+        status = "memory"
+    return _result(status, exc_type=info[0], exc_message=info[1], traceback=info[2], **fields)
+
+
+def run_test(test: dict, base: dict, setup: str, proxies: Proxies) -> dict:
+    proxies.reset()
+    called = {k for k, v in base.items() if getattr(v, "__name__", None) == k} | {"candidate"}
+    try:
+        if test.get("in_child"):
+            return _in_child(test, setup, proxies)
+        code, cmp = _compile_test(test["code"], called)
+        scope = dict(base)
+        scope["__cm_cmp"] = cmp
+        exec(code, scope)
+        outcome = _result("passed")
+    except AssertFail as fail:
+        outcome = _result(
+            "failed", call=proxies.last_call, assertion=fail.source,
+            expected=short(fail.expected), actual=short(fail.actual),
+        )
+    except AssertionError as exc:
+        actual = short(proxies.last_result) if proxies.has_result else None
+        outcome = _result("failed", call=proxies.last_call, actual=actual, exc_message=str(exc)[:300])
+    except Unplain as exc:
+        outcome = _result(
+            "failed", call=proxies.last_call,
+            actual=f"<a {exc} object: only plain data can be checked>",
+        )
+    except NeedsChild:
+        return _in_child(test, setup, proxies)
+    except (CandidateGone, CandidateAbort):
+        outcome = _result("crashed")
+    except BaseException as exc:
+        if proxies.last_exc is not None and proxies.last_exc[0] is exc:
+            outcome = _from_info("error", proxies.last_exc[1], call=proxies.last_call)
+        else:
+            info = exc_info(exc, TEST_FILE)
+            outcome = _from_info("error", info, call=proxies.last_call, detail="raised in the test code")
+    if proxies.poison is not None:
+        poison = proxies.poison
+        if "info" in poison:
+            outcome = _from_info(poison["status"], poison["info"], call=proxies.last_call)
+        else:
+            outcome = _result(poison["status"], call=proxies.last_call, detail=poison["detail"])
+    return outcome
+
+
+def _in_child(test: dict, setup: str, proxies: Proxies) -> dict:
+    try:
+        reply = proxies.run_in_child(setup, test["code"])
+    except CandidateGone:
+        return _result("crashed", trusted=False, detail=proxies.poison and proxies.poison.get("detail"))
+    if reply[0] == "passed":
+        return {**_result("passed"), "trusted": False}
+    info = [str(x) for x in reply[2:5]] + [bool(reply[5]) if len(reply) > 5 else False]
+    status = "failed" if info[0] == "AssertionError" else "error"
+    return {**_from_info(status, info), "trusted": False}
+
+
+def main(job: dict, indexes: list[int]) -> None:
+    """Run the job's assertion tests ``indexes`` in order, reporting on ``CONTROL``."""
+    proxies = Proxies()
+    ready = wire.recv_frame(CHANNEL, plain=True)
+    tests, setup = job["tests"], job.get("setup", "")
+    if ready is wire.EOF or not isinstance(ready, list) or ready[0] not in ("ready", "import_error"):
+        for i in indexes:
+            wire.send_frame(CONTROL, ["result", i, _result("crashed", detail="the candidate process exited while loading")])
+        return
+    if ready[0] == "import_error":
+        info = [str(x) for x in ready[1:4]] + [bool(ready[4])]
+        for i in indexes:
+            result = _from_info("error", info, detail="the solution raised while loading")
+            wire.send_frame(CONTROL, ["result", i, result])
+        return
+    base: dict = {"__builtins__": builtins, "__name__": "__test__"}
+    names = [n for n in ready[1] if isinstance(n, str) and n.isidentifier()]
+    entry = job.get("entry_point")
+    for name in [*names, *([entry] if entry else [])]:
+        base[name] = proxies.make(name)
+    try:
+        exec(compile(setup, "setup.py", "exec"), base)
+    except BaseException as exc:
+        info = exc_info(exc, "setup.py")
+        for i in indexes:
+            wire.send_frame(CONTROL, ["result", i, _from_info("error", info, detail="the test setup code raised")])
+        return
+    for i in indexes:
+        wire.send_frame(CONTROL, ["start", i])
+        wire.send_frame(CONTROL, ["result", i, run_test(tests[i], base, setup, proxies)])
+        if proxies.dead:
+            return
+    wire.send_frame(CONTROL, ["done"])

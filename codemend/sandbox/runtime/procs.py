@@ -1,0 +1,156 @@
+"""Process plumbing for the supervisor: entering a role, limits, killing, the zygote.
+
+Standard library only; runs inside the sandbox.
+"""
+
+import ctypes
+import fcntl
+import json
+import os
+import resource
+import select
+import signal
+import socket
+
+if __package__:
+    from codemend.sandbox.runtime import candidate
+else:  # inside the sandbox
+    import candidate  # type: ignore[no-redef]
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+MAX_FD = 4096
+
+
+def _prctl(option: int, value: int) -> None:
+    _libc.prctl(option, value, 0, 0, 0)
+
+
+def vm_size() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cap(res: int, value: int) -> None:
+    """Set soft = hard = ``value``, never above the inherited hard limit."""
+    _, hard = resource.getrlimit(res)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(res, (value, value))
+
+
+def enter(fds: list[int], uid: int | None, limits: dict, cwd: str) -> None:
+    """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits."""
+    os.setsid()
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    os.closerange(len(fds), MAX_FD)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _cap(resource.RLIMIT_AS, vm_size() + limits["memory_mb"] * 1024 * 1024)
+    _cap(resource.RLIMIT_CPU, int(limits["cpu_s"]) + 1)
+    _cap(resource.RLIMIT_FSIZE, limits["fsize_mb"] * 1024 * 1024)
+    _cap(resource.RLIMIT_NOFILE, limits["nofile"])
+    _cap(resource.RLIMIT_CORE, 0)
+    if uid is not None:  # as root RLIMIT_NPROC is not enforced; per uid it is
+        _cap(resource.RLIMIT_NPROC, limits["nproc"])
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
+
+
+def kill_all(uid: int | None, pgids: list[int]) -> None:
+    """SIGKILL every process of ``uid`` in this PID namespace (or, without uids, the groups)."""
+    if uid is None:
+        for pgid in pgids:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setuid(uid)
+            for _ in range(10_000):  # a fork bomb may add processes while a pass runs
+                os.kill(-1, signal.SIGKILL)
+                if not _alive(uid):
+                    break
+        except BaseException:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _alive(uid: int) -> bool:
+    """Whether a process of ``uid`` other than this one is alive (zombies do not count)."""
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or entry == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if fields.get("State", "").split()[:1] != ["Z"] and fields.get("Uid", "").split()[:1] == [str(uid)]:
+            return True
+    return False
+
+
+def describe(status: int | None) -> str:
+    if status is None:
+        return "ended in an unknown way"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+        hint = {"SIGXCPU": " (CPU time limit)", "SIGSEGV": " (e.g. recursion too deep)"}.get(name, "")
+        return f"was killed by {name}{hint}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def zygote(sock: socket.socket) -> None:
+    """Fork candidate processes on request. Started before any job is read, so a candidate's
+    memory never holds test data; reports each child's exit status back."""
+    children: dict[int, int] = {}
+    while True:
+        ready, _, _ = select.select([sock, *children], [], [])
+        for fd in ready:
+            if fd is sock:
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
+                if not msg:
+                    os._exit(0)
+                req = json.loads(msg)
+                pid = os.fork()
+                if pid == 0:
+                    _candidate(req, fds)
+                for f in fds:
+                    os.close(f)
+                children[os.pidfd_open(pid)] = pid
+                sock.send(json.dumps(["spawned", pid]).encode())
+            else:
+                pid = children.pop(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                sock.send(json.dumps(["exited", pid, status]).encode())
+
+
+def _candidate(req: dict, fds: list[int]) -> None:
+    try:
+        enter(fds, req["uid"], req["limits"], req["cwd"])
+        if req["mode"] == "serve":
+            candidate.serve()
+        else:
+            candidate.run_program()
+    except BaseException:
+        os._exit(70)
+    os._exit(0)

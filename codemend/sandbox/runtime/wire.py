@@ -1,0 +1,125 @@
+"""Framing and the plain-data codec shared by the host, the supervisor and its children.
+
+Frames are a 4-byte big-endian length followed by UTF-8 JSON. Values cross process
+boundaries only as plain data, type-exact: None, bool, int, float (nan/inf included), str,
+bytes, list, tuple, dict, set, frozenset and complex. Subclasses and other objects do not cross,
+so an object that compares equal to everything cannot reach the process that decides verdicts.
+Standard library only: this file runs inside the sandbox under ``python -I -S``.
+"""
+
+import json
+import os
+import struct
+
+MAX_FRAME = 64 * 1024 * 1024
+MAX_DEPTH = 400
+_HEADER = struct.Struct(">I")
+
+
+class FrameError(Exception):
+    """A malformed, oversized or truncated frame."""
+
+
+class Unencodable(Exception):
+    """A value that is not plain data."""
+
+
+def send_frame(fd: int, obj: object) -> None:
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    if len(data) > MAX_FRAME:
+        raise FrameError(f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(fd: int, limit: int = MAX_FRAME, *, plain: bool = False) -> object:
+    """Read one frame; return ``EOF`` at a clean end of stream.
+
+    With ``plain``, JSON objects are decoded as tagged plain values (see ``encode``), so the
+    frame's envelope must use arrays only.
+    """
+    header = _read_exact(fd, _HEADER.size)
+    if header is None:
+        return EOF
+    (size,) = _HEADER.unpack(header)
+    if size > limit:
+        raise FrameError(f"frame of {size} bytes exceeds {limit}")
+    body = _read_exact(fd, size)
+    if body is None:
+        raise FrameError("stream ended inside a frame")
+    try:
+        return json.loads(body, object_hook=_hook if plain else None)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise FrameError(f"undecodable frame: {exc}") from None
+
+
+class _Eof:
+    def __repr__(self) -> str:
+        return "EOF"
+
+
+EOF = _Eof()
+
+_SMALL_INT = 1 << 53
+
+
+def encode(value: object, depth: int = 0) -> object:
+    """Turn plain data into JSON-able form; raise ``Unencodable`` for anything else."""
+    if depth > MAX_DEPTH:
+        raise Unencodable("nesting too deep")
+    kind = type(value)
+    if value is None or kind is bool or kind is str or kind is float:
+        return value
+    if kind is int:
+        return value if -_SMALL_INT < value < _SMALL_INT else {"I": hex(value)}  # type: ignore[arg-type]
+    if kind is list:
+        return [encode(v, depth + 1) for v in value]  # type: ignore[attr-defined]
+    if kind is tuple:
+        return {"t": [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+    if kind is dict:
+        items = value.items()  # type: ignore[attr-defined]
+        return {"d": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in items]}
+    if kind is set or kind is frozenset:
+        tag = "S" if kind is set else "F"
+        return {tag: [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+    if kind is bytes:
+        return {"y": value.hex()}  # type: ignore[attr-defined]
+    if kind is complex:
+        return {"c": [value.real, value.imag]}  # type: ignore[attr-defined]
+    raise Unencodable(f"{kind.__module__}.{kind.__qualname__}")
+
+
+def _hook(obj: dict) -> object:
+    if len(obj) != 1:
+        raise ValueError("tagged value with more than one key")
+    ((tag, val),) = obj.items()
+    if tag == "t" and type(val) is list:
+        return tuple(val)
+    if tag == "d" and type(val) is list:
+        if not all(type(p) is list and len(p) == 2 for p in val):
+            raise ValueError("malformed dict")
+        return {k: v for k, v in val}
+    if tag in ("S", "F") and type(val) is list:
+        return set(val) if tag == "S" else frozenset(val)
+    if tag == "y" and type(val) is str:
+        return bytes.fromhex(val)
+    if tag == "c" and type(val) is list and len(val) == 2:
+        re, im = val
+        if type(re) in (int, float) and type(im) in (int, float):
+            return complex(re, im)
+    if tag == "I" and type(val) is str and len(val) < 100_000:
+        return int(val, 16)
+    raise ValueError(f"unknown tag {tag!r}")
