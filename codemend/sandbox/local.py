@@ -68,8 +68,9 @@ class _Worker:
         try:
             hello = self._read(time.monotonic() + timeout)
         except _WorkerLost as exc:
+            tail = self.stderr_tail()
             self.stop()
-            raise SandboxUnavailable(f"sandbox worker did not start: {exc}\n{self.stderr_tail()}") from None
+            raise SandboxUnavailable(f"sandbox worker did not start: {exc}\n{tail}") from None
         return hello
 
     def stderr_tail(self, size: int = 2000) -> str:
@@ -110,6 +111,7 @@ class _Worker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
+        self.buf.clear()
         try:
             if proc.stdin:
                 proc.stdin.close()
@@ -123,6 +125,8 @@ class _Worker:
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+        if self.errlog is not None:
+            self.errlog.close()
 
 
 class LocalSandbox(Sandbox):

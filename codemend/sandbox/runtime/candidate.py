@@ -11,6 +11,7 @@ import linecache
 import os
 import sys
 import traceback
+import types
 
 if __package__:
     from codemend.sandbox.runtime import wire
@@ -46,8 +47,13 @@ def exc_info(exc: BaseException, filename: str = FILENAME) -> list[object]:
 
 
 def _load(code: str, name: str) -> dict[str, object]:
+    """Run the solution with a copy of ``builtins``: patching it cannot break this process's
+    own protocol code (deliberate sabotage only breaks the candidate's own channel)."""
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
-    namespace: dict[str, object] = {"__name__": name, "__builtins__": builtins}
+    own = types.ModuleType("builtins")
+    own.__dict__.update(builtins.__dict__)
+    sys.modules["builtins"] = own
+    namespace: dict[str, object] = {"__name__": name, "__builtins__": own}
     exec(compile(code, FILENAME, "exec"), namespace)
     return namespace
 

@@ -42,8 +42,11 @@ def _cap(res: int, value: int) -> None:
     resource.setrlimit(res, (value, value))
 
 
-def enter(fds: list[int], uid: int | None, limits: dict, cwd: str) -> None:
-    """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits."""
+def enter(fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: bool = False) -> None:
+    """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits.
+
+    A non-dumpable process cannot be traced or have its memory read by same-uid processes.
+    """
     os.setsid()
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
     for target, fd in enumerate(high):
@@ -54,7 +57,7 @@ def enter(fds: list[int], uid: int | None, limits: dict, cwd: str) -> None:
         os.setgid(uid)
         os.setuid(uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_DUMPABLE, int(dumpable))  # a uid change cleared it; set it either way
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _cap(resource.RLIMIT_AS, vm_size() + limits["memory_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_CPU, int(limits["cpu_s"]) + 1)
@@ -120,7 +123,8 @@ def describe(status: int | None) -> str:
 
 def zygote(sock: socket.socket) -> None:
     """Fork candidate processes on request. Started before any job is read, so a candidate's
-    memory never holds test data; reports each child's exit status back."""
+    memory never holds test data. Answers each request with the child's pid and a pidfd, and
+    reports each child's exit status when it ends."""
     children: dict[int, int] = {}
     while True:
         ready, _, _ = select.select([sock, *children], [], [])
@@ -135,8 +139,9 @@ def zygote(sock: socket.socket) -> None:
                     _candidate(req, fds)
                 for f in fds:
                     os.close(f)
-                children[os.pidfd_open(pid)] = pid
-                sock.send(json.dumps(["spawned", pid]).encode())
+                pidfd = os.pidfd_open(pid)  # valid until this process reaps the child
+                children[pidfd] = pid
+                socket.send_fds(sock, [json.dumps(["spawned", pid]).encode()], [pidfd])
             else:
                 pid = children.pop(fd)
                 os.close(fd)
@@ -146,7 +151,8 @@ def zygote(sock: socket.socket) -> None:
 
 def _candidate(req: dict, fds: list[int]) -> None:
     try:
-        enter(fds, req["uid"], req["limits"], req["cwd"])
+        # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
+        enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True)
         if req["mode"] == "serve":
             candidate.serve()
         else:

@@ -52,22 +52,24 @@ class Supervisor:
         self.serial = 0
 
     # -- zygote ---------------------------------------------------------------------------
-    def _zygote_msg(self) -> list:
-        msg = json.loads(self.zygote.recv(1 << 16) or b'["eof"]')
+    def _zygote_msg(self) -> tuple[list, list[int]]:
+        data, fds, _, _ = socket.recv_fds(self.zygote, 1 << 16, 1)
+        msg = json.loads(data or b'["eof"]')
         if msg[0] == "exited":
             self.exits[msg[1]] = msg[2]
         elif msg[0] == "eof":
             raise RuntimeError("the zygote is gone")
-        return msg
+        return msg, fds
 
-    def _spawn(self, mode: str, fds: list[int], limits: dict, cwd: str) -> int:
+    def _spawn(self, mode: str, fds: list[int], limits: dict, cwd: str) -> tuple[int, int]:
+        """A candidate process from the zygote: its pid and a pidfd that signals its exit."""
         uid = self.uids[1] if self.uids else None
         req = {"mode": mode, "uid": uid, "limits": limits, "cwd": cwd}
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
         while True:
-            msg = self._zygote_msg()
+            msg, pidfds = self._zygote_msg()
             if msg[0] == "spawned":
-                return int(msg[1])
+                return int(msg[1]), pidfds[0]
 
     def _exit_status(self, pid: int, timeout: float = 5.0) -> int | None:
         end = time.monotonic() + timeout
@@ -129,7 +131,7 @@ class Supervisor:
         err_r, err_w = os.pipe()
         null = os.open(os.devnull, os.O_RDWR)
         limits = self._limits(job, len(pending))
-        c_pid = self._spawn("serve", [null, out_w, err_w, c_end.fileno()], limits, path)
+        c_pid, c_fd = self._spawn("serve", [null, out_w, err_w, c_end.fileno()], limits, path)
         for fd in (out_w, err_w):
             os.close(fd)
         c_end.close()
@@ -149,7 +151,7 @@ class Supervisor:
         h_end.close()
         os.close(ctl_w)
         os.close(null)
-        c_fd, h_fd = os.pidfd_open(c_pid), os.pidfd_open(h_pid)
+        h_fd = os.pidfd_open(h_pid)
         watch = {ctl_r, out_r, err_r, h_fd, c_fd}
         buf = bytearray()
         current: int | None = None
@@ -194,6 +196,7 @@ class Supervisor:
                     results[i] = {"status": "timeout", "detail": detail, "duration_s": limit}
         elif current is not None and results[current] is None:
             results[current] = {"status": "crashed", "detail": "the test harness died during this test"}
+        c_died = c_died or bool(select.select([c_fd], [], [], 0)[0])  # ended before the kill
         self._cleanup([c_pid, h_pid], path)
         os.waitpid(h_pid, 0)
         for fd in (out_r, err_r):  # what is left in the pipes after the kill
@@ -201,11 +204,11 @@ class Supervisor:
         for fd in (ctl_r, out_r, err_r, c_fd, h_fd):
             os.close(fd)
         status = self._exit_status(c_pid)
-        if c_died:
+        if c_died:  # the harness only saw the channel close; say how the process ended
             why = f"the candidate process {procs.describe(status)}"
             for i in pending:
                 r = results[i]
-                if r is not None and r["status"] == "crashed":
+                if r is not None and r["status"] == "crashed" and _vague(r.get("detail")):
                     r["detail"] = why
 
     def _io_test(self, job: dict, test: dict, err: Capture) -> dict:
@@ -219,7 +222,7 @@ class Supervisor:
         s_end, c_end = socket.socketpair()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        c_pid = self._spawn("program", [stdin, out_w, err_w, c_end.fileno()], self._limits(job, 0), path)
+        c_pid, c_fd = self._spawn("program", [stdin, out_w, err_w, c_end.fileno()], self._limits(job, 0), path)
         for fd in (stdin, out_w, err_w):
             os.close(fd)
         c_end.close()
@@ -228,7 +231,6 @@ class Supervisor:
             wire.send_frame(s_end.fileno(), job["code"])
         except OSError:
             pass
-        c_fd = os.pidfd_open(c_pid)
         watch = {out_r, err_r, c_fd}
         timed_out = False
         while watch:
@@ -271,6 +273,10 @@ class Supervisor:
             return {**base, "status": "failed", "detail": "output exceeded the capture limit"}
         passed = _normalise(actual) == _normalise(expected)
         return {**base, "status": "passed" if passed else "failed"}
+
+
+def _vague(detail: str | None) -> bool:
+    return detail is None or detail.startswith(("the candidate process exited", "the test harness died"))
 
 
 def _normalise(text: str) -> list[str]:

@@ -1,0 +1,471 @@
+"""Hostile candidates: every attempt ends as a correct, not-passed verdict, with the host unharmed.
+
+Each test asserts the exact verdict and, where the attack aims at the host, the absence of harm.
+The problems' tests expect values the hostile code does not compute, so any "passed" is a forgery.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from codemend.sandbox import LocalSandbox, TestReport
+
+from conftest import make_problem
+
+TESTS = ("assert f(2) == 4", "assert f(3) == 9")
+
+
+def run(sandbox: LocalSandbox, code: str, *tests: str, limit: float = 2.0) -> TestReport:
+    problem = make_problem(*(tests or TESTS), time_limit_s=limit)
+    return sandbox.run(problem, textwrap.dedent(code))
+
+
+def statuses(report: TestReport) -> list[str]:
+    return [r.status for r in report.results]
+
+
+def sandbox_uid_processes(sandbox: LocalSandbox) -> list[int]:
+    """Host PIDs owned by this sandbox's harness/candidate uids (zombies excluded)."""
+    low, high = sandbox._uid_base, sandbox._uid_base + 2 * sandbox.size
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uid = int(fields["Uid"].split()[0])
+        if low <= uid < high and not fields["State"].strip().startswith("Z"):
+            found.append(int(entry))
+    return found
+
+
+# -- leaving early ------------------------------------------------------------------------
+
+
+def test_sys_exit_at_import_is_an_error(sandbox: LocalSandbox) -> None:
+    report = run(sandbox, "import sys\nsys.exit(0)\ndef f(x): return x * x")
+    assert statuses(report) == ["error", "error"]
+    assert report.results[0].exc_type == "SystemExit"
+    assert report.results[0].detail == "the solution raised while loading"
+
+
+def test_os_exit_at_import_is_a_crash(sandbox: LocalSandbox) -> None:
+    report = run(sandbox, "import os\nos._exit(0)")
+    assert statuses(report) == ["crashed", "crashed"]
+    assert report.results[0].detail == "the candidate process exited with status 0"
+
+
+@pytest.mark.parametrize(
+    ("raise_", "exc_type"),
+    [
+        ("raise SystemExit(0)", "SystemExit"),
+        ("import sys; sys.exit(0)", "SystemExit"),
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+        ("raise GeneratorExit", "GeneratorExit"),
+        ("class Escape(BaseException): pass\n    raise Escape()", "Escape"),
+    ],
+)
+def test_base_exceptions_at_call_time_are_errors(sandbox: LocalSandbox, raise_: str, exc_type: str) -> None:
+    report = run(sandbox, f"def f(x):\n    {raise_}\n")
+    assert statuses(report) == ["error", "error"]
+    assert report.results[0].exc_type == exc_type
+
+
+def test_base_exception_cannot_be_swallowed_by_the_test_code(sandbox: LocalSandbox) -> None:
+    report = run(
+        sandbox, "def f(x):\n    raise SystemExit(0)\n",
+        "try:\n    f(2)\nexcept BaseException:\n    pass",
+    )
+    assert statuses(report) == ["error"]
+
+
+def test_os_exit_during_a_call_is_a_crash_and_later_tests_still_run(sandbox: LocalSandbox) -> None:
+    code = """
+    import os
+    def f(x):
+        if x == 2:
+            os._exit(0)
+        return x * x
+    """
+    report = run(sandbox, code)
+    assert statuses(report) == ["crashed", "passed"]
+    assert report.results[0].detail == "the candidate process exited with status 0"
+    assert report.results[0].call == "f(2)"
+
+
+def test_thread_that_exits_the_process_is_a_crash(sandbox: LocalSandbox) -> None:
+    code = """
+    import os, threading, time
+    def f(x):
+        threading.Thread(target=lambda: os._exit(0)).start()
+        time.sleep(1)
+        return x * x
+    """
+    assert statuses(run(sandbox, code)) == ["crashed", "crashed"]
+
+
+# -- objects that lie ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "class Liar:\n    def __eq__(self, o): return True\n    __hash__ = None\ndef f(x): return Liar()",
+        "class I(int):\n    def __eq__(self, o): return True\ndef f(x): return I(0)",
+        "class S(str):\n    def __eq__(self, o): return True\ndef f(x): return S('')",
+        "class L(list):\n    def __eq__(self, o): return True\ndef f(x): return L()",
+        "import unittest.mock\ndef f(x): return unittest.mock.ANY",
+    ],
+    ids=["always-equal", "int-subclass", "str-subclass", "list-subclass", "mock-any"],
+)
+def test_objects_that_compare_equal_to_everything_fail(sandbox: LocalSandbox, code: str) -> None:
+    report = run(sandbox, code)
+    assert statuses(report) == ["failed", "failed"]
+    assert report.results[0].actual is not None and "only plain data" in report.results[0].actual
+
+
+def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing(sandbox: LocalSandbox) -> None:
+    code = """
+    import atexit, builtins, os, signal, sys
+    class Nope(Exception):
+        pass
+    builtins.AssertionError = Nope
+    builtins.isinstance = lambda *a: True
+    builtins.len = lambda *a: 0
+    sys.settrace(lambda *a: None)
+    sys.setprofile(lambda *a: None)
+    atexit.register(lambda: os._exit(0))
+    for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    def f(x):
+        return -1
+    """
+    report = run(sandbox, code)
+    assert statuses(report) == ["failed", "failed"]
+    assert (report.results[0].expected, report.results[0].actual) == ("4", "-1")
+
+
+def test_ignoring_signals_does_not_survive_the_wall_clock_kill(sandbox: LocalSandbox) -> None:
+    code = """
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGXCPU):
+        signal.signal(sig, signal.SIG_IGN)
+    def f(x):
+        while True:
+            pass
+    """
+    assert statuses(run(sandbox, code, limit=1.0)) == ["timeout", "timeout"]
+
+
+def test_printed_pass_markers_are_ignored(sandbox: LocalSandbox) -> None:
+    code = """
+    import sys, json
+    def f(x):
+        for marker in ("passed", "ALL TESTS PASSED", '{"status": "passed"}', "OK"):
+            print(marker)
+            sys.stderr.write(marker + "\\n")
+        sys.stdout.flush()
+        return 0
+    """
+    report = run(sandbox, code)
+    assert statuses(report) == ["failed", "failed"]
+    assert "ALL TESTS PASSED" in report.stdout
+
+
+def test_writing_frames_on_every_descriptor_is_a_protocol_crash(sandbox: LocalSandbox) -> None:
+    code = """
+    import os, json
+    def f(x):
+        body = json.dumps(["result", 0, {"status": "passed"}]).encode()
+        frame = len(body).to_bytes(4, "big") + body
+        for fd in range(0, 64):
+            try:
+                os.write(fd, frame)
+            except OSError:
+                pass
+        return 0
+    """
+    report = run(sandbox, code)
+    assert statuses(report) == ["crashed", "crashed"]
+    assert (report.results[0].detail or "").startswith("the candidate process broke the protocol")
+
+
+def test_closing_stdout_and_stderr_does_not_stop_the_verdict(sandbox: LocalSandbox) -> None:
+    code = """
+    import os
+    os.close(1)
+    os.close(2)
+    def f(x):
+        return x * x + 1
+    """
+    report = run(sandbox, code)
+    assert statuses(report) == ["failed", "failed"]
+    assert report.results[1].actual == "10"
+
+
+def test_walking_frames_and_gc_finds_no_results_to_rewrite(sandbox: LocalSandbox) -> None:
+    code = """
+    import gc, sys
+    def f(x):
+        touched = 0
+        for obj in gc.get_objects():
+            if isinstance(obj, dict) and "status" in obj:
+                obj["status"] = "passed"
+                touched += 1
+        frame = sys._getframe()
+        while frame is not None:
+            for scope in (frame.f_locals, frame.f_globals):
+                if isinstance(scope, dict):
+                    scope.setdefault("passed", True)
+            frame = frame.f_back
+        return 0
+    """
+    assert statuses(run(sandbox, code)) == ["failed", "failed"]
+
+
+def test_the_candidate_cannot_read_the_tests_from_its_own_memory(sandbox: LocalSandbox) -> None:
+    # The expected value exists only in the test code. The candidate scans every readable page
+    # of its own address space for it: the candidate process never held any test data.
+    code = """
+    import re
+    def f(x):
+        found = set()
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                span, perms = line.split()[:2]
+                if "r" not in perms:
+                    continue
+                lo, hi = (int(v, 16) for v in span.split("-"))
+                try:
+                    mem.seek(lo)
+                    found.update(re.findall(rb"SECRET-[0-9]{6}", mem.read(hi - lo)))
+                except (OSError, ValueError, OverflowError):
+                    pass
+        return sorted(v.decode() for v in found)[0] if found else "nothing"
+    """
+    report = run(sandbox, code, "assert f(1) == 'SECRET-' + '271828'", "assert f(2) == 'SECRET-314159'")
+    assert statuses(report) == ["failed", "failed"]
+    assert report.results[1].actual == "'nothing'"
+
+
+# -- resource attacks ---------------------------------------------------------------------
+
+
+def test_fork_bomb_ends_as_a_timeout_and_leaves_no_process(sandbox: LocalSandbox) -> None:
+    code = """
+    import os
+    def f(x):
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """
+    report = run(sandbox, code, limit=1.0)
+    assert statuses(report) == ["timeout", "timeout"]
+    assert sandbox_uid_processes(sandbox) == []
+
+
+def test_memory_bomb_is_a_memory_verdict_and_the_next_test_runs(sandbox: LocalSandbox) -> None:
+    code = """
+    def f(x):
+        if x == 2:
+            hog = bytearray(64 * 1024**3)
+            return len(hog)
+        return x * x
+    """
+    assert statuses(run(sandbox, code)) == ["memory", "passed"]
+
+
+def test_growing_memory_until_refused_is_a_memory_verdict(sandbox: LocalSandbox) -> None:
+    code = """
+    def f(x):
+        hog = []
+        while True:
+            hog.append(bytearray(16 * 1024**2))
+    """
+    assert statuses(run(sandbox, code, limit=5.0)) == ["memory", "memory"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "while True:\n        pass",
+        "import time\n    time.sleep(3600)",
+        "return sum(range(10**15))",
+        "import re\n    return re.match(r'(a+)+$', 'a' * 64 + 'b')",
+    ],
+    ids=["loop", "sleep", "c-loop", "regex-backtracking"],
+)
+def test_loops_and_sleeps_are_timeouts(sandbox: LocalSandbox, body: str) -> None:
+    report = run(sandbox, f"def f(x):\n    {body}\n", limit=1.0)
+    assert statuses(report) == ["timeout", "timeout"]
+    assert report.results[0].detail == "no verdict within 1 s of wall-clock time for this test"
+
+
+def test_a_hang_at_import_is_a_timeout(sandbox: LocalSandbox) -> None:
+    report = run(sandbox, "import time\ntime.sleep(3600)\ndef f(x): return x * x", limit=1.0)
+    assert statuses(report) == ["timeout", "timeout"]
+
+
+def test_output_flood_is_capped_and_the_verdict_stands(sandbox: LocalSandbox) -> None:
+    code = """
+    import sys
+    def f(x):
+        chunk = "y" * 65536
+        for _ in range(2000):
+            sys.stdout.write(chunk)
+            sys.stderr.write(chunk)
+        return x * x
+    """
+    report = run(sandbox, code, limit=10.0)
+    assert statuses(report) == ["passed", "passed"]
+    assert report.stdout_truncated and report.stderr_truncated
+    assert len(report.stdout) == sandbox.limits.output_bytes
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("def f(x):\n    return f(x)", "error"),
+        ("import sys\nsys.setrecursionlimit(10**7)\ndef f(x):\n    return list(map(f, [x]))", "crashed"),
+    ],
+    ids=["recursion-error", "stack-overflow"],
+)
+def test_deep_recursion(sandbox: LocalSandbox, code: str, expected: str) -> None:
+    report = run(sandbox, code, limit=5.0)
+    assert statuses(report) == [expected, expected]
+
+
+# -- the host -----------------------------------------------------------------------------
+
+
+def test_killing_the_parent_and_everything_else_harms_nothing(sandbox: LocalSandbox) -> None:
+    code = """
+    import os, signal
+    def f(x):
+        for pid in (os.getppid(), 1, -1):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.killpg(0, signal.SIGKILL)
+        except OSError:
+            pass
+        return 0
+    """
+    report = run(sandbox, code)
+    assert statuses(report) in (["failed", "failed"], ["crashed", "crashed"])
+    healthy = run(sandbox, "def f(x): return x * x")
+    assert statuses(healthy) == ["passed", "passed"]
+
+
+def test_files_outside_the_working_dir_are_untouched(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    tmp_path.chmod(0o777)
+    victim.chmod(0o666)
+    host_tmp_before = set(os.listdir("/tmp"))
+    code = f"""
+    import os
+    def f(x):
+        wrote = []
+        for path in ({str(victim)!r}, "/tmp/codemend-escape", "/etc/passwd", {os.__file__!r},
+                     "/codemend/supervisor.py", os.path.expanduser("~/.codemend-escape")):
+            try:
+                with open(path, "w") as fh:
+                    fh.write("pwned")
+                wrote.append(path)
+            except OSError:
+                pass
+        with open("scratch.txt", "w") as fh:
+            fh.write("fine")
+        return [p for p in wrote if p.startswith("/tmp/codemend-escape") is False]
+    """
+    report = run(sandbox, code, "assert f(0) == ['x']")
+    assert statuses(report) == ["failed"]
+    assert victim.read_text() == "original"
+    assert not Path("/tmp/codemend-escape").exists()
+    assert "codemend-escape" not in "".join(set(os.listdir("/tmp")) - host_tmp_before)
+    assert "pwned" not in Path(os.__file__).read_text()
+
+
+def test_no_connection_reaches_a_listener_on_the_host_loopback(sandbox: LocalSandbox) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    accepted: list[object] = []
+
+    def accept() -> None:
+        try:
+            accepted.append(listener.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    code = f"""
+    import socket
+    def f(x):
+        for host in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+            try:
+                socket.create_connection((host, {port}), timeout=0.3).sendall(b"hi")
+                return "connected"
+            except OSError:
+                pass
+        return "isolated"
+    """
+    report = run(sandbox, code, "assert f(0) == 'connected'")
+    thread.join()
+    listener.close()
+    assert statuses(report) == ["failed"]
+    assert report.results[0].actual == "'isolated'"
+    assert accepted == []
+
+
+def test_host_secrets_are_not_visible(sandbox: LocalSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Workers already running were started with a scrubbed environment; start a fresh sandbox
+    # after setting the secret to make sure it does not leak at start-up either.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-123")
+    code = """
+    import glob, os
+    def f(x):
+        seen = [repr(dict(os.environ))]
+        for path in glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline"):
+            try:
+                with open(path, "rb") as fh:
+                    seen.append(fh.read().decode("latin-1"))
+            except OSError:
+                pass
+        text = "\\n".join(seen)
+        return "leaked" if "sk-host-secret" in text else sorted(os.environ)
+    """
+    with LocalSandbox(workers=1, isolation="namespaces") as fresh:
+        report = run(fresh, code, "assert f(0) == 'leaked'")
+    assert statuses(report) == ["failed"]
+    assert report.results[0].actual == "['HOME', 'LANG', 'PATH']"
+
+
+def test_a_daemonised_grandchild_does_not_outlive_the_run(sandbox: LocalSandbox) -> None:
+    code = """
+    import os, time
+    def f(x):
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(3600)
+            os._exit(0)
+        return x * x
+    """
+    assert statuses(run(sandbox, code)) == ["passed", "passed"]
+    assert sandbox_uid_processes(sandbox) == []
