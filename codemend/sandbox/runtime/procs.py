@@ -71,43 +71,47 @@ def enter(fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: 
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
 
 
-def kill_all(uid: int | None, pgids: list[int]) -> None:
-    """SIGKILL every process of ``uid`` in this PID namespace (or, without uids, the groups)."""
-    if uid is None:
+def sweep(uids: list[int] | None, pgids: list[int]) -> None:
+    """Leave no process of a finished run: SIGKILL every live process of the run's uids in
+    this PID namespace (fork bombs and daemons included), or, without uids, the run's groups."""
+    if uids is None:
         for pgid in pgids:
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
         return
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setuid(uid)
-            for _ in range(10_000):  # a fork bomb may add processes while a pass runs
-                os.kill(-1, signal.SIGKILL)
-                if not _alive(uid):
-                    break
-        except BaseException:
-            pass
-        os._exit(0)
-    os.waitpid(pid, 0)
+    for uid in _live(uids):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setuid(uid)
+                for _ in range(10_000):  # a fork bomb may add processes while a pass runs
+                    os.kill(-1, signal.SIGKILL)
+                    if not _live([uid], os.getpid()):
+                        break
+            except BaseException:
+                pass
+            os._exit(0)
+        os.waitpid(pid, 0)
 
 
-def _alive(uid: int) -> bool:
-    """Whether a process of ``uid`` other than this one is alive (zombies do not count)."""
-    me = str(os.getpid())
+def _live(uids: list[int], exclude: int = 0) -> set[int]:
+    """Which of ``uids`` own a live process (zombies do not count), ``exclude`` aside."""
+    wanted = {str(u) for u in uids}
+    found: set[int] = set()
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or entry == me:
+        if not entry.isdigit() or int(entry) == exclude:
             continue
         try:
             with open(f"/proc/{entry}/status") as status:
                 fields = dict(line.split(":", 1) for line in status if ":" in line)
-        except OSError:
+        except (OSError, ValueError):
             continue
-        if fields.get("State", "").split()[:1] != ["Z"] and fields.get("Uid", "").split()[:1] == [str(uid)]:
-            return True
-    return False
+        uid = fields.get("Uid", "").split()[:1]
+        if uid and uid[0] in wanted and fields.get("State", "").split()[:1] != ["Z"]:
+            found.add(int(uid[0]))
+    return found
 
 
 def describe(status: int | None) -> str:

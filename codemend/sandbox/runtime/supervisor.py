@@ -87,12 +87,14 @@ class Supervisor:
             os.chown(path, self.uids[1], self.uids[1])
         return path
 
-    def _cleanup(self, pids: list[int], path: str | None) -> None:
-        if self.uids:
-            for uid in self.uids:
-                procs.kill_all(uid, [])
-        else:
-            procs.kill_all(None, pids)
+    def _cleanup(self, pidfds: list[int], pids: list[int], path: str | None, grace: float) -> None:
+        """Give the run's processes ``grace`` seconds to end by themselves, then sweep."""
+        end = time.monotonic() + grace
+        waiting = list(pidfds)
+        while waiting and (left := end - time.monotonic()) > 0:
+            for fd in select.select(waiting, [], [], left)[0]:
+                waiting.remove(fd)
+        procs.sweep(self.uids, pids)
         if path:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -197,7 +199,9 @@ class Supervisor:
         elif current is not None and results[current] is None:
             results[current] = {"status": "crashed", "detail": "the test harness died during this test"}
         c_died = c_died or bool(select.select([c_fd], [], [], 0)[0])  # ended before the kill
-        self._cleanup([c_pid, h_pid], path)
+        # After "done" the harness exits and the candidate sees its channel close.
+        grace = 0.0 if timed_out else 0.5
+        self._cleanup([c_fd, h_fd], [c_pid, h_pid], path, grace)
         os.waitpid(h_pid, 0)
         for fd in (out_r, err_r):  # what is left in the pipes after the kill
             _drain(fd, out if fd == out_r else err)
@@ -245,7 +249,7 @@ class Supervisor:
                 chunk = os.read(fd, 1 << 16)
                 (out if fd == out_r else err).feed(chunk) if chunk else watch.discard(fd)
         duration = round(time.monotonic() - start, 6)
-        self._cleanup([c_pid], path)
+        self._cleanup([c_fd], [c_pid], path, 0.0)
         s_end.setblocking(False)
         try:
             outcome = wire.recv_frame(s_end.fileno(), limit=1 << 20)
