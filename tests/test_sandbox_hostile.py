@@ -6,6 +6,7 @@ The problems' tests expect values the hostile code does not compute, so any "pas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import textwrap
@@ -13,10 +14,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import make_problem
 
 from codemend.sandbox import LocalSandbox, TestReport
-
-from conftest import make_problem
 
 TESTS = ("assert f(2) == 4", "assert f(3) == 9")
 
@@ -82,7 +82,8 @@ def test_base_exceptions_at_call_time_are_errors(sandbox: LocalSandbox, raise_: 
 
 def test_base_exception_cannot_be_swallowed_by_the_test_code(sandbox: LocalSandbox) -> None:
     report = run(
-        sandbox, "def f(x):\n    raise SystemExit(0)\n",
+        sandbox,
+        "def f(x):\n    raise SystemExit(0)\n",
         "try:\n    f(2)\nexcept BaseException:\n    pass",
     )
     assert statuses(report) == ["error"]
@@ -133,7 +134,9 @@ def test_objects_that_compare_equal_to_everything_fail(sandbox: LocalSandbox, co
     assert report.results[0].actual is not None and "only plain data" in report.results[0].actual
 
 
-def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing(sandbox: LocalSandbox) -> None:
+def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing(
+    sandbox: LocalSandbox,
+) -> None:
     code = """
     import atexit, builtins, os, signal, sys
     class Nope(Exception):
@@ -407,10 +410,8 @@ def test_no_connection_reaches_a_listener_on_the_host_loopback(sandbox: LocalSan
     accepted: list[object] = []
 
     def accept() -> None:
-        try:
+        with contextlib.suppress(OSError):
             accepted.append(listener.accept())
-        except OSError:
-            pass
 
     thread = threading.Thread(target=accept)
     thread.start()

@@ -11,9 +11,30 @@ import pytest
 from codemend.sandbox.runtime import wire
 
 PLAIN = [
-    None, True, False, 0, -7, 2**53 + 1, -(2**200), 1.5, -0.0, math.inf, -math.inf,
-    "text", "ünï\u2028", b"\x00\xff", [1, [2]], (1, (2, 3)), {"a": 1, (1, 2): [3]},
-    {1, 2}, frozenset({"x"}), complex(1, -2), [], (), {}, set(),
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**53 + 1,
+    -(2**200),
+    1.5,
+    -0.0,
+    math.inf,
+    -math.inf,
+    "text",
+    "ünï\u2028",
+    b"\x00\xff",
+    [1, [2]],
+    (1, (2, 3)),
+    {"a": 1, (1, 2): [3]},
+    {1, 2},
+    frozenset({"x"}),
+    complex(1, -2),
+    [],
+    (),
+    {},
+    set(),
 ]
 
 
@@ -68,7 +89,15 @@ def test_self_referencing_list_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    ['{"t": 1}', '{"x": [1]}', '{"S": [[1]]}', '{"d": [[1]]}', '{"a": 1, "b": 2}', '{"y": 5}', '{"c": ["a", 1]}'],
+    [
+        '{"t": 1}',
+        '{"x": [1]}',
+        '{"S": [[1]]}',
+        '{"d": [[1]]}',
+        '{"a": 1, "b": 2}',
+        '{"y": 5}',
+        '{"c": ["a", 1]}',
+    ],
 )
 def test_malformed_tagged_values_are_rejected(payload: str) -> None:
     read, write = os.pipe()

@@ -47,8 +47,12 @@ def read_samples(path: Path, known: set[str]) -> list[Sample]:
             if not isinstance(record.get(field), str):
                 raise ProblemFileError(str(path), "missing or not a string", line=number, field=field)
         if record["task_id"] not in known:
-            raise ProblemFileError(str(path), f"unknown task {record['task_id']!r}", line=number, field="task_id")
-        samples.append(Sample(line=number, task_id=record["task_id"], completion=record["completion"], record=record))
+            raise ProblemFileError(
+                str(path), f"unknown task {record['task_id']!r}", line=number, field="task_id"
+            )
+        samples.append(
+            Sample(line=number, task_id=record["task_id"], completion=record["completion"], record=record)
+        )
     return samples
 
 
@@ -59,7 +63,7 @@ def result_text(report: TestReport) -> str:
     first = next(r for r in report.results if not r.passed)
     if first.status == "timeout":
         return "timed out"
-    reason = first.exc_type and f"{first.exc_type}: {first.exc_message}" or first.detail or first.status
+    reason = (first.exc_type and f"{first.exc_type}: {first.exc_message}") or first.detail or first.status
     if first.status == "failed" and not first.exc_type:
         reason = f"expected {first.expected}, got {first.actual}" if first.expected else "assertion failed"
     return f"failed: {reason}"
@@ -73,7 +77,7 @@ def evaluate_samples(
     ks: Sequence[int],
     workers: int,
     progress: Callable[[], None] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
+) -> tuple[list[dict[str, Any]], dict[int, float]]:
     """Run every sample; return the per-sample result records and pass@k."""
 
     def one(sample: Sample) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from codemend.errors import InfrastructureError, UserError
 from codemend.problems import load_problem
 from codemend.sandbox import LocalSandbox, TestReport
 
-_STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "memory": "yellow", "crashed": "magenta"}
+_STYLE = {
+    "passed": "green",
+    "failed": "red",
+    "error": "red",
+    "timeout": "yellow",
+    "memory": "yellow",
+    "crashed": "magenta",
+}
 
 
 def render(report: TestReport, console: Console) -> None:
@@ -29,13 +36,24 @@ def render(report: TestReport, console: Console) -> None:
             what += f"\n{r.detail}"
         status = f"[{_STYLE[r.status]}]{r.status}[/]" + ("" if r.trusted else " (untrusted)")
         table.add_row(
-            str(r.index), r.kind, r.visibility, status, what.strip(),
-            r.expected or "", r.actual or "", f"{r.duration_s:.3f}",
+            str(r.index),
+            r.kind,
+            r.visibility,
+            status,
+            what.strip(),
+            r.expected or "",
+            r.actual or "",
+            f"{r.duration_s:.3f}",
         )
     console.print(table)
-    for name, text, cut in (("stdout", report.stdout, report.stdout_truncated), ("stderr", report.stderr, report.stderr_truncated)):
+    for name, text, cut in (
+        ("stdout", report.stdout, report.stdout_truncated),
+        ("stderr", report.stderr, report.stderr_truncated),
+    ):
         if text:
-            console.print(f"[bold]{name}[/]{' (truncated)' if cut else ''}:\n{text}", markup=True, highlight=False)
+            console.print(
+                f"[bold]{name}[/]{' (truncated)' if cut else ''}:\n{text}", markup=True, highlight=False
+            )
 
 
 @click.command()
@@ -44,7 +62,10 @@ def render(report: TestReport, console: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--visible-only", is_flag=True, help="Run only the visible tests.")
 @click.option(
-    "--isolation", type=click.Choice(["auto", "namespaces", "rlimits"]), default="auto", show_default=True,
+    "--isolation",
+    type=click.Choice(["auto", "namespaces", "rlimits"]),
+    default="auto",
+    show_default=True,
     help="namespaces: fail (exit 3) rather than run without Linux namespaces.",
 )
 def check(problem_file: Path, code_file: Path, as_json: bool, visible_only: bool, isolation: str) -> None:

@@ -34,7 +34,9 @@ def _ks(text: str) -> list[int]:
 @click.option("--json", "as_json", is_flag=True, help="Print pass@k as JSON.")
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds per test.")
 @click.option("--workers", type=int, default=None, help="Parallel sandbox workers (default: cores).")
-def evaluate(benchmark: str, samples_file: Path, k_text: str, as_json: bool, timeout: float, workers: int | None) -> None:
+def evaluate(
+    benchmark: str, samples_file: Path, k_text: str, as_json: bool, timeout: float, workers: int | None
+) -> None:
     """Score SAMPLES_FILE ({"task_id", "completion"} per line) against the hidden tests.
 
     Writes SAMPLES_FILE_results.jsonl and prints pass@k (unbiased estimator).
@@ -51,7 +53,10 @@ def evaluate(benchmark: str, samples_file: Path, k_text: str, as_json: bool, tim
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     show = not as_json and len(samples) >= 20
     try:
-        with LocalSandbox(workers=size) as sandbox, Progress(*columns, console=stderr, disable=not show) as bar:
+        with (
+            LocalSandbox(workers=size) as sandbox,
+            Progress(*columns, console=stderr, disable=not show) as bar,
+        ):
             task = bar.add_task(f"{benchmark}: evaluating", total=len(samples))
             records, scores = evaluate_samples(
                 samples, problems, sandbox, ks=ks, workers=size, progress=lambda: bar.advance(task)

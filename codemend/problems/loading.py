@@ -43,7 +43,9 @@ def iter_problems(path: str | Path) -> Iterator[Problem]:
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ProblemFileError(name, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
+                raise ProblemFileError(
+                    name, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
+                ) from None
             yield _problem(data, name, number)
         return
     try:

@@ -71,8 +71,15 @@ def bwrap_command(
     bwrap: str, config: str, *, root: bool, tmpfs_mb: int, allow_site_packages: bool
 ) -> list[str]:
     isolation = [
-        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
     ]
     if root:
         for cap in ROOT_CAPS:

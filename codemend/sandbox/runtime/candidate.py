@@ -6,9 +6,9 @@ an uncaught exception on fd 3. Standard library only.
 """
 
 import builtins
+import contextlib
 import io
 import linecache
-import os
 import sys
 import traceback
 import types
@@ -16,7 +16,7 @@ import types
 if __package__:
     from codemend.sandbox.runtime import wire
 else:  # inside the sandbox, started as a plain script directory
-    import wire  # type: ignore[no-redef]
+    import wire  # type: ignore[import-not-found, no-redef]
 
 FILENAME = "solution.py"
 CHANNEL = 3
@@ -85,16 +85,32 @@ def _run_test(namespace: dict[str, object], msg: list) -> list[object]:
     return ["passed", seq]
 
 
+def _streams() -> None:
+    """Fresh text streams on fds 0-2 (nothing buffered from the parent)."""
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # closed, replaced or sabotaged by the solution
+            stream.flush()
+
+
 def serve() -> None:
     """Assertion mode: load the solution, then answer calls until the channel closes."""
     code = wire.recv_frame(CHANNEL)
     if not isinstance(code, str):
         return
+    _streams()
     try:
         namespace = _load(code, "solution")
     except BaseException as exc:
+        _flush()
         wire.send_frame(CHANNEL, ["import_error", *exc_info(exc)])
         return
+    _flush()
     names = sorted(k for k, v in namespace.items() if isinstance(k, str) and callable(v))
     wire.send_frame(CHANNEL, ["ready", [n for n in names if not n.startswith("__")]])
     while True:
@@ -102,6 +118,7 @@ def serve() -> None:
         if msg is wire.EOF or not isinstance(msg, list) or not msg:
             return
         reply = _call(namespace, msg) if msg[0] == "call" else _run_test(namespace, msg)
+        _flush()
         wire.send_frame(CHANNEL, reply)
 
 
@@ -110,9 +127,7 @@ def run_program() -> None:
     code = wire.recv_frame(CHANNEL)
     if not isinstance(code, str):
         return
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
+    _streams()
     outcome: list[object] = ["exit", 0]
     try:
         _load(code, "__main__")
@@ -121,9 +136,5 @@ def run_program() -> None:
         outcome = ["exit", status if isinstance(status, int) else (0 if status is None else 1)]
     except BaseException as exc:
         outcome = ["exc", *exc_info(exc)]
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
+    _flush()
     wire.send_frame(CHANNEL, outcome)

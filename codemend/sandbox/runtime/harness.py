@@ -10,20 +10,22 @@ Standard library only.
 import ast
 import builtins
 import operator
+from collections.abc import Callable
+from typing import Any
 
 if __package__:
     from codemend.sandbox.runtime import wire
     from codemend.sandbox.runtime.candidate import exc_info
 else:  # inside the sandbox
-    import wire  # type: ignore[no-redef]
-    from candidate import exc_info  # type: ignore[no-redef]
+    import wire  # type: ignore[import-not-found, no-redef]
+    from candidate import exc_info  # type: ignore[import-not-found, no-redef]
 
 CHANNEL = 3
 CONTROL = 4
 REPR_LIMIT = 300
 TEST_FILE = "test.py"
 
-_OPS = {
+_OPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -131,28 +133,28 @@ class Proxies:
             self.last_result, self.has_result = reply[2], True
             return reply[2]
         if kind == "exc" and len(reply) == 6:
-            info = [str(x) if i < 3 else bool(x) for i, x in enumerate(reply[2:])]
+            info: list[Any] = [str(x) if i < 3 else bool(x) for i, x in enumerate(reply[2:])]
             if info[3]:
                 self.poison = {"status": "error", "info": info}
                 raise CandidateAbort(info[0])
-            exc = _rebuild(info[0], info[1])
-            self.last_exc = (exc, info)
-            raise exc
+            error = _rebuild(info[0], info[1])
+            self.last_exc = (error, info)
+            raise error
         if kind == "unplain" and len(reply) == 3:
             raise Unplain(str(reply[2]))
         return self._gone("sent an unknown reply")
 
-    def _write_back(self, args: tuple, index: object, value: object) -> None:
+    def _write_back(self, args: tuple, index: object, value: Any) -> None:
         if not isinstance(index, int) or not 0 <= index < len(args):
             return
         target = args[index]
         if type(target) is not type(value):
             return
         if isinstance(target, list):
-            target[:] = value  # type: ignore[index]
+            target[:] = value
         elif isinstance(target, dict | set):
             target.clear()
-            target.update(value)  # type: ignore[arg-type]
+            target.update(value)
 
     def _gone(self, why: str) -> object:
         self.dead = True
@@ -237,15 +239,19 @@ def run_test(test: dict, base: dict, setup: str, proxies: Proxies) -> dict:
         outcome = _result("passed")
     except AssertFail as fail:
         outcome = _result(
-            "failed", call=proxies.last_call, assertion=fail.source,
-            expected=short(fail.expected), actual=short(fail.actual),
+            "failed",
+            call=proxies.last_call,
+            assertion=fail.source,
+            expected=short(fail.expected),
+            actual=short(fail.actual),
         )
     except AssertionError as exc:
         actual = short(proxies.last_result) if proxies.has_result else None
         outcome = _result("failed", call=proxies.last_call, actual=actual, exc_message=str(exc)[:300])
     except Unplain as exc:
         outcome = _result(
-            "failed", call=proxies.last_call,
+            "failed",
+            call=proxies.last_call,
             actual=f"<a {exc} object: only plain data can be checked>",
         )
     except NeedsChild:
@@ -274,7 +280,7 @@ def _in_child(test: dict, setup: str, proxies: Proxies) -> dict:
         return _result("crashed", trusted=False, detail=proxies.poison and proxies.poison.get("detail"))
     if reply[0] == "passed":
         return {**_result("passed"), "trusted": False}
-    info = [str(x) for x in reply[2:5]] + [bool(reply[5]) if len(reply) > 5 else False]
+    info: list[Any] = [str(x) for x in reply[2:5]] + [bool(reply[5]) if len(reply) > 5 else False]
     status = "failed" if info[0] == "AssertionError" else "error"
     return {**_from_info(status, info), "trusted": False}
 
@@ -286,10 +292,13 @@ def main(job: dict, indexes: list[int]) -> None:
     tests, setup = job["tests"], job.get("setup", "")
     if ready is wire.EOF or not isinstance(ready, list) or ready[0] not in ("ready", "import_error"):
         for i in indexes:
-            wire.send_frame(CONTROL, ["result", i, _result("crashed", detail="the candidate process exited while loading")])
+            wire.send_frame(
+                CONTROL,
+                ["result", i, _result("crashed", detail="the candidate process exited while loading")],
+            )
         return
     if ready[0] == "import_error":
-        info = [str(x) for x in ready[1:4]] + [bool(ready[4])]
+        info: list[Any] = [str(x) for x in ready[1:4]] + [bool(ready[4])]
         for i in indexes:
             result = _from_info("error", info, detail="the solution raised while loading")
             wire.send_frame(CONTROL, ["result", i, result])
@@ -302,9 +311,11 @@ def main(job: dict, indexes: list[int]) -> None:
     try:
         exec(compile(setup, "setup.py", "exec"), base)
     except BaseException as exc:
-        info = exc_info(exc, "setup.py")
+        setup_info = exc_info(exc, "setup.py")
         for i in indexes:
-            wire.send_frame(CONTROL, ["result", i, _from_info("error", info, detail="the test setup code raised")])
+            wire.send_frame(
+                CONTROL, ["result", i, _from_info("error", setup_info, detail="the test setup code raised")]
+            )
         return
     for i in indexes:
         wire.send_frame(CONTROL, ["start", i])

@@ -3,6 +3,7 @@
 Standard library only; runs inside the sandbox.
 """
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -11,11 +12,12 @@ import resource
 import select
 import signal
 import socket
+from typing import Any
 
 if __package__:
     from codemend.sandbox.runtime import candidate
 else:  # inside the sandbox
-    import candidate  # type: ignore[no-redef]
+    import candidate  # type: ignore[import-not-found, no-redef]
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
@@ -76,10 +78,8 @@ def sweep(uids: list[int] | None, pgids: list[int]) -> None:
     this PID namespace (fork bombs and daemons included), or, without uids, the run's groups."""
     if uids is None:
         for pgid in pgids:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         return
     for uid in _live(uids):
         pid = os.fork()
@@ -131,7 +131,8 @@ def zygote(sock: socket.socket) -> None:
     reports each child's exit status when it ends."""
     children: dict[int, int] = {}
     while True:
-        ready, _, _ = select.select([sock, *children], [], [])
+        watched: list[Any] = [sock, *children]
+        ready, _, _ = select.select(watched, [], [])
         for fd in ready:
             if fd is sock:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)

@@ -6,6 +6,7 @@ wall-clock deadlines, drains and caps their output, kills every process of a fin
 compares I/O-test output itself. Standard library only: run as ``python -I -S supervisor.py``.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -18,9 +19,9 @@ if __package__:
     from codemend.sandbox.runtime import harness, procs, wire
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import harness  # type: ignore[no-redef]
-    import procs  # type: ignore[no-redef]
-    import wire  # type: ignore[no-redef]
+    import harness  # type: ignore[import-not-found, no-redef]
+    import procs  # type: ignore[import-not-found, no-redef]
+    import wire  # type: ignore[import-not-found, no-redef]
 
 
 class Capture:
@@ -117,14 +118,18 @@ class Supervisor:
                 results[i] = self._io_test(job, test, err)
         return {
             "results": results,
-            "stdout": out.text(), "stdout_truncated": out.truncated,
-            "stderr": err.text(), "stderr_truncated": err.truncated,
+            "stdout": out.text(),
+            "stdout_truncated": out.truncated,
+            "stderr": err.text(),
+            "stderr_truncated": err.truncated,
         }
 
     def _limits(self, job: dict, tests: int) -> dict:
         return {**job["limits"], "cpu_s": job["time_limit_s"] * (tests + 1)}
 
-    def _assert_session(self, job: dict, pending: list[int], results: list, out: Capture, err: Capture) -> None:
+    def _assert_session(
+        self, job: dict, pending: list[int], results: list, out: Capture, err: Capture
+    ) -> None:
         limit = job["time_limit_s"]
         path = self._make_dir()
         h_end, c_end = socket.socketpair()
@@ -137,10 +142,8 @@ class Supervisor:
         for fd in (out_w, err_w):
             os.close(fd)
         c_end.close()
-        try:
+        with contextlib.suppress(OSError):
             wire.send_frame(h_end.fileno(), job["code"])
-        except OSError:
-            pass
         h_pid = os.fork()
         if h_pid == 0:
             try:
@@ -226,15 +229,15 @@ class Supervisor:
         s_end, c_end = socket.socketpair()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        c_pid, c_fd = self._spawn("program", [stdin, out_w, err_w, c_end.fileno()], self._limits(job, 0), path)
+        c_pid, c_fd = self._spawn(
+            "program", [stdin, out_w, err_w, c_end.fileno()], self._limits(job, 0), path
+        )
         for fd in (stdin, out_w, err_w):
             os.close(fd)
         c_end.close()
         start = time.monotonic()
-        try:
+        with contextlib.suppress(OSError):
             wire.send_frame(s_end.fileno(), job["code"])
-        except OSError:
-            pass
         watch = {out_r, err_r, c_fd}
         timed_out = False
         while watch:
@@ -269,10 +272,14 @@ class Supervisor:
             info = [str(x) for x in outcome[1:4]]
             kind = "memory" if info[0] == "MemoryError" else "error"
             return {**base, "status": kind, "exc_type": info[0], "exc_message": info[1], "traceback": info[2]}
-        if not (isinstance(outcome, list) and outcome[:1] == ["exit"]):
+        if isinstance(outcome, list) and outcome[:1] == ["exit"]:
+            code = outcome[1]
+        elif status is not None and os.WIFEXITED(status):  # e.g. os._exit(): no report, a status
+            code = os.waitstatus_to_exitcode(status)
+        else:
             return {**base, "status": "crashed", "detail": f"the program {procs.describe(status)}"}
-        if outcome[1] != 0:
-            return {**base, "status": "error", "detail": f"the program exited with status {outcome[1]}"}
+        if code != 0:
+            return {**base, "status": "error", "detail": f"the program exited with status {code}"}
         if out.truncated:
             return {**base, "status": "failed", "detail": "output exceeded the capture limit"}
         passed = _normalise(actual) == _normalise(expected)

@@ -10,6 +10,7 @@ Standard library only: this file runs inside the sandbox under ``python -I -S``.
 import json
 import os
 import struct
+from typing import Any
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 400
@@ -76,7 +77,7 @@ EOF = _Eof()
 _SMALL_INT = 1 << 53
 
 
-def encode(value: object, depth: int = 0) -> object:
+def encode(value: Any, depth: int = 0) -> object:
     """Turn plain data into JSON-able form; raise ``Unencodable`` for anything else."""
     if depth > MAX_DEPTH:
         raise Unencodable("nesting too deep")
@@ -84,21 +85,21 @@ def encode(value: object, depth: int = 0) -> object:
     if value is None or kind is bool or kind is str or kind is float:
         return value
     if kind is int:
-        return value if -_SMALL_INT < value < _SMALL_INT else {"I": hex(value)}  # type: ignore[arg-type]
+        return value if -_SMALL_INT < value < _SMALL_INT else {"I": hex(value)}
     if kind is list:
-        return [encode(v, depth + 1) for v in value]  # type: ignore[attr-defined]
+        return [encode(v, depth + 1) for v in value]
     if kind is tuple:
-        return {"t": [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+        return {"t": [encode(v, depth + 1) for v in value]}
     if kind is dict:
-        items = value.items()  # type: ignore[attr-defined]
+        items = value.items()
         return {"d": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in items]}
     if kind is set or kind is frozenset:
         tag = "S" if kind is set else "F"
-        return {tag: [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+        return {tag: [encode(v, depth + 1) for v in value]}
     if kind is bytes:
-        return {"y": value.hex()}  # type: ignore[attr-defined]
+        return {"y": value.hex()}
     if kind is complex:
-        return {"c": [value.real, value.imag]}  # type: ignore[attr-defined]
+        return {"c": [value.real, value.imag]}
     raise Unencodable(f"{kind.__module__}.{kind.__qualname__}")
 
 

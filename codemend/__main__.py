@@ -1,0 +1,3 @@
+from codemend.cli import main
+
+main()

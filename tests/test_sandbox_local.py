@@ -1,0 +1,239 @@
+"""LocalSandbox behaviour on ordinary candidates: verdicts, report fields, I/O tests, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import textwrap
+
+import pytest
+from conftest import make_problem
+
+from codemend.errors import SandboxUnavailable
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox
+
+
+def test_passing_and_failing_asserts_report_call_expected_and_actual(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(2) == 4", "assert f(3) == 10", "assert 7 == f(1)")
+    report = sandbox.run(problem, "def f(x):\n    return x * x\n")
+    assert [r.status for r in report.results] == ["passed", "failed", "failed"]
+    failed = report.results[1]
+    assert (failed.call, failed.expected, failed.actual) == ("f(3)", "10", "9")
+    assert failed.assertion == "assert f(3) == 10"
+    # the side that calls the solution is the actual one, whichever side it is on
+    assert (report.results[2].expected, report.results[2].actual) == ("7", "1")
+    assert report.n_passed == 1 and not report.passed
+    assert report.fraction_passed == pytest.approx(1 / 3)
+    assert report.isolation == "namespaces" and report.backend == "local"
+
+
+def test_exception_in_the_solution_has_a_trimmed_traceback(sandbox: LocalSandbox) -> None:
+    code = "def helper(x):\n    return 1 / x\n\ndef f(x):\n    return helper(x - 2)\n"
+    report = sandbox.run(make_problem("assert f(2) == 4"), code)
+    (result,) = report.results
+    assert result.status == "error"
+    assert (result.exc_type, result.exc_message) == ("ZeroDivisionError", "division by zero")
+    assert result.traceback is not None
+    assert 'File "solution.py", line 5, in f' in result.traceback
+    assert 'File "solution.py", line 2, in helper' in result.traceback
+    assert "supervisor" not in result.traceback and "harness" not in result.traceback
+
+
+def test_syntax_error_is_reported_with_its_line(sandbox: LocalSandbox) -> None:
+    report = sandbox.run(make_problem("assert f(2) == 4"), "def f(x):\n    return (x\n")
+    (result,) = report.results
+    assert result.status == "error" and result.exc_type == "SyntaxError"
+    assert result.detail == "the solution raised while loading"
+    assert "line 2" in (result.traceback or "")
+
+
+def test_expected_exceptions_keep_their_builtin_type(sandbox: LocalSandbox) -> None:
+    test = "try:\n    f(-1)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError('no ValueError')"
+    code = "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n"
+    assert sandbox.run(make_problem(test), code).passed
+    assert not sandbox.run(make_problem(test), "def f(x):\n    return x\n").passed
+
+
+def test_in_place_mutation_of_arguments_is_visible_to_the_test(sandbox: LocalSandbox) -> None:
+    test = "xs = [3, 1, 2]\nf(xs)\nassert xs == [1, 2, 3]"
+    assert sandbox.run(make_problem(test), "def f(xs):\n    xs.sort()\n").passed
+
+
+def test_other_solution_functions_are_callable_from_tests(sandbox: LocalSandbox) -> None:
+    code = "def encode(s):\n    return s[::-1]\n\ndef f(s):\n    return s[::-1]\n"
+    assert sandbox.run(make_problem("assert f(encode('abc')) == 'abc'"), code).passed
+
+
+def test_setup_code_runs_before_each_test(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(BASE) == BASE * 2", test_setup_code="BASE = 21")
+    assert sandbox.run(problem, "def f(x):\n    return x * 2\n").passed
+
+
+def test_failing_setup_code_is_an_error_on_every_test(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(1) == 1", "assert f(2) == 2", test_setup_code="1 / 0")
+    report = sandbox.run(problem, "def f(x):\n    return x\n")
+    assert [r.detail for r in report.results] == ["the test setup code raised"] * 2
+
+
+def test_missing_entry_point_is_an_error(sandbox: LocalSandbox) -> None:
+    report = sandbox.run(make_problem("assert f(1) == 1"), "def g(x):\n    return x\n")
+    assert report.results[0].status == "error"
+    assert report.results[0].exc_type == "NameError"
+
+
+def test_a_test_passing_a_function_runs_in_the_child_untrusted(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(lambda v: v + 1, 2) == 3")
+    report = sandbox.run(problem, "def f(fn, x):\n    return fn(x)\n")
+    assert report.results[0].status == "passed"
+    assert report.results[0].trusted is False
+
+
+def test_declared_in_child_test_is_untrusted(sandbox: LocalSandbox) -> None:
+    problem = Problem.model_validate(
+        {
+            "id": "c",
+            "prompt": "",
+            "entry_point": "Counter",
+            "tests": [{"code": "c = Counter()\nc.add(2)\nassert c.total == 2", "in_child": True}],
+        }
+    )
+    code = "class Counter:\n    total = 0\n    def add(self, n):\n        self.total += n\n"
+    (result,) = sandbox.run(problem, code).results
+    assert (result.status, result.trusted) == ("passed", False)
+
+
+def test_returning_a_non_plain_object_fails_with_a_clear_message(sandbox: LocalSandbox) -> None:
+    report = sandbox.run(make_problem("assert f(1) == 1"), "def f(x):\n    return iter([x])\n")
+    assert report.results[0].status == "failed"
+    assert report.results[0].actual == "<a builtins.list_iterator object: only plain data can be checked>"
+
+
+def test_captured_output(sandbox: LocalSandbox) -> None:
+    code = (
+        "import sys\nprint('loading')\n"
+        "def f(x):\n    print('hi', x)\n    sys.stderr.write('warn\\n')\n    return x\n"
+    )
+    report = sandbox.run(make_problem("assert f(1) == 1"), code)
+    assert report.passed
+    assert report.stdout == "loading\nhi 1\n" and report.stderr == "warn\n"
+
+
+def test_subset_of_tests_and_indexes(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(1) == 1", "assert f(2) == 2")
+    report = sandbox.run(problem, "def f(x):\n    return x\n", problem.tests[1:])
+    assert [r.index for r in report.results] == [0]
+    assert report.passed
+
+
+def test_async_run(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert f(1) == 1")
+    reports = asyncio.run(_gather(sandbox, problem))
+    assert all(r.passed for r in reports)
+
+
+async def _gather(sandbox: LocalSandbox, problem: Problem) -> list:  # type: ignore[type-arg]
+    return await asyncio.gather(*(sandbox.arun(problem, "def f(x):\n    return x\n") for _ in range(4)))
+
+
+# -- I/O tests ----------------------------------------------------------------------------
+
+IO_PROBLEM = Problem.model_validate(
+    {
+        "id": "io",
+        "prompt": "add",
+        "time_limit_s": 2,
+        "tests": [
+            {"stdin": "1 2\n", "expected_stdout": "3\n"},
+            {"stdin": "10 -4\n", "expected_stdout": "6", "visibility": "hidden"},
+        ],
+    }
+)
+
+
+def _io(sandbox: LocalSandbox, code: str) -> list[str]:
+    return [r.status for r in sandbox.run(IO_PROBLEM, textwrap.dedent(code)).results]
+
+
+def test_io_tests_compare_output_ignoring_trailing_whitespace(sandbox: LocalSandbox) -> None:
+    code = "a, b = map(int, input().split())\nprint(a + b, '  ')\n"
+    report = sandbox.run(IO_PROBLEM, code)
+    assert [r.status for r in report.results] == ["passed", "passed"]
+    assert report.results[1].visibility == "hidden"
+
+
+def test_io_wrong_output_shows_expected_and_actual(sandbox: LocalSandbox) -> None:
+    report = sandbox.run(IO_PROBLEM, "print(0)\n")
+    assert report.results[0].status == "failed"
+    assert (report.results[0].expected, report.results[0].actual) == ("3\n", "0\n")
+
+
+def test_io_program_may_exit_zero_after_answering(sandbox: LocalSandbox) -> None:
+    assert (
+        _io(sandbox, "import sys\na, b = map(int, input().split())\nprint(a + b)\nsys.exit(0)\n")
+        == ["passed"] * 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("import sys\nprint(3)\nsys.exit(1)\n", "error"),
+        ("print(3)\nraise RuntimeError('late')\n", "error"),
+        ("import os\nprint(3, flush=True)\nos._exit(0)\n", "passed"),
+        ("while True:\n    pass\n", "timeout"),
+        ("x = bytearray(64 * 1024**3)\n", "memory"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "crashed"),
+    ],
+    ids=["exit-1", "raise", "os-exit-after-answering", "loop", "memory", "segv"],
+)
+def test_io_programs_that_misbehave(sandbox: LocalSandbox, code: str, status: str) -> None:
+    statuses = _io(sandbox, code)
+    assert statuses[0] == status
+
+
+def test_io_flood_is_capped_and_fails(sandbox: LocalSandbox) -> None:
+    report = sandbox.run(IO_PROBLEM, "import sys\nwhile True:\n    sys.stdout.write('3\\n' * 10000)\n")
+    assert report.results[0].status in ("failed", "timeout")
+    assert len(report.results[0].actual or "") < 10_000
+
+
+# -- isolation levels ---------------------------------------------------------------------
+
+
+def test_required_isolation_raises_when_bubblewrap_is_missing() -> None:
+    with (
+        LocalSandbox(workers=1, isolation="namespaces", bwrap_path="/nonexistent/bwrap") as sb,
+        pytest.raises(SandboxUnavailable),
+    ):
+        sb.start()
+
+
+def test_auto_falls_back_to_rlimits_once_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    import codemend.sandbox.local as local
+
+    local._warned = False
+    with caplog.at_level(logging.WARNING, logger="codemend.sandbox.local"):
+        with LocalSandbox(workers=1, isolation="auto", bwrap_path="/nonexistent/bwrap") as sb:
+            report = sb.run(make_problem("assert f(2) == 4"), "def f(x):\n    return x * x\n")
+        with LocalSandbox(workers=1, isolation="auto", bwrap_path="/nonexistent/bwrap") as sb2:
+            sb2.start()
+    assert report.passed and report.isolation == "rlimits"
+    warnings = [r for r in caplog.records if "namespaces are unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("def f(x):\n    return x * x\n", "passed"),
+        ("class L:\n    def __eq__(s, o): return True\ndef f(x):\n    return L()\n", "failed"),
+        ("import sys\nsys.exit(0)\n", "error"),
+        ("def f(x):\n    while True:\n        pass\n", "timeout"),
+    ],
+)
+def test_verdicts_hold_with_rlimits_only(code: str, status: str) -> None:
+    with LocalSandbox(workers=1, isolation="rlimits") as sb:
+        report = sb.run(make_problem("assert f(2) == 4", time_limit_s=1.0), code)
+    assert report.isolation == "rlimits"
+    assert report.results[0].status == status
