@@ -379,27 +379,36 @@ def test_files_outside_the_working_dir_are_untouched(sandbox: LocalSandbox, tmp_
     tmp_path.chmod(0o777)
     victim.chmod(0o666)
     host_tmp_before = set(os.listdir("/tmp"))
+    stdlib = os.path.dirname(os.__file__)
     code = f"""
     import os
     def f(x):
+        here = os.getcwd()
         wrote = []
-        for path in ({str(victim)!r}, "/tmp/codemend-escape", "/etc/passwd", {os.__file__!r},
-                     "/codemend/supervisor.py", os.path.expanduser("~/.codemend-escape")):
+        targets = [{str(victim)!r}, "/etc/passwd", os.path.expanduser("~/.bashrc")]
+        for top in ("/", "/tmp", "/etc", "/codemend", "/root", "/home", "/work", "/var", {stdlib!r}):
+            for root, dirs, files in os.walk(top):
+                if root.startswith((here, "/proc", "/sys", "/dev")) or root.count("/") > 4:
+                    dirs[:] = []
+                    continue
+                targets += [os.path.join(root, name) for name in files]
+                targets.append(os.path.join(root, "codemend-escape.txt"))
+        for path in targets[:20000]:
             try:
-                with open(path, "w") as fh:
+                with open(path, "a") as fh:
                     fh.write("pwned")
                 wrote.append(path)
             except OSError:
                 pass
         with open("scratch.txt", "w") as fh:
             fh.write("fine")
-        return [p for p in wrote if p.startswith("/tmp/codemend-escape") is False]
+        return [p for p in wrote if not p.startswith(here + "/")]
     """
-    report = run(sandbox, code, "assert f(0) == ['x']")
+    report = run(sandbox, code, "assert f(0) == ['x']", limit=20.0)
     assert statuses(report) == ["failed"]
+    assert report.results[0].actual == "[]"
     assert victim.read_text() == "original"
-    assert not Path("/tmp/codemend-escape").exists()
-    assert "codemend-escape" not in "".join(set(os.listdir("/tmp")) - host_tmp_before)
+    assert "codemend-escape.txt" not in set(os.listdir("/tmp")) - host_tmp_before
     assert "pwned" not in Path(os.__file__).read_text()
 
 
