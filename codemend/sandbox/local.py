@@ -10,6 +10,7 @@ the same workers run with rlimits only, after one warning, unless isolation was 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -34,6 +35,15 @@ log = logging.getLogger(__name__)
 _warned = False
 _RESULT_FIELDS = set(TestResult.model_fields) - {"index", "kind", "visibility"}
 _MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+_instances = itertools.count()
+_MAX_WORKERS = 128
+
+
+def _uid_base() -> int:
+    """Unprivileged uids no account uses, distinct per sandbox of this process (RLIMIT_NPROC
+    counts per uid machine-wide, so two pools must not share them)."""
+    block = (os.getpid() * 8 + next(_instances)) % 30_000
+    return 1_000_000 + block * 2 * _MAX_WORKERS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,7 +166,7 @@ class LocalSandbox(Sandbox):
         bwrap_path: str | None = None,
         allow_site_packages: bool = False,
     ) -> None:
-        self.size = workers or os.cpu_count() or 1
+        self.size = min(workers or os.cpu_count() or 1, _MAX_WORKERS)
         self.requested = isolation
         self.limits = limits or SandboxLimits()
         self.bwrap_path = bwrap_path
@@ -167,7 +177,7 @@ class LocalSandbox(Sandbox):
         self._lock = threading.Lock()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._root = os.geteuid() == 0
-        self._uid_base = 200_000 + (os.getpid() % 50_000) * 32
+        self._uid_base = _uid_base()
 
     # -- workers ------------------------------------------------------------------------
     def _argv(self, slot: int, isolation: Isolation) -> tuple[list[str], str]:
