@@ -36,3 +36,51 @@ class InfrastructureError(CodemendError):
 
 class SandboxUnavailable(InfrastructureError):
     """The sandbox cannot start (or cannot give the isolation that was required)."""
+
+
+class ProviderError(InfrastructureError):
+    """The LLM endpoint answered with an error; keeps the HTTP status and the raw body.
+
+    ``status`` is None when no HTTP answer came back (timeout, dropped connection).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None):
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class RetriesExhausted(ProviderError):
+    """Every retry of a retryable failure (429, 5xx, timeout, connection) was used up."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        elapsed_s: float,
+        status: int | None = None,
+        body: str | None = None,
+    ):
+        self.attempts = attempts
+        self.elapsed_s = elapsed_s
+        super().__init__(
+            f"gave up after {attempts} attempt(s) in {elapsed_s:.1f}s: {message}",
+            status=status,
+            body=body,
+        )
+
+
+class ModelMisbehaviour(InfrastructureError):
+    """The endpoint answered 2xx with something that is not a usable completion.
+
+    Malformed JSON or an empty ``choices`` list; ``body`` keeps the raw answer.
+    """
+
+    def __init__(self, message: str, *, body: str):
+        self.body = body
+        super().__init__(message)
+
+
+class EmbeddedServerError(InfrastructureError):
+    """The embedded llama.cpp server did not start; the message ends with its log tail."""

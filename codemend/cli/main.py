@@ -9,6 +9,7 @@ import click
 from codemend import __version__
 from codemend.cli.check import check
 from codemend.cli.evaluate import evaluate
+from codemend.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +23,4 @@ def main(verbose: int) -> None:
 
 main.add_command(check)
 main.add_command(evaluate)
+main.add_command(serve)

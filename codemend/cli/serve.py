@@ -22,8 +22,11 @@ def serve(host: str, port: int) -> None:
         die(str(exc), EXIT_BAD_INPUT)
     except EmbeddedServerError as exc:
         die(str(exc), EXIT_INFRA)
-    stderr.print(f"serving model {EMBEDDED_MODEL_NAME!r} at {server.base_url} (Ctrl-C to stop)")
     try:
+        stderr.print(
+            f"serving model {EMBEDDED_MODEL_NAME!r} at {server.base_url} (Ctrl-C to stop)",
+            soft_wrap=True,
+        )
         status = server.wait()
     except KeyboardInterrupt:
         status = 0

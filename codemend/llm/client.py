@@ -1,0 +1,131 @@
+"""Async chat completions against one OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import openai
+from typing_extensions import Unpack
+
+from codemend.errors import ModelMisbehaviour, UserError
+from codemend.llm.retry import translate, with_retries
+from codemend.llm.types import ChatResult, Choice, Message, SamplingParams, Usage
+from codemend.settings import LLMSettings
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _endpoint_limiter(base_url: str, limit: int) -> asyncio.Semaphore:
+    """One semaphore per endpoint and event loop, shared by every client of that endpoint.
+
+    The first client of an endpoint sets its limit.
+    """
+    per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(base_url.rstrip("/"), asyncio.Semaphore(limit))
+
+
+class LLMClient:
+    """Chat completions with retries, a per-endpoint concurrency limit and usage accounting.
+
+    Use it within one event loop and close it (``async with`` or ``aclose()``) when done.
+    ``usage`` and ``requests`` total what this client's successful calls cost.
+    """
+
+    def __init__(self, settings: LLMSettings):
+        if settings.base_url is None:
+            raise UserError(
+                "LLMClient needs an endpoint; use default_client() for the embedded one"
+            )
+        if settings.model is None:
+            raise UserError(f"no model set for {settings.base_url}: set CODEMEND_MODEL")
+        self.settings = settings
+        self.base_url: str = settings.base_url
+        self.model: str = settings.model
+        self.usage = Usage()
+        self.requests = 0
+        self._sdk = openai.AsyncOpenAI(
+            base_url=settings.base_url,
+            api_key=settings.api_key or "unused",
+            timeout=openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
+            max_retries=0,
+        )
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        **params: Unpack[SamplingParams],
+    ) -> ChatResult:
+        """One chat completion; raises only ``InfrastructureError`` subclasses."""
+        started = time.perf_counter()
+        attempts = 0
+        request: dict[str, Any] = {"messages": list(messages), "model": model or self.model}
+        request |= params
+        limiter = _endpoint_limiter(self.base_url, self.settings.max_concurrency)
+
+        async def attempt() -> ChatResult:
+            nonlocal attempts
+            attempts += 1
+            async with limiter:
+                body = await self._post(request)
+            return _parse(body, started=started, attempts=attempts)
+
+        result = await with_retries(self.settings, attempt)
+        self.usage += result.usage
+        self.requests += 1
+        return result
+
+    async def _post(self, request: dict[str, Any]) -> str:
+        # The SDK's generic ``post`` (its documented way to make custom requests) returns the raw
+        # body: we keep it for error reports and skip the typed-model round trip (~0.4 ms).
+        try:
+            return await self._sdk.post("/chat/completions", body=request, cast_to=str)
+        except openai.APIError as exc:
+            raise translate(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _parse(body: str, *, started: float, attempts: int) -> ChatResult:
+    """The completion in ``body``; ``ModelMisbehaviour`` if it is not JSON or has no choices."""
+    try:
+        data = json.loads(body)
+        choices = tuple(
+            Choice(text=c["message"].get("content") or "", finish_reason=c.get("finish_reason"))
+            for c in data["choices"]
+        )
+        usage = data.get("usage") or {}
+        tokens = {k: int(usage.get(k) or 0) for k in _USAGE_KEYS}
+        model = str(data.get("model", ""))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelMisbehaviour(
+            f"endpoint sent an unreadable completion: {exc!r}", body=body
+        ) from exc
+    if not choices:
+        raise ModelMisbehaviour("endpoint sent a completion without choices", body=body)
+    latency = time.perf_counter() - started
+    return ChatResult(
+        choices=choices, model=model, usage=Usage(**tokens), latency_s=latency, attempts=attempts
+    )

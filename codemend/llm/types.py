@@ -1,0 +1,69 @@
+"""The values the LLM client takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from typing_extensions import TypedDict
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SamplingParams(TypedDict, total=False):
+    """Sampling knobs passed through to the endpoint; unset keys use the endpoint's defaults."""
+
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: str | list[str]
+    seed: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    text: str
+    finish_reason: str | None
+    """``"stop"``, ``"length"`` (cut off by ``max_tokens``), ... as the endpoint reported it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatResult:
+    """One chat completion: ``n`` choices, the tokens they cost and how long they took."""
+
+    choices: tuple[Choice, ...]
+    model: str
+    usage: Usage
+    latency_s: float
+    """Wall time of the call, retries and waits included."""
+    attempts: int
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].text
+
+    @property
+    def texts(self) -> list[str]:
+        return [choice.text for choice in self.choices]
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.choices[0].finish_reason

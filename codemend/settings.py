@@ -1,0 +1,121 @@
+"""codemend's configuration, settled once from the environment (STYLE.md §8).
+
+Every knob is read here and nowhere else. The generator endpoint reads ``CODEMEND_<NAME>``;
+the critic reads ``CODEMEND_CRITIC_<NAME>`` and falls back to the generator's value (its API key
+only when it also shares the generator's endpoint, so a key never leaks to another provider).
+CLI flags override the result with ``model_copy(update=...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from codemend.errors import UserError
+
+EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class LLMSettings(BaseModel):
+    """How to reach one chat-completions endpoint. ``base_url=None`` means the embedded model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    max_retry_time_s: float = Field(default=300.0, gt=0)
+    backoff_initial_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    max_concurrency: int = Field(default=8, ge=1)
+
+
+class EmbeddedSettings(BaseModel):
+    """The llama.cpp server codemend starts when no endpoint is configured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gguf_path: Path | None = None
+    n_ctx: int = Field(default=2048, ge=256)
+    n_threads: int | None = Field(default=None, ge=1)
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    critic: LLMSettings = Field(default_factory=LLMSettings)
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = {k: v for k, v in environ.items() if v.strip()}
+        generator = _read_llm(env, "CODEMEND_", fallback={})
+        fallback = generator.model_dump(exclude_unset=True)
+        if "CODEMEND_CRITIC_BASE_URL" in env:
+            fallback.pop("api_key", None)
+        critic = _read_llm(env, "CODEMEND_CRITIC_", fallback=fallback)
+        prefix = "CODEMEND_EMBEDDED_"
+        embedded_values = _read(env, prefix, _EMBEDDED_ENV)
+        embedded = _validate(EmbeddedSettings, embedded_values, prefix, _EMBEDDED_ENV)
+        return cls(llm=generator, critic=critic, embedded=embedded)
+
+
+_LLM_ENV = {
+    "base_url": "BASE_URL",
+    "api_key": "API_KEY",
+    "model": "MODEL",
+    "timeout_s": "TIMEOUT",
+    "connect_timeout_s": "CONNECT_TIMEOUT",
+    "max_attempts": "MAX_ATTEMPTS",
+    "max_retry_time_s": "MAX_RETRY_TIME",
+    "backoff_initial_s": "BACKOFF_INITIAL",
+    "backoff_max_s": "BACKOFF_MAX",
+    "max_concurrency": "MAX_CONCURRENCY",
+}
+_EMBEDDED_ENV = {
+    "gguf_path": "GGUF",
+    "n_ctx": "N_CTX",
+    "n_threads": "THREADS",
+    "startup_timeout_s": "STARTUP_TIMEOUT",
+}
+_OPENAI_FALLBACK = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
+
+
+def _read(env: Mapping[str, str], prefix: str, names: Mapping[str, str]) -> dict[str, str]:
+    return {field: env[prefix + name] for field, name in names.items() if prefix + name in env}
+
+
+def _read_llm(env: Mapping[str, str], prefix: str, *, fallback: dict[str, Any]) -> LLMSettings:
+    values: dict[str, Any] = dict(fallback)
+    if prefix == "CODEMEND_":
+        values |= {f: env[var] for f, var in _OPENAI_FALLBACK.items() if var in env}
+    values |= _read(env, prefix, _LLM_ENV)
+    return _validate(LLMSettings, values, prefix, _LLM_ENV)
+
+
+def _validate(model: type[_M], values: dict[str, Any], prefix: str, names: Mapping[str, str]) -> _M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{prefix}{names.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise UserError(f"invalid environment setting: {problems}") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from ``os.environ`` on first use."""
+    return Settings.from_env(os.environ)

@@ -1,0 +1,209 @@
+"""LLMClient against the scripted OpenAI-compatible server: retries, errors, usage, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+from scripted_server import (
+    EMPTY_CHOICES,
+    MALFORMED_JSON,
+    Drop,
+    ScriptedServer,
+    Status,
+    ok,
+    retry_after,
+    slow,
+)
+
+from codemend.errors import (
+    InfrastructureError,
+    ModelMisbehaviour,
+    ProviderError,
+    RetriesExhausted,
+    UserError,
+)
+from codemend.llm import ChatResult, LLMClient, LLMSettings, Message
+
+pytest_plugins = ["llm_fixtures"]
+
+T = TypeVar("T")
+HELLO: list[Message] = [{"role": "user", "content": "hello"}]
+
+
+def run(settings: LLMSettings, use: Callable[[LLMClient], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with LLMClient(settings) as llm:
+            return await use(llm)
+
+    return asyncio.run(main())
+
+
+def chat_once(settings: LLMSettings) -> ChatResult:
+    return run(settings, lambda llm: llm.chat(HELLO))
+
+
+def test_returns_text_finish_reason_usage_and_latency(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(ok("def f():\n    return 1", usage=(12, 7), finish_reason="length"))
+    result = chat_once(llm_settings)
+    assert result.text == "def f():\n    return 1"
+    assert result.finish_reason == "length"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 7)
+    assert result.usage.total_tokens == 19
+    assert result.model == "scripted-model"
+    assert result.attempts == 1
+    assert result.latency_s > 0
+
+
+def test_sends_messages_model_and_sampling_params(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(ok("a", "b"))
+    params = {"temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "stop": ["\n\n"], "seed": 7}
+    result = run(
+        llm_settings,
+        lambda llm: llm.chat(HELLO, model="other", n=2, **params),  # type: ignore[arg-type]
+    )
+    assert result.texts == ["a", "b"]
+    (request,) = scripted.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.headers["authorization"] == "Bearer test-key"
+    assert request.body == {"messages": HELLO, "model": "other", "n": 2, **params}
+
+
+@pytest.mark.parametrize("failure", [Status(code=500), Status(code=503), Drop()])
+def test_server_errors_and_dropped_connections_are_retried(
+    scripted: ScriptedServer, llm_settings: LLMSettings, failure: Status | Drop
+) -> None:
+    scripted.queue(failure, failure, ok("fine"))
+    result = chat_once(llm_settings)
+    assert (result.text, result.attempts, len(scripted.requests)) == ("fine", 3, 3)
+
+
+def test_timeout_is_retried(scripted: ScriptedServer, llm_settings: LLMSettings) -> None:
+    scripted.queue(slow(5.0), ok("in time"))
+    result = chat_once(llm_settings.model_copy(update={"timeout_s": 0.3}))
+    assert (result.text, result.attempts) == ("in time", 2)
+
+
+@pytest.mark.parametrize(
+    "limited",
+    [retry_after(0.3), Status(code=429, headers=(("retry-after-ms", "300"),))],
+    ids=["retry-after", "retry-after-ms"],
+)
+def test_429_waits_as_long_as_the_server_asks(
+    scripted: ScriptedServer, llm_settings: LLMSettings, limited: Status
+) -> None:
+    scripted.queue(limited, ok())
+    assert chat_once(llm_settings).attempts == 2
+    first, second = scripted.requests
+    assert second.at - first.at >= 0.3
+
+
+def test_retry_after_beyond_the_time_budget_gives_up_at_once(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(retry_after(30))
+    with pytest.raises(RetriesExhausted) as caught:
+        chat_once(llm_settings.model_copy(update={"max_retry_time_s": 1.0}))
+    assert (caught.value.attempts, caught.value.status) == (1, 429)
+
+
+def test_exhausted_retries_are_an_infrastructure_error_with_the_last_answer(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(*[Status(code=503, body='{"error": "overloaded"}')] * 4)
+    with pytest.raises(RetriesExhausted) as caught:
+        chat_once(llm_settings)
+    error = caught.value
+    assert isinstance(error, InfrastructureError)
+    assert (error.attempts, error.status, error.body) == (4, 503, '{"error": "overloaded"}')
+    assert "gave up after 4 attempt(s)" in str(error)
+    assert len(scripted.requests) == 4
+
+
+def test_exhausted_timeouts_say_so(scripted: ScriptedServer, llm_settings: LLMSettings) -> None:
+    scripted.queue(slow(5.0), slow(5.0))
+    settings = llm_settings.model_copy(update={"timeout_s": 0.2, "max_attempts": 2})
+    with pytest.raises(RetriesExhausted, match="timed out") as caught:
+        chat_once(settings)
+    assert caught.value.status is None
+
+
+@pytest.mark.parametrize("code", [400, 401, 404, 422])
+def test_other_4xx_raise_at_once_with_status_and_body(
+    scripted: ScriptedServer, llm_settings: LLMSettings, code: int
+) -> None:
+    scripted.queue(Status(code=code, body='{"error": {"message": "no such model"}}'))
+    with pytest.raises(ProviderError) as caught:
+        chat_once(llm_settings)
+    assert not isinstance(caught.value, RetriesExhausted)
+    assert (caught.value.status, caught.value.body) == (
+        code,
+        '{"error": {"message": "no such model"}}',
+    )
+    assert len(scripted.requests) == 1
+
+
+@pytest.mark.parametrize("answer", [MALFORMED_JSON, EMPTY_CHOICES], ids=["malformed", "empty"])
+def test_unusable_answers_keep_the_raw_body(
+    scripted: ScriptedServer, llm_settings: LLMSettings, answer: object
+) -> None:
+    scripted.queue(answer)  # type: ignore[arg-type]
+    with pytest.raises(ModelMisbehaviour) as caught:
+        chat_once(llm_settings)
+    assert caught.value.body == answer.body  # type: ignore[attr-defined]
+    assert isinstance(caught.value, InfrastructureError)
+
+
+def test_usage_is_totalled_over_successful_calls(scripted: ScriptedServer, llm_settings: LLMSettings) -> None:
+    scripted.queue(ok(usage=(10, 5)), Status(code=500), ok(usage=(3, 4)))
+
+    async def twice(llm: LLMClient) -> LLMClient:
+        await llm.chat(HELLO)
+        await llm.chat(HELLO)
+        return llm
+
+    llm = run(llm_settings, twice)
+    assert llm.requests == 2
+    assert (llm.usage.prompt_tokens, llm.usage.completion_tokens, llm.usage.total_tokens) == (
+        13,
+        9,
+        22,
+    )
+
+
+def test_requests_in_flight_are_limited_per_endpoint(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(*[ok(delay_s=0.15)] * 8)
+    settings = llm_settings.model_copy(update={"max_concurrency": 3})
+
+    async def main() -> list[ChatResult]:
+        async with LLMClient(settings) as a, LLMClient(settings) as b:
+            calls = [client.chat(HELLO) for client in (a, b) for _ in range(4)]
+            return await asyncio.gather(*calls)
+
+    results = asyncio.run(main())
+    assert len(results) == 8
+    assert scripted.peak_in_flight == 3
+
+
+def test_an_exhausted_script_fails_loudly(llm_settings: LLMSettings) -> None:
+    with ScriptedServer() as server:
+        settings = llm_settings.model_copy(update={"base_url": server.url, "max_attempts": 1})
+        with pytest.raises(RetriesExhausted, match="script exhausted"):
+            chat_once(settings)
+    with pytest.raises(AssertionError, match="script exhausted at request 1"):
+        server.check()
+
+
+def test_a_client_needs_an_endpoint_and_a_model() -> None:
+    with pytest.raises(UserError, match="default_client"):
+        LLMClient(LLMSettings(model="m"))
+    with pytest.raises(UserError, match="CODEMEND_MODEL"):
+        LLMClient(LLMSettings(base_url="http://127.0.0.1:9/v1"))

