@@ -1,0 +1,119 @@
+"""The records every solve produces: what the store keeps and the exports read.
+
+Pydantic models with ``extra="forbid"`` and a ``schema_version``: they are the on-disk and
+export schema. Nothing here knows about LangGraph; the graph hands these records over.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codemend.problems import Problem
+from codemend.sandbox import TestReport
+
+SCHEMA_VERSION = 1
+
+StepKind = Literal["generate", "repair"]
+StopReason = Literal[
+    "solved",  # every visible test passed
+    "max_rounds",  # the repair budget was spent
+    "no_progress",  # the new candidate is the same code as an earlier one (normalised)
+    "token_budget",
+    "time_budget",
+    "infrastructure",  # the endpoint or the sandbox failed after retries: not the model's fault
+]
+TrajectoryStatus = Literal["solved", "unsolved", "infrastructure_error"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Message(_Record):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Constraint(_Record):
+    """One constraint the critic checked, CORGI-style."""
+
+    name: Literal["parses", "entry_point", "imports", "tests", "resources"] | str
+    satisfied: bool
+    evidence: str = ""
+
+
+class Critique(_Record):
+    """The critic's verdict on one candidate: constraints, a score in [0, 1] and feedback text.
+
+    ``feedback`` is built from the deterministic report and never mentions hidden tests;
+    ``llm_feedback`` is the optional LLM diagnosis riding on top of it.
+    """
+
+    constraints: list[Constraint]
+    score: float = Field(ge=0.0, le=1.0)
+    feedback: str
+    llm_feedback: str | None = None
+    mode: Literal["tests", "llm", "hybrid"] = "tests"
+
+
+class StepRecord(_Record):
+    """One model call and what came of it: the messages sent, the reply, the code extracted,
+    the visible-test report, the critique and the rewards."""
+
+    schema_version: int = SCHEMA_VERSION
+    index: int = Field(ge=0)
+    kind: StepKind
+    parent: int | None = Field(default=None, description="Index of the step this one repairs.")
+    messages: list[Message] = Field(description="What was sent to the model (never hidden tests).")
+    reply: str | None = None
+    code: str | None = None
+    report: TestReport | None = Field(default=None, description="Visible tests only.")
+    critique: Critique | None = None
+    reward: float | None = Field(default=None, description="The step's reward (pluggable).")
+    rewards: dict[str, float] = Field(default_factory=dict, description="Named reward components.")
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    error: str | None = Field(default=None, description="Infrastructure error, if the step failed.")
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class TrajectoryRecord(_Record):
+    """One solve of one problem: its steps, how it stopped, and the final (hidden-test) reward."""
+
+    schema_version: int = SCHEMA_VERSION
+    trajectory_id: str
+    run_id: str
+    problem: Problem
+    sample_index: int = 0
+    status: TrajectoryStatus
+    stop_reason: StopReason
+    final_code: str | None = None
+    final_reward: float | None = None
+    hidden_passed: bool | None = Field(default=None, description="None when there are no hidden tests.")
+    hidden_report: TestReport | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    wall_s: float = 0.0
+    feedback_tests: Literal["visible", "all", "none"] = "visible"
+
+
+class RunRecord(_Record):
+    """One invocation (a solve, a bench): settings, model and endpoint, template hashes."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: datetime
+    ended_at: datetime | None = None
+    codemend_version: str
+    model: str | None = None
+    endpoint: str | None = None
+    critic_model: str | None = None
+    critic_endpoint: str | None = None
+    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
