@@ -2,7 +2,8 @@
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox.base import Sandbox
-from codemend.sandbox.local import LocalSandbox, SandboxLimits
+from codemend.sandbox.local import LocalSandbox
+from codemend.sandbox.pool import SandboxLimits
 from codemend.sandbox.report import Isolation, TestReport, TestResult, TestStatus
 
 __all__ = [

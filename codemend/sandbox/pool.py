@@ -1,0 +1,226 @@
+"""What every worker-pool backend shares: framed workers, dispatch with one retry, reports.
+
+A worker is a supervisor (``runtime/supervisor.py``) reached over a byte stream: the host sends
+a job frame and reads a reply frame. Backends differ in how the stream is made (a process's
+pipes for ``LocalSandbox``, a container's attach socket for ``DockerSandbox``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import select
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from codemend.errors import InfrastructureError, SandboxUnavailable
+from codemend.problems.model import AssertTest, IOTest, Problem
+from codemend.sandbox.base import Sandbox
+from codemend.sandbox.report import Isolation, TestReport, TestResult
+from codemend.sandbox.runtime import wire
+
+_RESULT_FIELDS = set(TestResult.model_fields) - {"index", "kind", "visibility"}
+_instances = itertools.count()
+MAX_WORKERS = 128
+
+
+def uid_block() -> int:
+    """The first of ``2 * MAX_WORKERS`` unprivileged uids no account uses, distinct per pool of
+    this process (RLIMIT_NPROC counts per uid machine-wide, so two pools must not share them)."""
+    block = (os.getpid() * 8 + next(_instances)) % 30_000
+    return 1_000_000 + block * 2 * MAX_WORKERS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxLimits:
+    """Limits beyond each problem's own time and memory limits."""
+
+    nproc: int = 64
+    nofile: int = 256
+    fsize_mb: int = 16
+    output_bytes: int = 64 * 1024
+    tmpfs_mb: int = 256
+    start_timeout_s: float = 20.0
+    job_grace_s: float = 10.0  # beyond the tests' own limits, before a worker counts as lost
+
+
+class WorkerLost(Exception):
+    """The worker stopped answering or its stream ended."""
+
+
+class Worker(ABC):
+    """A supervisor at the other end of a byte stream, one job at a time."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Start the supervisor and connect the stream (raise ``SandboxUnavailable``)."""
+
+    @abstractmethod
+    def _fileno(self) -> int: ...
+
+    @abstractmethod
+    def _recv(self) -> bytes:
+        """Reply bytes available now (b"" at the end of the stream)."""
+
+    @abstractmethod
+    def _send(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the supervisor and release everything it holds."""
+
+    def stderr_tail(self) -> str:
+        return ""
+
+    def start(self, timeout: float) -> dict[str, Any]:
+        self._open()
+        try:
+            return self._read(time.monotonic() + timeout)
+        except WorkerLost as exc:
+            tail = self.stderr_tail()
+            self.stop()
+            raise SandboxUnavailable(f"sandbox worker did not start: {exc}\n{tail}") from None
+
+    def request(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        body = json.dumps(job, separators=(",", ":")).encode()
+        try:
+            self._send(len(body).to_bytes(4, "big") + body)
+        except OSError as exc:
+            raise WorkerLost(f"cannot send the job: {exc}") from None
+        return self._read(time.monotonic() + timeout)
+
+    def _read(self, deadline: float) -> dict[str, Any]:
+        while True:
+            if len(self._buf) >= 4:
+                size = int.from_bytes(self._buf[:4], "big")
+                if size > wire.MAX_FRAME:
+                    raise WorkerLost(f"reply frame of {size} bytes")
+                if len(self._buf) >= 4 + size:
+                    body = bytes(self._buf[4 : 4 + size])
+                    del self._buf[: 4 + size]
+                    reply: dict[str, Any] = json.loads(body)
+                    return reply
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerLost("no reply before the deadline")
+            if select.select([self._fileno()], [], [], remaining)[0]:
+                chunk = self._recv()
+                if not chunk:
+                    raise WorkerLost("the worker's stream ended")
+                self._buf += chunk
+
+
+class PooledSandbox(Sandbox):
+    """A pool of ``workers`` supervisors; a job goes to an idle one, a lost worker is replaced
+    and its job tried once more, then ``InfrastructureError`` (never a verdict)."""
+
+    def __init__(self, *, workers: int | None, limits: SandboxLimits | None) -> None:
+        self.size = min(workers or os.cpu_count() or 1, MAX_WORKERS)
+        self.limits = limits or SandboxLimits()
+        self.isolation: Isolation | None = None
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+        self._uid_base = uid_block()
+
+    def uids(self, slot: int) -> list[int]:
+        """Harness and candidate uids of a worker slot."""
+        return [self._uid_base + 2 * slot, self._uid_base + 2 * slot + 1]
+
+    @abstractmethod
+    def _launch(self, slot: int) -> Worker:
+        """A started worker for ``slot`` (raise ``SandboxUnavailable``); sets ``isolation``."""
+
+    def start(self) -> None:
+        """Start the workers; raise ``SandboxUnavailable`` if they cannot start."""
+        with self._lock:
+            if self._all:
+                return
+            self._all = [self._launch(0)]
+            self._all += [self._launch(slot) for slot in range(1, self.size)]
+            for w in self._all:
+                self._idle.put(w)
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._all:
+                w.stop()
+            self._all = []
+            self._idle = queue.Queue()
+
+    def _job(self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest]) -> dict[str, Any]:
+        limits = asdict(self.limits)
+        return {
+            "code": code,
+            "entry_point": problem.entry_point,
+            "setup": problem.test_setup_code,
+            "tests": [t.model_dump() for t in tests],
+            "time_limit_s": problem.time_limit_s,
+            "output_limit": limits["output_bytes"],
+            "limits": {
+                "memory_mb": problem.memory_limit_mb,
+                "nproc": limits["nproc"],
+                "nofile": limits["nofile"],
+                "fsize_mb": limits["fsize_mb"],
+            },
+        }
+
+    def run(
+        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+    ) -> TestReport:
+        selected = list(problem.tests if tests is None else tests)
+        self.start()
+        job = self._job(problem, code, selected)
+        timeout = self.limits.job_grace_s + (len(selected) + 1) * (problem.time_limit_s + 2.0)
+        started = time.monotonic()
+        reply = self._dispatch(job, timeout)
+        if "error" in reply:
+            raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
+        results = [
+            TestResult(
+                index=i,
+                kind=t.kind,
+                visibility=t.visibility,
+                **{k: v for k, v in (r or {}).items() if k in _RESULT_FIELDS},
+            )
+            for i, (t, r) in enumerate(zip(selected, reply["results"], strict=True))
+        ]
+        assert self.isolation is not None
+        return TestReport(
+            results=results,
+            stdout=reply["stdout"],
+            stderr=reply["stderr"],
+            stdout_truncated=reply["stdout_truncated"],
+            stderr_truncated=reply["stderr_truncated"],
+            duration_s=round(time.monotonic() - started, 6),
+            backend=self.name,
+            isolation=self.isolation,
+        )
+
+    def _dispatch(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        for attempt in (1, 2):
+            worker = self._idle.get()
+            slot = self._all.index(worker)
+            try:
+                reply = worker.request(job, timeout)
+            except WorkerLost as exc:
+                tail = worker.stderr_tail()
+                worker.stop()
+                fresh = self._launch(slot)
+                self._all[slot] = fresh
+                self._idle.put(fresh)
+                if attempt == 2:
+                    raise InfrastructureError(f"sandbox worker lost twice: {exc}\n{tail}") from None
+                continue
+            self._idle.put(worker)
+            return reply
+        raise AssertionError("unreachable")
