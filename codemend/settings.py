@@ -12,7 +12,7 @@ import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,12 +50,23 @@ class EmbeddedSettings(BaseModel):
     startup_timeout_s: float = Field(default=120.0, gt=0)
 
 
+class SandboxSettings(BaseModel):
+    """Which sandbox backend runs candidates (``CODEMEND_SANDBOX``) and its Docker options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["local", "docker"] = "local"
+    docker_image: str = "codemend-python:3.11"
+    docker_host: str | None = Field(default=None, description="DOCKER_HOST; None: the local socket.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
     critic: LLMSettings = Field(default_factory=LLMSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,7 +79,9 @@ class Settings(BaseModel):
         prefix = "CODEMEND_EMBEDDED_"
         embedded_values = _read(env, prefix, _EMBEDDED_ENV)
         embedded = _validate(EmbeddedSettings, embedded_values, prefix, _EMBEDDED_ENV)
-        return cls(llm=generator, critic=critic, embedded=embedded)
+        sandbox_values = _read(env, "", _SANDBOX_ENV)
+        sandbox = _validate(SandboxSettings, sandbox_values, "", _SANDBOX_ENV)
+        return cls(llm=generator, critic=critic, embedded=embedded, sandbox=sandbox)
 
 
 _LLM_ENV = {
@@ -88,6 +101,11 @@ _EMBEDDED_ENV = {
     "n_ctx": "N_CTX",
     "n_threads": "THREADS",
     "startup_timeout_s": "STARTUP_TIMEOUT",
+}
+_SANDBOX_ENV = {
+    "backend": "CODEMEND_SANDBOX",
+    "docker_image": "CODEMEND_DOCKER_IMAGE",
+    "docker_host": "DOCKER_HOST",
 }
 _OPENAI_FALLBACK = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 
@@ -109,8 +127,7 @@ def _validate(model: type[_M], values: dict[str, Any], prefix: str, names: Mappi
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{prefix}{names.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
-            for err in exc.errors()
+            f"{prefix}{names.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
         )
         raise UserError(f"invalid environment setting: {problems}") from None
 

@@ -16,12 +16,26 @@ from pathlib import Path
 import pytest
 from conftest import make_problem
 
-from codemend.sandbox import LocalSandbox, TestReport
+from codemend.sandbox import DockerSandbox, LocalSandbox, TestReport
+from codemend.sandbox.pool import PooledSandbox
 
 TESTS = ("assert f(2) == 4", "assert f(3) == 9")
 
 
-def run(sandbox: LocalSandbox, code: str, *tests: str, limit: float = 2.0) -> TestReport:
+@pytest.fixture(params=["local", "docker"], scope="module")
+def sandbox(request: pytest.FixtureRequest) -> PooledSandbox:
+    """Every attack runs against both backends, with the same expected verdicts."""
+    return request.getfixturevalue(f"{request.param}_sandbox")  # type: ignore[no-any-return]
+
+
+def fresh_like(sandbox: PooledSandbox) -> PooledSandbox:
+    """A new pool of the same backend, started after the test's own set-up."""
+    if isinstance(sandbox, DockerSandbox):
+        return DockerSandbox(base_url=sandbox.base_url, image=sandbox.image, workers=1)
+    return LocalSandbox(workers=1, isolation="namespaces")
+
+
+def run(sandbox: PooledSandbox, code: str, *tests: str, limit: float = 2.0) -> TestReport:
     problem = make_problem(*(tests or TESTS), time_limit_s=limit)
     return sandbox.run(problem, textwrap.dedent(code))
 
@@ -30,7 +44,7 @@ def statuses(report: TestReport) -> list[str]:
     return [r.status for r in report.results]
 
 
-def sandbox_uid_processes(sandbox: LocalSandbox) -> list[int]:
+def sandbox_uid_processes(sandbox: PooledSandbox) -> list[int]:
     """Host PIDs owned by this sandbox's harness/candidate uids (zombies excluded)."""
     low, high = sandbox._uid_base, sandbox._uid_base + 2 * sandbox.size
     found = []
@@ -51,14 +65,14 @@ def sandbox_uid_processes(sandbox: LocalSandbox) -> list[int]:
 # -- leaving early ------------------------------------------------------------------------
 
 
-def test_sys_exit_at_import_is_an_error(sandbox: LocalSandbox) -> None:
+def test_sys_exit_at_import_is_an_error(sandbox: PooledSandbox) -> None:
     report = run(sandbox, "import sys\nsys.exit(0)\ndef f(x): return x * x")
     assert statuses(report) == ["error", "error"]
     assert report.results[0].exc_type == "SystemExit"
     assert report.results[0].detail == "the solution raised while loading"
 
 
-def test_os_exit_at_import_is_a_crash(sandbox: LocalSandbox) -> None:
+def test_os_exit_at_import_is_a_crash(sandbox: PooledSandbox) -> None:
     report = run(sandbox, "import os\nos._exit(0)")
     assert statuses(report) == ["crashed", "crashed"]
     assert report.results[0].detail == "the candidate process exited with status 0"
@@ -74,13 +88,13 @@ def test_os_exit_at_import_is_a_crash(sandbox: LocalSandbox) -> None:
         ("class Escape(BaseException): pass\n    raise Escape()", "Escape"),
     ],
 )
-def test_base_exceptions_at_call_time_are_errors(sandbox: LocalSandbox, raise_: str, exc_type: str) -> None:
+def test_base_exceptions_at_call_time_are_errors(sandbox: PooledSandbox, raise_: str, exc_type: str) -> None:
     report = run(sandbox, f"def f(x):\n    {raise_}\n")
     assert statuses(report) == ["error", "error"]
     assert report.results[0].exc_type == exc_type
 
 
-def test_base_exception_cannot_be_swallowed_by_the_test_code(sandbox: LocalSandbox) -> None:
+def test_base_exception_cannot_be_swallowed_by_the_test_code(sandbox: PooledSandbox) -> None:
     report = run(
         sandbox,
         "def f(x):\n    raise SystemExit(0)\n",
@@ -89,7 +103,7 @@ def test_base_exception_cannot_be_swallowed_by_the_test_code(sandbox: LocalSandb
     assert statuses(report) == ["error"]
 
 
-def test_os_exit_during_a_call_is_a_crash_and_later_tests_still_run(sandbox: LocalSandbox) -> None:
+def test_os_exit_during_a_call_is_a_crash_and_later_tests_still_run(sandbox: PooledSandbox) -> None:
     code = """
     import os
     def f(x):
@@ -103,7 +117,7 @@ def test_os_exit_during_a_call_is_a_crash_and_later_tests_still_run(sandbox: Loc
     assert report.results[0].call == "f(2)"
 
 
-def test_thread_that_exits_the_process_is_a_crash(sandbox: LocalSandbox) -> None:
+def test_thread_that_exits_the_process_is_a_crash(sandbox: PooledSandbox) -> None:
     code = """
     import os, threading, time
     def f(x):
@@ -128,14 +142,14 @@ def test_thread_that_exits_the_process_is_a_crash(sandbox: LocalSandbox) -> None
     ],
     ids=["always-equal", "int-subclass", "str-subclass", "list-subclass", "mock-any"],
 )
-def test_objects_that_compare_equal_to_everything_fail(sandbox: LocalSandbox, code: str) -> None:
+def test_objects_that_compare_equal_to_everything_fail(sandbox: PooledSandbox, code: str) -> None:
     report = run(sandbox, code)
     assert statuses(report) == ["failed", "failed"]
     assert report.results[0].actual is not None and "only plain data" in report.results[0].actual
 
 
 def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing(
-    sandbox: LocalSandbox,
+    sandbox: PooledSandbox,
 ) -> None:
     code = """
     import atexit, builtins, os, signal, sys
@@ -157,7 +171,7 @@ def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing
     assert (report.results[0].expected, report.results[0].actual) == ("4", "-1")
 
 
-def test_ignoring_signals_does_not_survive_the_wall_clock_kill(sandbox: LocalSandbox) -> None:
+def test_ignoring_signals_does_not_survive_the_wall_clock_kill(sandbox: PooledSandbox) -> None:
     code = """
     import signal
     for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGXCPU):
@@ -169,7 +183,7 @@ def test_ignoring_signals_does_not_survive_the_wall_clock_kill(sandbox: LocalSan
     assert statuses(run(sandbox, code, limit=1.0)) == ["timeout", "timeout"]
 
 
-def test_printed_pass_markers_are_ignored(sandbox: LocalSandbox) -> None:
+def test_printed_pass_markers_are_ignored(sandbox: PooledSandbox) -> None:
     code = """
     import sys, json
     def f(x):
@@ -184,7 +198,7 @@ def test_printed_pass_markers_are_ignored(sandbox: LocalSandbox) -> None:
     assert "ALL TESTS PASSED" in report.stdout
 
 
-def test_writing_frames_on_every_descriptor_is_a_protocol_crash(sandbox: LocalSandbox) -> None:
+def test_writing_frames_on_every_descriptor_is_a_protocol_crash(sandbox: PooledSandbox) -> None:
     code = """
     import os, json
     def f(x):
@@ -202,7 +216,7 @@ def test_writing_frames_on_every_descriptor_is_a_protocol_crash(sandbox: LocalSa
     assert (report.results[0].detail or "").startswith("the candidate process broke the protocol")
 
 
-def test_closing_stdout_and_stderr_does_not_stop_the_verdict(sandbox: LocalSandbox) -> None:
+def test_closing_stdout_and_stderr_does_not_stop_the_verdict(sandbox: PooledSandbox) -> None:
     code = """
     import os
     os.close(1)
@@ -215,7 +229,7 @@ def test_closing_stdout_and_stderr_does_not_stop_the_verdict(sandbox: LocalSandb
     assert report.results[1].actual == "10"
 
 
-def test_walking_frames_and_gc_finds_no_results_to_rewrite(sandbox: LocalSandbox) -> None:
+def test_walking_frames_and_gc_finds_no_results_to_rewrite(sandbox: PooledSandbox) -> None:
     code = """
     import gc, sys
     def f(x):
@@ -235,7 +249,7 @@ def test_walking_frames_and_gc_finds_no_results_to_rewrite(sandbox: LocalSandbox
     assert statuses(run(sandbox, code)) == ["failed", "failed"]
 
 
-def test_the_candidate_cannot_read_the_tests_from_its_own_memory(sandbox: LocalSandbox) -> None:
+def test_the_candidate_cannot_read_the_tests_from_its_own_memory(sandbox: PooledSandbox) -> None:
     # The expected value exists only in the test code. The candidate scans every readable page
     # of its own address space for it: the candidate process never held any test data.
     code = """
@@ -263,7 +277,7 @@ def test_the_candidate_cannot_read_the_tests_from_its_own_memory(sandbox: LocalS
 # -- resource attacks ---------------------------------------------------------------------
 
 
-def test_fork_bomb_ends_as_a_timeout_and_leaves_no_process(sandbox: LocalSandbox) -> None:
+def test_fork_bomb_ends_as_a_timeout_and_leaves_no_process(sandbox: PooledSandbox) -> None:
     code = """
     import os
     def f(x):
@@ -278,7 +292,7 @@ def test_fork_bomb_ends_as_a_timeout_and_leaves_no_process(sandbox: LocalSandbox
     assert sandbox_uid_processes(sandbox) == []
 
 
-def test_memory_bomb_is_a_memory_verdict_and_the_next_test_runs(sandbox: LocalSandbox) -> None:
+def test_memory_bomb_is_a_memory_verdict_and_the_next_test_runs(sandbox: PooledSandbox) -> None:
     code = """
     def f(x):
         if x == 2:
@@ -289,7 +303,7 @@ def test_memory_bomb_is_a_memory_verdict_and_the_next_test_runs(sandbox: LocalSa
     assert statuses(run(sandbox, code)) == ["memory", "passed"]
 
 
-def test_growing_memory_until_refused_is_a_memory_verdict(sandbox: LocalSandbox) -> None:
+def test_growing_memory_until_refused_is_a_memory_verdict(sandbox: PooledSandbox) -> None:
     code = """
     def f(x):
         hog = []
@@ -309,18 +323,18 @@ def test_growing_memory_until_refused_is_a_memory_verdict(sandbox: LocalSandbox)
     ],
     ids=["loop", "sleep", "c-loop", "regex-backtracking"],
 )
-def test_loops_and_sleeps_are_timeouts(sandbox: LocalSandbox, body: str) -> None:
+def test_loops_and_sleeps_are_timeouts(sandbox: PooledSandbox, body: str) -> None:
     report = run(sandbox, f"def f(x):\n    {body}\n", limit=1.0)
     assert statuses(report) == ["timeout", "timeout"]
     assert report.results[0].detail == "no verdict within 1 s of wall-clock time for this test"
 
 
-def test_a_hang_at_import_is_a_timeout(sandbox: LocalSandbox) -> None:
+def test_a_hang_at_import_is_a_timeout(sandbox: PooledSandbox) -> None:
     report = run(sandbox, "import time\ntime.sleep(3600)\ndef f(x): return x * x", limit=1.0)
     assert statuses(report) == ["timeout", "timeout"]
 
 
-def test_output_flood_is_capped_and_the_verdict_stands(sandbox: LocalSandbox) -> None:
+def test_output_flood_is_capped_and_the_verdict_stands(sandbox: PooledSandbox) -> None:
     code = """
     import sys
     def f(x):
@@ -344,7 +358,7 @@ def test_output_flood_is_capped_and_the_verdict_stands(sandbox: LocalSandbox) ->
     ],
     ids=["recursion-error", "stack-overflow"],
 )
-def test_deep_recursion(sandbox: LocalSandbox, code: str, expected: str) -> None:
+def test_deep_recursion(sandbox: PooledSandbox, code: str, expected: str) -> None:
     report = run(sandbox, code, limit=5.0)
     assert statuses(report) == [expected, expected]
 
@@ -352,7 +366,7 @@ def test_deep_recursion(sandbox: LocalSandbox, code: str, expected: str) -> None
 # -- the host -----------------------------------------------------------------------------
 
 
-def test_killing_the_parent_and_everything_else_harms_nothing(sandbox: LocalSandbox) -> None:
+def test_killing_the_parent_and_everything_else_harms_nothing(sandbox: PooledSandbox) -> None:
     code = """
     import os, signal
     def f(x):
@@ -373,7 +387,7 @@ def test_killing_the_parent_and_everything_else_harms_nothing(sandbox: LocalSand
     assert statuses(healthy) == ["passed", "passed"]
 
 
-def test_files_outside_the_working_dir_are_untouched(sandbox: LocalSandbox, tmp_path: Path) -> None:
+def test_files_outside_the_working_dir_are_untouched(sandbox: PooledSandbox, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("original")
     tmp_path.chmod(0o777)
@@ -412,7 +426,7 @@ def test_files_outside_the_working_dir_are_untouched(sandbox: LocalSandbox, tmp_
     assert "pwned" not in Path(os.__file__).read_text()
 
 
-def test_no_connection_reaches_a_listener_on_the_host_loopback(sandbox: LocalSandbox) -> None:
+def test_no_connection_reaches_a_listener_on_the_host_loopback(sandbox: PooledSandbox) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
@@ -443,7 +457,7 @@ def test_no_connection_reaches_a_listener_on_the_host_loopback(sandbox: LocalSan
     assert accepted == []
 
 
-def test_host_secrets_are_not_visible(sandbox: LocalSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_host_secrets_are_not_visible(sandbox: PooledSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     # Workers already running were started with a scrubbed environment; start a fresh sandbox
     # after setting the secret to make sure it does not leak at start-up either.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-123")
@@ -460,13 +474,13 @@ def test_host_secrets_are_not_visible(sandbox: LocalSandbox, monkeypatch: pytest
         text = "\\n".join(seen)
         return "leaked" if "sk-host-secret" in text else sorted(os.environ)
     """
-    with LocalSandbox(workers=1, isolation="namespaces") as fresh:
+    with fresh_like(sandbox) as fresh:
         report = run(fresh, code, "assert f(0) == 'leaked'")
     assert statuses(report) == ["failed"]
     assert report.results[0].actual == "['HOME', 'LANG', 'PATH']"
 
 
-def test_a_daemonised_grandchild_does_not_outlive_the_run(sandbox: LocalSandbox) -> None:
+def test_a_daemonised_grandchild_does_not_outlive_the_run(sandbox: PooledSandbox) -> None:
     code = """
     import os, time
     def f(x):

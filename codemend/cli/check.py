@@ -9,10 +9,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from codemend.cli.common import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_INFRA, EXIT_OK, die
+from codemend.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAIL,
+    EXIT_INFRA,
+    EXIT_OK,
+    die,
+    sandbox_options,
+    sandbox_settings,
+)
 from codemend.errors import InfrastructureError, UserError
 from codemend.problems import load_problem
-from codemend.sandbox import LocalSandbox, TestReport
+from codemend.sandbox import TestReport, open_sandbox
 
 _STYLE = {
     "passed": "green",
@@ -68,7 +76,16 @@ def render(report: TestReport, console: Console) -> None:
     show_default=True,
     help="namespaces: fail (exit 3) rather than run without Linux namespaces.",
 )
-def check(problem_file: Path, code_file: Path, as_json: bool, visible_only: bool, isolation: str) -> None:
+@sandbox_options
+def check(
+    problem_file: Path,
+    code_file: Path,
+    as_json: bool,
+    visible_only: bool,
+    isolation: str,
+    backend: str | None,
+    image: str | None,
+) -> None:
     """Run CODE_FILE against the tests of PROBLEM_FILE (.json or .jsonl with one problem).
 
     Exit 0 when every test passes, 1 when some fail, 2 on bad input, 3 when the sandbox is
@@ -85,10 +102,13 @@ def check(problem_file: Path, code_file: Path, as_json: bool, visible_only: bool
     if not tests:
         die(f"{problem_file}: the problem has no tests to run", EXIT_BAD_INPUT)
     try:
-        with LocalSandbox(workers=1, isolation=isolation) as sandbox:  # type: ignore[arg-type]
+        settings = sandbox_settings(backend, image)
+        with open_sandbox(settings, workers=1, isolation=isolation) as sandbox:  # type: ignore[arg-type]
             report = sandbox.run(problem, code, tests)
     except InfrastructureError as exc:
         die(str(exc), EXIT_INFRA)
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.samples import evaluate_samples, read_samples
-from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, stderr
+from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, sandbox_options, sandbox_settings, stderr
 from codemend.errors import InfrastructureError, UserError
-from codemend.sandbox import LocalSandbox
+from codemend.sandbox import open_sandbox
 
 
 def _ks(text: str) -> list[int]:
@@ -34,8 +34,16 @@ def _ks(text: str) -> list[int]:
 @click.option("--json", "as_json", is_flag=True, help="Print pass@k as JSON.")
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds per test.")
 @click.option("--workers", type=int, default=None, help="Parallel sandbox workers (default: cores).")
+@sandbox_options
 def evaluate(
-    benchmark: str, samples_file: Path, k_text: str, as_json: bool, timeout: float, workers: int | None
+    benchmark: str,
+    samples_file: Path,
+    k_text: str,
+    as_json: bool,
+    timeout: float,
+    workers: int | None,
+    backend: str | None,
+    image: str | None,
 ) -> None:
     """Score SAMPLES_FILE ({"task_id", "completion"} per line) against the hidden tests.
 
@@ -44,6 +52,7 @@ def evaluate(
     ks = _ks(k_text)
     size = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
     try:
+        settings = sandbox_settings(backend, image)
         problems = {p.id: p.model_copy(update={"time_limit_s": timeout}) for p in load_humaneval()}
         samples = read_samples(samples_file, set(problems))
     except UserError as exc:
@@ -54,7 +63,7 @@ def evaluate(
     show = not as_json and len(samples) >= 20
     try:
         with (
-            LocalSandbox(workers=size) as sandbox,
+            open_sandbox(settings, workers=size) as sandbox,
             Progress(*columns, console=stderr, disable=not show) as bar,
         ):
             task = bar.add_task(f"{benchmark}: evaluating", total=len(samples))

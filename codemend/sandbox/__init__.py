@@ -2,11 +2,14 @@
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox.base import Sandbox
+from codemend.sandbox.docker import DockerSandbox
+from codemend.sandbox.factory import open_sandbox
 from codemend.sandbox.local import LocalSandbox
 from codemend.sandbox.pool import SandboxLimits
 from codemend.sandbox.report import Isolation, TestReport, TestResult, TestStatus
 
 __all__ = [
+    "DockerSandbox",
     "Isolation",
     "LocalSandbox",
     "Sandbox",
@@ -15,4 +18,5 @@ __all__ = [
     "TestReport",
     "TestResult",
     "TestStatus",
+    "open_sandbox",
 ]

@@ -68,8 +68,9 @@ class Worker(ABC):
     def _fileno(self) -> int: ...
 
     @abstractmethod
-    def _recv(self) -> bytes:
-        """Reply bytes available now (b"" at the end of the stream)."""
+    def _recv(self) -> bytes | None:
+        """Reply bytes available now: b"" at the end of the stream, None when what arrived was
+        not part of the reply stream (e.g. a container's stderr)."""
 
     @abstractmethod
     def _send(self, data: bytes) -> None: ...
@@ -114,6 +115,8 @@ class Worker(ABC):
                 raise WorkerLost("no reply before the deadline")
             if select.select([self._fileno()], [], [], remaining)[0]:
                 chunk = self._recv()
+                if chunk is None:
+                    continue
                 if not chunk:
                     raise WorkerLost("the worker's stream ended")
                 self._buf += chunk
@@ -145,8 +148,8 @@ class PooledSandbox(Sandbox):
         with self._lock:
             if self._all:
                 return
-            self._all = [self._launch(0)]
-            self._all += [self._launch(slot) for slot in range(1, self.size)]
+            self._all.append(self._launch(0))  # in place: finalizers may hold this list
+            self._all.extend(self._launch(slot) for slot in range(1, self.size))
             for w in self._all:
                 self._idle.put(w)
 
@@ -154,7 +157,7 @@ class PooledSandbox(Sandbox):
         with self._lock:
             for w in self._all:
                 w.stop()
-            self._all = []
+            self._all.clear()
             self._idle = queue.Queue()
 
     def _job(self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest]) -> dict[str, Any]:

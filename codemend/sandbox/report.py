@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 TestStatus = Literal["passed", "failed", "error", "timeout", "memory", "crashed"]
-Isolation = Literal["namespaces", "rlimits"]
+Isolation = Literal["namespaces", "rlimits", "container"]
 
 
 class TestResult(BaseModel):
