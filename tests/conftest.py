@@ -16,7 +16,7 @@ import pytest
 
 from codemend.problems import Problem
 from codemend.sandbox import DockerSandbox, LocalSandbox
-from codemend.sandbox.docker import DEFAULT_IMAGE, image_exists
+from codemend.sandbox.docker import DEFAULT_IMAGE, check_socket, image_exists
 from codemend.sandbox.docker_image import build_host_python_image
 
 
@@ -48,6 +48,7 @@ def _ping(url: str) -> bool:
     import docker
 
     try:
+        check_socket(url)  # the SDK leaks a socket when nothing listens
         client = docker.DockerClient(base_url=url, version="auto", timeout=5)
     except Exception:
         return False

@@ -82,6 +82,38 @@ def test_missing_entry_point_is_an_error(sandbox: LocalSandbox) -> None:
     assert report.results[0].exc_type == "NameError"
 
 
+LEETCODE = (
+    "class Solution:\n"
+    "    def twoSum(self, nums, target):\n"
+    "        seen = {}\n"
+    "        for i, n in enumerate(nums):\n"
+    "            if target - n in seen:\n"
+    "                return [seen[target - n], i]\n"
+    "            seen[n] = i\n"
+)
+
+
+def test_leetcode_style_methods_are_proxied_and_trusted(sandbox: LocalSandbox) -> None:
+    problem = make_problem(
+        "assert Solution().twoSum([2, 7, 11, 15], 9) == [0, 1]",
+        "assert Solution().twoSum([3, 3], 6) == [1, 0]",
+        entry_point="Solution",
+    )
+    report = sandbox.run(problem, LEETCODE)
+    assert [(r.status, r.trusted) for r in report.results] == [("passed", True), ("failed", True)]
+    assert (report.results[1].call, report.results[1].actual) == ("Solution.twoSum([3, 3], 6)", "[0, 1]")
+
+
+def test_a_class_built_with_arguments_runs_in_the_child(sandbox: LocalSandbox) -> None:
+    problem = make_problem("assert Box(3).get() == 3", entry_point="Box")
+    code = (
+        "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+        "    def get(self):\n        return self.v\n"
+    )
+    (result,) = sandbox.run(problem, code).results
+    assert (result.status, result.trusted) == ("passed", False)
+
+
 def test_a_test_passing_a_function_runs_in_the_child_untrusted(sandbox: LocalSandbox) -> None:
     problem = make_problem("assert f(lambda v: v + 1, 2) == 3")
     report = sandbox.run(problem, "def f(fn, x):\n    return fn(x)\n")

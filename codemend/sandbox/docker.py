@@ -175,7 +175,7 @@ class DockerSandbox(PooledSandbox):
             where = self.base_url or "unix:///var/run/docker.sock"
             client = None
             try:
-                _check_socket(where)  # the SDK leaks a socket when the engine is absent
+                check_socket(where)  # the SDK leaks a socket when the engine is absent
                 client = docker.DockerClient(base_url=where, version="auto", timeout=30)
                 client.ping()
             except Exception as exc:  # the SDK raises several unrelated types here
@@ -235,7 +235,8 @@ class DockerSandbox(PooledSandbox):
             self._client = None
 
 
-def _check_socket(url: str) -> None:
+def check_socket(url: str) -> None:
+    """Connect to a unix:// engine socket (raise OSError when nothing listens there)."""
     if url.startswith("unix://"):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             probe.settimeout(5)

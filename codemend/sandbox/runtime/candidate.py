@@ -60,10 +60,13 @@ def _load(code: str, name: str) -> dict[str, object]:
 
 def _call(namespace: dict[str, object], msg: list) -> list[object]:
     _, seq, name, args, kwargs, mutable = msg
-    fn = namespace.get(name)
-    if not callable(fn):
+    owner, _, method = name.partition(".")
+    target = namespace.get(owner)
+    if not callable(target) or (method and not isinstance(target, type)):
         return ["exc", seq, "NameError", f"name {name!r} is not defined by the solution", "", False]
     try:
+        # ``Class.method``: LeetCode-style, called on a fresh instance
+        fn = getattr(target(), method) if method else target
         result = fn(*args, **kwargs)
     except BaseException as exc:
         return ["exc", seq, *exc_info(exc)]
@@ -112,7 +115,9 @@ def serve() -> None:
         return
     _flush()
     names = sorted(k for k, v in namespace.items() if isinstance(k, str) and callable(v))
-    wire.send_frame(CHANNEL, ["ready", [n for n in names if not n.startswith("__")]])
+    names = [n for n in names if not n.startswith("__")]
+    classes = [n for n in names if isinstance(namespace[n], type)]
+    wire.send_frame(CHANNEL, ["ready", names, classes])
     while True:
         msg = wire.recv_frame(CHANNEL, plain=True)
         if msg is wire.EOF or not isinstance(msg, list) or not msg:

@@ -173,6 +173,24 @@ class Proxies:
         return reply  # type: ignore[return-value]
 
 
+class ClassProxy:
+    """A class of the solution, e.g. ``Solution().twoSum(...)``: each method call runs on a fresh
+    instance in the candidate process. Constructor arguments need the live object (in-child)."""
+
+    def __init__(self, proxies: Proxies, name: str) -> None:
+        self._proxies, self.__name__ = proxies, name
+
+    def __call__(self, *args: object, **kwargs: object) -> "ClassProxy":
+        if args or kwargs:
+            raise NeedsChild(self.__name__)
+        return self
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("__"):
+            raise AttributeError(method)
+        return self._proxies.make(f"{self.__name__}.{method}")
+
+
 class _Rewrite(ast.NodeTransformer):
     """``assert a OP b`` -> ``__cm_cmp(a, b, op, i)`` so a failure reports both sides."""
 
@@ -305,9 +323,10 @@ def main(job: dict, indexes: list[int]) -> None:
         return
     base: dict = {"__builtins__": builtins, "__name__": "__test__"}
     names = [n for n in ready[1] if isinstance(n, str) and n.isidentifier()]
+    classes = set(ready[2]) if len(ready) > 2 and isinstance(ready[2], list) else set()
     entry = job.get("entry_point")
-    for name in [*names, *([entry] if entry else [])]:
-        base[name] = proxies.make(name)
+    for name in [*([entry] if entry else []), *names]:
+        base[name] = ClassProxy(proxies, name) if name in classes else proxies.make(name)
     try:
         exec(compile(setup, "setup.py", "exec"), base)
     except BaseException as exc:
