@@ -135,17 +135,36 @@ def test_thread_that_exits_the_process_is_a_crash(sandbox: PooledSandbox) -> Non
     "code",
     [
         "class Liar:\n    def __eq__(self, o): return True\n    __hash__ = None\ndef f(x): return Liar()",
-        "class I(int):\n    def __eq__(self, o): return True\ndef f(x): return I(0)",
-        "class S(str):\n    def __eq__(self, o): return True\ndef f(x): return S('')",
-        "class L(list):\n    def __eq__(self, o): return True\ndef f(x): return L()",
         "import unittest.mock\ndef f(x): return unittest.mock.ANY",
+        "class Liar:\n    def __eq__(self, o): return True\ndef f(x): return [Liar()]",
     ],
-    ids=["always-equal", "int-subclass", "str-subclass", "list-subclass", "mock-any"],
+    ids=["always-equal", "mock-any", "nested"],
 )
 def test_objects_that_compare_equal_to_everything_fail(sandbox: PooledSandbox, code: str) -> None:
     report = run(sandbox, code)
     assert statuses(report) == ["failed", "failed"]
     assert report.results[0].actual is not None and "only plain data" in report.results[0].actual
+
+
+@pytest.mark.parametrize(
+    ("code", "actual"),
+    [
+        ("class I(int):\n    def __eq__(self, o): return True\n    def __int__(self): return 4\n", "0"),
+        ("class I(str):\n    def __eq__(self, o): return True\n    def __str__(self): return '4'\n", "''"),
+        (
+            "class I(list):\n    def __eq__(self, o): return True\n"
+            "    def __iter__(self): return iter([4])\n",
+            "[]",
+        ),
+    ],
+    ids=["int-subclass", "str-subclass", "list-subclass"],
+)
+def test_subclasses_that_lie_are_judged_by_their_real_contents(
+    sandbox: PooledSandbox, code: str, actual: str
+) -> None:
+    report = run(sandbox, code + "def f(x):\n    return I()\n")
+    assert statuses(report) == ["failed", "failed"]
+    assert report.results[0].actual == actual
 
 
 def test_patching_builtins_assertions_tracing_atexit_and_signals_changes_nothing(

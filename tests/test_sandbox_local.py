@@ -114,6 +114,18 @@ def test_a_class_built_with_arguments_runs_in_the_child(sandbox: LocalSandbox) -
     assert (result.status, result.trusted) == ("passed", False)
 
 
+def test_setup_that_builds_the_solutions_objects_runs_tests_in_the_child(sandbox: LocalSandbox) -> None:
+    problem = make_problem(
+        "assert depth(tree) == 2", entry_point="depth", test_setup_code="tree = Node(Node(None))"
+    )
+    code = (
+        "class Node:\n    def __init__(self, child):\n        self.child = child\n"
+        "def depth(n):\n    return 0 if n is None else 1 + depth(n.child)\n"
+    )
+    (result,) = sandbox.run(problem, code).results
+    assert (result.status, result.trusted) == ("passed", False)
+
+
 def test_a_test_passing_a_function_runs_in_the_child_untrusted(sandbox: LocalSandbox) -> None:
     problem = make_problem("assert f(lambda v: v + 1, 2) == 3")
     report = sandbox.run(problem, "def f(fn, x):\n    return fn(x)\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -73,11 +74,48 @@ class SneakyInt(int):
     def __eq__(self, other: object) -> bool:
         return True
 
+    def __int__(self) -> int:
+        return 99
 
-@pytest.mark.parametrize("value", [AlwaysEqual(), SneakyInt(3), [SneakyInt(1)], {"k": AlwaysEqual()}, print])
+    __hash__ = int.__hash__
+
+
+class SneakyStr(str):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return "a lie"
+
+    __hash__ = str.__hash__
+
+
+class SneakyList(list):  # type: ignore[type-arg]
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(["a lie"])
+
+
+@pytest.mark.parametrize("value", [AlwaysEqual(), [AlwaysEqual()], {"k": AlwaysEqual()}, print, iter([1])])
 def test_non_plain_values_do_not_cross(value: object) -> None:
     with pytest.raises(wire.Unencodable):
         wire.encode(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        (SneakyInt(3), 3),
+        (SneakyStr("x"), "x"),
+        (SneakyList([1, 2]), [1, 2]),
+        ({SneakyStr("k"): [SneakyInt(1)]}, {"k": [1]}),
+        (collections.Counter("aab"), {"a": 2, "b": 1}),
+        (collections.defaultdict(list, {"x": [1]}), {"x": [1]}),
+        (collections.namedtuple("P", "a b")(1, 2), (1, 2)),
+    ],
+)
+def test_subclasses_cross_as_their_base_type_with_their_real_contents(value: object, plain: object) -> None:
+    back = roundtrip(value)
+    assert back == plain and type(back) is type(plain)
 
 
 def test_self_referencing_list_is_refused() -> None:

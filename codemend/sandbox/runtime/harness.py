@@ -327,8 +327,11 @@ def main(job: dict, indexes: list[int]) -> None:
     entry = job.get("entry_point")
     for name in [*([entry] if entry else []), *names]:
         base[name] = ClassProxy(proxies, name) if name in classes else proxies.make(name)
+    in_child = False
     try:
         exec(compile(setup, "setup.py", "exec"), base)
+    except NeedsChild:  # the setup builds the solution's own objects: every test needs them live
+        in_child = True
     except BaseException as exc:
         setup_info = exc_info(exc, "setup.py")
         for i in indexes:
@@ -338,7 +341,8 @@ def main(job: dict, indexes: list[int]) -> None:
         return
     for i in indexes:
         wire.send_frame(CONTROL, ["start", i])
-        wire.send_frame(CONTROL, ["result", i, run_test(tests[i], base, setup, proxies)])
+        test = {**tests[i], "in_child": True} if in_child else tests[i]
+        wire.send_frame(CONTROL, ["result", i, run_test(test, base, setup, proxies)])
         if proxies.dead:
             return
     wire.send_frame(CONTROL, ["done"])

@@ -1,9 +1,10 @@
 """Framing and the plain-data codec shared by the host, the supervisor and its children.
 
 Frames are a 4-byte big-endian length followed by UTF-8 JSON. Values cross process
-boundaries only as plain data, type-exact: None, bool, int, float (nan/inf included), str,
-bytes, list, tuple, dict, set, frozenset and complex. Subclasses and other objects do not cross,
-so an object that compares equal to everything cannot reach the process that decides verdicts.
+boundaries only as plain data: None, bool, int, float (nan/inf included), str, bytes, list,
+tuple, dict, set, frozenset and complex, decoded type-exact. Subclasses of these cross as their
+base type (contents only); other objects do not cross, so an object that compares equal to
+everything cannot reach the process that decides verdicts.
 Standard library only: this file runs inside the sandbox under ``python -I -S``.
 """
 
@@ -78,28 +79,40 @@ _SMALL_INT = 1 << 53
 
 
 def encode(value: Any, depth: int = 0) -> object:
-    """Turn plain data into JSON-able form; raise ``Unencodable`` for anything else."""
+    """Turn plain data into JSON-able form; raise ``Unencodable`` for anything else.
+
+    Subclasses of the plain types (``defaultdict``, ``Counter``, ``OrderedDict``, named tuples,
+    ``IntEnum`` members, or a hostile ``str`` subclass) cross as their base type, read through
+    the base type's own methods: only their contents cross, never their ``__eq__``.
+    """
     if depth > MAX_DEPTH:
         raise Unencodable("nesting too deep")
-    kind = type(value)
-    if value is None or kind is bool or kind is str or kind is float:
+    if value is None or type(value) is bool:
         return value
-    if kind is int:
-        return value if -_SMALL_INT < value < _SMALL_INT else {"I": hex(value)}
-    if kind is list:
-        return [encode(v, depth + 1) for v in value]
-    if kind is tuple:
-        return {"t": [encode(v, depth + 1) for v in value]}
-    if kind is dict:
-        items = value.items()
+    if isinstance(value, int):
+        number = int.__int__(value)
+        return number if -_SMALL_INT < number < _SMALL_INT else {"I": hex(number)}
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, list):
+        return [encode(v, depth + 1) for v in list.__iter__(value)]
+    if isinstance(value, tuple):
+        return {"t": [encode(v, depth + 1) for v in tuple.__iter__(value)]}
+    if isinstance(value, dict):
+        items = dict.items(value)
         return {"d": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in items]}
-    if kind is set or kind is frozenset:
-        tag = "S" if kind is set else "F"
-        return {tag: [encode(v, depth + 1) for v in value]}
-    if kind is bytes:
-        return {"y": value.hex()}
-    if kind is complex:
-        return {"c": [value.real, value.imag]}
+    if isinstance(value, set | frozenset):
+        tag, members = (
+            ("S", set.__iter__(value)) if isinstance(value, set) else ("F", frozenset.__iter__(value))
+        )
+        return {tag: [encode(v, depth + 1) for v in members]}
+    if isinstance(value, bytes):
+        return {"y": bytes.hex(value)}
+    if isinstance(value, complex):
+        return {"c": [complex.real.__get__(value), complex.imag.__get__(value)]}
+    kind = type(value)
     raise Unencodable(f"{kind.__module__}.{kind.__qualname__}")
 
 
