@@ -1,0 +1,79 @@
+"""APPS (Hendrycks et al. 2021) in its JSONL form.
+
+Fields ``problem_id``, ``question``, ``input_output`` (a JSON string: ``inputs``, ``outputs``
+and, for call-based problems, ``fn_name``) and ``starter_code``. Standard-input problems become
+I/O tests; call-based ones assertion tests (``Solution().fn`` when the starter code is a
+class). The first test is visible, all of them are hidden. Problems without tests are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from codemend.benchmarks.calls import call_test
+from codemend.benchmarks.jsonl import field, iter_jsonl, json_field
+from codemend.errors import ProblemFileError
+from codemend.problems import AssertTest, IOTest, Problem
+
+log = logging.getLogger(__name__)
+
+
+def _text(value: object) -> str:
+    return "\n".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _tests(
+    io: dict[str, object], starter: str, path: str, line: int
+) -> tuple[str | None, list[AssertTest | IOTest]]:
+    inputs, outputs = io.get("inputs"), io.get("outputs")
+    if not isinstance(inputs, list) or not isinstance(outputs, list) or len(inputs) != len(outputs):
+        raise ProblemFileError(
+            path, "needs lists `inputs` and `outputs` of one length", line=line, field="input_output"
+        )
+    fn = io.get("fn_name")
+    tests: list[AssertTest | IOTest] = []
+    if isinstance(fn, str):
+        method = "class Solution" in starter
+        for args, out in zip(inputs, outputs, strict=True):
+            args = args if isinstance(args, list) else [args]
+            tests.append(AssertTest(code=call_test(fn, args, out, method=method, unwrap=True)))
+        return ("Solution" if method else fn), tests
+    tests = [IOTest(stdin=_text(i), expected_stdout=_text(o)) for i, o in zip(inputs, outputs, strict=True)]
+    return None, tests
+
+
+def load_apps(path: str | Path) -> list[Problem]:
+    name = str(path)
+    problems = []
+    skipped = 0
+    for line, record in iter_jsonl(path):
+        pid = field(record, "problem_id", (int, str), name, line)
+        question = field(record, "question", str, name, line)
+        starter = record.get("starter_code") or ""
+        if not record.get("input_output"):
+            skipped += 1
+            continue
+        io = json_field(record, "input_output", name, line)
+        if not isinstance(io, dict):
+            raise ProblemFileError(name, "expected a JSON object", line=line, field="input_output")
+        entry, tests = _tests(io, starter, name, line)
+        if not tests:
+            skipped += 1
+            continue
+        style = "Use call-based format." if entry else "Use standard input format."
+        problems.append(
+            Problem(
+                id=f"apps/{pid}",
+                prompt=f"{question}\n\n{style}\n" + (f"\n{starter}\n" if starter else ""),
+                entry_point=entry,
+                starter_code=starter,
+                tests=[
+                    tests[0].model_copy(update={"visibility": "visible"}),
+                    *(t.model_copy(update={"visibility": "hidden"}) for t in tests),
+                ],
+            )
+        )
+    if skipped:
+        log.info("%s: skipped %d problems without tests", name, skipped)
+    return problems

@@ -1,0 +1,177 @@
+"""Benchmark loaders: real MBPP data, APPS/LiveCodeBench/EvalPlus shapes, and precise errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pickle
+import zlib
+from pathlib import Path
+
+import pytest
+
+from codemend.benchmarks.humaneval import raw_records
+from codemend.benchmarks.registry import BENCHMARKS, load_benchmark
+from codemend.errors import ProblemFileError, UserError
+from codemend.sandbox import LocalSandbox
+
+MBPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "mbpp" / "mbpp.jsonl"
+
+
+def write_jsonl(path: Path, *records: object) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("split", "count"), [("prompt", 10), ("validation", 90), ("train", 374), ("test", 0)]
+)
+def test_mbpp_splits_by_task_id(split: str, count: int) -> None:
+    # the shared copy withholds the test split (11-510)
+    assert len(load_benchmark("mbpp", MBPP, split)) == count
+
+
+def test_mbpp_visible_is_the_first_test_hidden_are_all(sandbox: LocalSandbox) -> None:
+    problem = load_benchmark("mbpp", MBPP, "validation")[0]
+    assert problem.id == "mbpp/511" and problem.entry_point == "find_Min_Sum"
+    assert [t.code for t in problem.visible_tests()] == ["assert find_Min_Sum(12) == 7"]
+    assert len(problem.hidden_tests()) == 3
+    assert "assert find_Min_Sum(12) == 7" in problem.prompt
+    reference = next(json.loads(line)["code"] for line in MBPP.read_text().splitlines() if '"task_id": 511' in line)
+    assert sandbox.run(problem, reference, problem.hidden_tests()).passed
+
+
+def test_mbpp_reference_solutions_pass_their_own_tests(sandbox: LocalSandbox) -> None:
+    problems = load_benchmark("mbpp", MBPP, "prompt")
+    codes = {f"mbpp/{json.loads(line)['task_id']}": json.loads(line)["code"] for line in MBPP.read_text().splitlines()}
+    assert all(sandbox.run(p, codes[p.id], p.hidden_tests()).passed for p in problems)
+
+
+def test_mbpp_loader_accepts_the_full_file_layout(tmp_path: Path) -> None:
+    record = json.loads(MBPP.read_text().splitlines()[0])
+    path = write_jsonl(tmp_path / "mbpp.jsonl", {**record, "task_id": 11}, {**record, "task_id": 600})
+    assert [p.id for p in load_benchmark("mbpp", path, "test")] == ["mbpp/11"]
+    with pytest.raises(UserError, match="unknown MBPP split"):
+        load_benchmark("mbpp", path, "dev")
+
+
+def test_mbpp_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    record = json.loads(MBPP.read_text().splitlines()[0])
+    path = write_jsonl(tmp_path / "bad.jsonl", record, {**record, "test_list": "assert f(1) == 1"})
+    with pytest.raises(ProblemFileError) as info:
+        load_benchmark("mbpp", path, "all")
+    assert (info.value.line, info.value.field) == (2, "test_list")
+    assert str(info.value).startswith(f"{path}:2:")
+
+
+def test_apps_stdin_and_call_based(tmp_path: Path, sandbox: LocalSandbox) -> None:
+    stdin = {
+        "problem_id": 1,
+        "question": "Add.",
+        "starter_code": "",
+        "input_output": json.dumps({"inputs": ["1 2\n", "3 4\n"], "outputs": ["3\n", "7\n"]}),
+    }
+    call = {
+        "problem_id": 2,
+        "question": "Twice.",
+        "starter_code": "class Solution:\n    def twice(self, x):\n",
+        "input_output": json.dumps({"inputs": [[1], [2]], "outputs": [[2], [4]], "fn_name": "twice"}),
+    }
+    none = {"problem_id": 3, "question": "No tests.", "input_output": ""}
+    add, twice = load_benchmark("apps", write_jsonl(tmp_path / "apps.jsonl", stdin, call, none))
+    assert [t.kind for t in add.tests] == ["io"] * 3 and len(add.visible_tests()) == 1
+    assert sandbox.run(add, "a, b = map(int, input().split())\nprint(a + b)\n").passed
+    code = "class Solution:\n    def twice(self, x):\n        return 2 * x\n"
+    report = sandbox.run(twice, code)
+    assert report.passed and all(r.trusted for r in report.results)
+
+
+def test_apps_bad_input_output(tmp_path: Path) -> None:
+    bad = {"problem_id": 1, "question": "q", "input_output": json.dumps({"inputs": ["1"], "outputs": []})}
+    with pytest.raises(ProblemFileError) as info:
+        load_benchmark("apps", write_jsonl(tmp_path / "a.jsonl", bad))
+    assert (info.value.line, info.value.field) == (1, "input_output")
+
+
+def _compressed(value: object) -> str:
+    return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(value)))).decode()
+
+
+def test_livecodebench_public_visible_private_compressed_hidden(
+    tmp_path: Path, sandbox: LocalSandbox
+) -> None:
+    stdin = {
+        "question_id": "abc",
+        "question_content": "Double it.",
+        "starter_code": "",
+        "metadata": "{}",
+        "public_test_cases": json.dumps([{"input": "2\n", "output": "4\n", "testtype": "stdin"}]),
+        "private_test_cases": _compressed([{"input": "5\n", "output": "10\n", "testtype": "stdin"}]),
+    }
+    functional = {
+        "question_id": "lc1",
+        "question_content": "Add.",
+        "metadata": json.dumps({"func_name": "add"}),
+        "starter_code": "class Solution:\n    def add(self, a: int, b: int) -> int:\n",
+        "public_test_cases": json.dumps([{"input": "1\n2", "output": "3", "testtype": "functional"}]),
+        "private_test_cases": "[]",
+    }
+    double, add = load_benchmark("livecodebench", write_jsonl(tmp_path / "lcb.jsonl", stdin, functional))
+    assert [t.visibility for t in double.tests] == ["visible", "hidden", "hidden"]
+    assert sandbox.run(double, "print(2 * int(input()))\n").passed
+    assert not sandbox.run(double, "print(4)\n", double.hidden_tests()).passed
+    assert sandbox.run(add, "class Solution:\n    def add(self, a, b):\n        return a + b\n").passed
+
+
+class _Exploit:
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, ("touch /tmp/codemend-pickle-pwned",))
+
+
+def test_livecodebench_refuses_pickles_that_would_run_code(tmp_path: Path) -> None:
+    evil = base64.b64encode(zlib.compress(pickle.dumps(_Exploit()))).decode()
+    record = {
+        "question_id": "x",
+        "question_content": "q",
+        "public_test_cases": "[]",
+        "private_test_cases": evil,
+    }
+    with pytest.raises(ProblemFileError, match="refusing to load") as info:
+        load_benchmark("livecodebench", write_jsonl(tmp_path / "evil.jsonl", record))
+    assert info.value.field == "private_test_cases"
+    assert not Path("/tmp/codemend-pickle-pwned").exists()
+
+
+def test_evalplus_expected_outputs_come_from_the_canonical_solution(
+    tmp_path: Path, sandbox: LocalSandbox
+) -> None:
+    record = next(r for r in raw_records() if r["task_id"] == "HumanEval/2")
+    plus = {**record, "base_input": [[3.5], [1.33]], "plus_input": [[123.456], [0.0]], "atol": 1e-6}
+    (problem,) = load_benchmark("humaneval+", write_jsonl(tmp_path / "he+.jsonl", plus))
+    assert len(problem.hidden_tests()) == 4 and problem.visible_tests()
+    assert sandbox.run(problem, problem.prompt + record["canonical_solution"]).passed
+    report = sandbox.run(problem, problem.prompt + "    return number\n", problem.hidden_tests())
+    assert report.results[0].status == "failed"
+    assert report.results[0].exc_message == "expected 0.5, got 3.5"
+
+
+def test_mbpp_plus_visible_is_the_first_base_input(tmp_path: Path, sandbox: LocalSandbox) -> None:
+    record = {
+        "task_id": "Mbpp/2",
+        "prompt": '"""Shared elements."""',
+        "entry_point": "similar",
+        "canonical_solution": "def similar(a, b):\n    return tuple(set(a) & set(b))\n",
+        "base_input": [[[3, 4, 5], [5, 7, 4]]],
+        "plus_input": [[[1], [2]]],
+        "atol": 0,
+    }
+    (problem,) = load_benchmark("mbpp+", write_jsonl(tmp_path / "m+.jsonl", record))
+    assert len(problem.visible_tests()) == 1 and len(problem.hidden_tests()) == 2
+    assert sandbox.run(problem, record["canonical_solution"]).passed
+
+
+@pytest.mark.parametrize("name", [b for b in BENCHMARKS if b != "humaneval"])
+def test_data_files_are_required_with_a_clear_message(name: str) -> None:
+    with pytest.raises(UserError, match="needs --data PATH"):
+        load_benchmark(name)
