@@ -10,6 +10,7 @@ from codemend import __version__
 from codemend.cli.check import check
 from codemend.cli.evaluate import evaluate
 from codemend.cli.serve import serve
+from codemend.cli.solve import solve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,3 +25,4 @@ def main(verbose: int) -> None:
 main.add_command(check)
 main.add_command(evaluate)
 main.add_command(serve)
+main.add_command(solve_command, name="solve")

@@ -1,0 +1,42 @@
+"""The agents of the repair loop: generator, critic, executor, and the rewards they earn.
+
+Agents reach the outside only through ``codemend.llm`` and ``codemend.sandbox``.
+"""
+
+from codemend.agents.constraints import ImportPolicy, check_constraints
+from codemend.agents.critic import CRITIC_MODES, Critic, CriticMode, Verdict, make_critic, repair_feedback
+from codemend.agents.executor import Executor, make_executor
+from codemend.agents.feedback import feedback_text
+from codemend.agents.generator import Generator, History, code_fingerprint, make_generator
+from codemend.agents.rewards import (
+    REWARDS,
+    RewardFn,
+    constraint_score,
+    pass_fraction,
+    reward_components,
+    reward_function,
+)
+
+__all__ = [
+    "CRITIC_MODES",
+    "REWARDS",
+    "Critic",
+    "CriticMode",
+    "Executor",
+    "Generator",
+    "History",
+    "ImportPolicy",
+    "RewardFn",
+    "Verdict",
+    "check_constraints",
+    "code_fingerprint",
+    "constraint_score",
+    "feedback_text",
+    "make_critic",
+    "make_executor",
+    "make_generator",
+    "pass_fraction",
+    "repair_feedback",
+    "reward_components",
+    "reward_function",
+]

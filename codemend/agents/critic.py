@@ -1,0 +1,95 @@
+"""The critic agent, CORGI-style: constraints with evidence, a score in [0, 1] and feedback.
+
+Modes: ``tests`` (deterministic only), ``llm`` (an LLM reads the code and the report and writes a
+diagnosis and a fix plan from ``critique.md``; the generator gets that), ``hybrid`` (the generator
+gets both). The deterministic constraints and feedback are kept in every mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from codemend.agents.constraints import ImportPolicy, check_constraints
+from codemend.agents.feedback import feedback_text
+from codemend.agents.render import prompt_values
+from codemend.errors import UserError
+from codemend.llm import LLMClient, SamplingParams
+from codemend.problems import Problem
+from codemend.prompts import PromptTemplate, load_prompt
+from codemend.sandbox import TestReport
+from codemend.trajectories import Critique
+
+CriticMode = Literal["tests", "llm", "hybrid"]
+CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """A critique and what its LLM call (if any) cost."""
+
+    critique: Critique
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Critic:
+    mode: CriticMode
+    policy: ImportPolicy
+    prompt: PromptTemplate
+    llm: LLMClient | None = None
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
+
+    async def __call__(self, problem: Problem, code: str, report: TestReport) -> Verdict:
+        """Judge ``code`` from its visible-test ``report``; the LLM call may raise
+        ``InfrastructureError``."""
+        constraints = check_constraints(problem, code, report, self.policy)
+        score = sum(c.satisfied for c in constraints) / len(constraints)
+        feedback = feedback_text(problem, constraints, report)
+        critique = Critique(constraints=constraints, score=score, feedback=feedback, mode=self.mode)
+        if self.llm is None or self.mode == "tests" or all(c.satisfied for c in constraints):
+            return Verdict(critique=critique)
+        values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
+        request = self.prompt.render(**values)
+        result = await self.llm.chat([{"role": "user", "content": request}], **self.sampling)
+        return Verdict(
+            critique=critique.model_copy(update={"llm_feedback": result.text.strip()}),
+            tokens_in=result.usage.prompt_tokens,
+            tokens_out=result.usage.completion_tokens,
+            latency_s=result.latency_s,
+        )
+
+
+def repair_feedback(critique: Critique) -> str:
+    """What the generator is told: the report, the LLM's diagnosis, or both (by mode)."""
+    if critique.llm_feedback is None or critique.mode == "tests":
+        return critique.feedback
+    if critique.mode == "llm":
+        return critique.llm_feedback
+    return f"{critique.feedback}\n\nA reviewer's diagnosis:\n{critique.llm_feedback}"
+
+
+def make_critic(
+    mode: CriticMode = "tests",
+    *,
+    llm: LLMClient | None = None,
+    prompt: PromptTemplate | None = None,
+    imports: ImportPolicy | str = "default",
+    sampling: SamplingParams | None = None,
+) -> Critic:
+    """A critic; ``llm`` (possibly another endpoint than the generator's) is needed by the
+    ``llm`` and ``hybrid`` modes."""
+    if mode not in CRITIC_MODES:
+        raise UserError(f"unknown critic mode {mode!r}; expected one of {', '.join(CRITIC_MODES)}")
+    if mode != "tests" and llm is None:
+        raise UserError(f"the {mode!r} critic needs an LLM client")
+    policy = imports if isinstance(imports, ImportPolicy) else ImportPolicy.named(imports)
+    return Critic(
+        mode=mode,
+        policy=policy,
+        prompt=prompt or load_prompt("critique"),
+        llm=llm,
+        sampling=sampling or SamplingParams(),
+    )

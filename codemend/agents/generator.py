@@ -1,0 +1,93 @@
+"""The generator agent: a first attempt from ``generate.md``, repairs from ``repair.md``."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from codemend.agents.render import prompt_values
+from codemend.llm import LLMClient, SamplingParams, extract_code
+from codemend.llm import Message as ChatMessage
+from codemend.problems import Problem
+from codemend.prompts import PromptTemplate, load_prompt
+from codemend.trajectories import Message, StepKind, StepRecord
+
+History = Literal["latest", "full"]
+"""What a repair sends: only the latest attempt and its feedback, or the whole conversation."""
+
+
+def code_fingerprint(code: str) -> str:
+    """Equal for code that differs only in layout and comments (for the no-progress stop)."""
+    try:
+        canonical = ast.dump(ast.parse(code))
+    except (SyntaxError, ValueError):
+        canonical = "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Generator:
+    llm: LLMClient
+    generate_prompt: PromptTemplate
+    repair_prompt: PromptTemplate
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
+    repair_sampling: SamplingParams | None = None
+    history: History = "latest"
+
+    def first_messages(self, problem: Problem) -> list[Message]:
+        text = self.generate_prompt.render(**prompt_values(problem))
+        return [Message(role="user", content=text)]
+
+    def repair_messages(self, problem: Problem, previous: StepRecord, feedback: str) -> list[Message]:
+        values = prompt_values(problem) | {"code": (previous.code or "").rstrip(), "feedback": feedback}
+        request = Message(role="user", content=self.repair_prompt.render(**values))
+        if self.history == "latest":
+            return [request]
+        answer = Message(role="assistant", content=previous.reply or "")
+        return [*previous.messages, answer, request]
+
+    async def complete(
+        self, problem: Problem, messages: list[Message], *, kind: StepKind, index: int, parent: int | None
+    ) -> StepRecord:
+        """Send ``messages``; raises ``InfrastructureError`` when the endpoint fails."""
+        started = datetime.now(UTC)
+        sampling = self.sampling if kind == "generate" else (self.repair_sampling or self.sampling)
+        chat: list[ChatMessage] = [{"role": m.role, "content": m.content} for m in messages]
+        result = await self.llm.chat(chat, **sampling)
+        code = extract_code(result.text, entry_point=problem.entry_point, prompt=problem.starter_code or None)
+        return StepRecord(
+            index=index,
+            kind=kind,
+            parent=parent,
+            messages=messages,
+            reply=result.text,
+            code=code,
+            tokens_in=result.usage.prompt_tokens,
+            tokens_out=result.usage.completion_tokens,
+            latency_s=result.latency_s,
+            started_at=started,
+            ended_at=datetime.now(UTC),
+        )
+
+
+def make_generator(
+    *,
+    llm: LLMClient,
+    generate_prompt: PromptTemplate | None = None,
+    repair_prompt: PromptTemplate | None = None,
+    sampling: SamplingParams | None = None,
+    repair_sampling: SamplingParams | None = None,
+    history: History = "latest",
+) -> Generator:
+    """A generator on ``llm`` with codemend's templates unless others are given."""
+    return Generator(
+        llm=llm,
+        generate_prompt=generate_prompt or load_prompt("generate"),
+        repair_prompt=repair_prompt or load_prompt("repair"),
+        sampling=sampling or SamplingParams(),
+        repair_sampling=repair_sampling,
+        history=history,
+    )

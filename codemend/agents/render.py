@@ -1,0 +1,39 @@
+"""What a model may see of a problem: its text and its visible tests, never the hidden ones."""
+
+from __future__ import annotations
+
+from codemend.problems import IOTest, Problem
+
+
+def task_text(problem: Problem) -> str:
+    """The prompt, followed by the starter code when the prompt does not already hold it."""
+    starter = problem.starter_code.strip()
+    if not starter or starter in problem.prompt:
+        return problem.prompt.strip()
+    return f"{problem.prompt.strip()}\n\nStart from:\n\n```python\n{starter}\n```"
+
+
+def target_text(problem: Problem) -> str:
+    if problem.entry_point is None:
+        return "a complete program that reads standard input and writes standard output"
+    return f"a function named `{problem.entry_point}`"
+
+
+def visible_tests_text(problem: Problem) -> str:
+    lines = []
+    for test in problem.visible_tests():
+        if isinstance(test, IOTest):
+            lines.append(f"# stdin {test.stdin!r} -> stdout {test.expected_stdout!r}")
+        else:
+            lines.append(test.code.strip())
+    return "\n".join(lines) or "# (no tests shown)"
+
+
+def prompt_values(problem: Problem) -> dict[str, str]:
+    """The variables every prompt kind offers (see ``codemend.prompts``)."""
+    return {
+        "task": task_text(problem),
+        "target": target_text(problem),
+        "tests": visible_tests_text(problem),
+        "entry_point": problem.entry_point or "",
+    }

@@ -1,0 +1,223 @@
+"""``codemend solve PROBLEM``: generate, test, critique and repair one problem.
+
+The final code goes to stdout, a round-by-round summary to stderr (``--json``: the whole result
+on stdout). Exit 0 solved, 1 not solved, 2 bad input, 3 infrastructure failure.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from codemend.agents import CRITIC_MODES
+from codemend.benchmarks.registry import load_benchmark
+from codemend.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAIL,
+    EXIT_INFRA,
+    EXIT_OK,
+    die,
+    sandbox_options,
+    sandbox_settings,
+    stderr,
+)
+from codemend.errors import InfrastructureError, UserError
+from codemend.llm import SamplingParams
+from codemend.problems import Problem, load_problem
+from codemend.sandbox import Sandbox, open_sandbox
+from codemend.settings import SandboxSettings
+from codemend.solver import SolveResult, solve
+from codemend.trajectories import StepRecord
+
+
+def load_reference(ref: str, data: Path | None = None, split: str | None = None) -> Problem:
+    """A problem file, or ``BENCHMARK:ID`` such as ``humaneval:HumanEval/53`` or ``mbpp:11``
+    (with ``data``, the benchmark's file)."""
+    name, sep, task = ref.partition(":")
+    if not sep or Path(ref).exists():
+        return load_problem(ref)
+    for problem in load_benchmark(name, data, split):
+        if problem.id == task or problem.id.endswith(f"/{task}"):
+            return problem
+    raise UserError(f"{name} has no problem {task!r}")
+
+
+def read_tests(path: Path) -> list[Any]:
+    """Tests from a JSON list (test objects or assert strings) or a Python file: one test per
+    top-level statement, or HumanEval's ``def check(candidate)`` split into its asserts."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    if path.suffix == ".json":
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(items, list):
+            raise UserError(f"{path}: expected a JSON list of tests")
+        return [{"code": t} if isinstance(t, str) else t for t in items]
+    if "def check(" in text:
+        return [{"kind": "check", "code": text}]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise UserError(f"{path}:{exc.lineno}: {exc.msg}") from None
+    return [{"code": ast.get_source_segment(text, node)} for node in tree.body]
+
+
+def _inline_problem(prompt: str, tests_file: Path | None, entry_point: str | None) -> Problem:
+    if tests_file is None:
+        raise UserError("--prompt needs --tests FILE")
+    data = {"id": "prompt", "prompt": prompt, "entry_point": entry_point, "tests": read_tests(tests_file)}
+    try:
+        return Problem.model_validate(data)
+    except ValueError as exc:
+        raise UserError(f"{tests_file}: {exc}") from None
+
+
+def _step_line(step: StepRecord) -> str:
+    if step.error:
+        return f"[bold]{step.index}[/] {step.kind}: [magenta]infrastructure error[/]: {step.error}"
+    report, critique = step.report, step.critique
+    tests = f"{report.n_passed}/{len(report.results)} tests" if report else "not run"
+    score = f"score {critique.score:.2f}" if critique else "no critique"
+    reward = f"reward {step.reward:.2f}" if step.reward is not None else "no reward"
+    cost = f"{step.tokens_in}+{step.tokens_out} tokens, {step.latency_s:.1f}s"
+    line = f"[bold]{step.index}[/] {step.kind}: {tests}, {score}, {reward} ({cost})"
+    if critique and step.report and not step.report.passed:
+        first = critique.feedback.splitlines()[0]
+        line += f"\n    [dim]{first}[/]"
+    return line
+
+
+def _summary(result: SolveResult) -> str:
+    t = result.trajectory
+    colour = {"solved": "green", "unsolved": "red", "infrastructure_error": "magenta"}[t.status]
+    hidden = ""
+    if t.hidden_report is not None:
+        hidden = f", hidden tests {t.hidden_report.n_passed}/{len(t.hidden_report.results)}"
+    reward = "none" if t.final_reward is None else f"{t.final_reward:.2f}"
+    return (
+        f"[{colour}]{t.status}[/]: stopped ({t.stop_reason}) after {result.rounds} repair(s){hidden}; "
+        f"final reward {reward}; {t.tokens_in}+{t.tokens_out} tokens in {t.wall_s:.1f}s"
+    )
+
+
+def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingParams:
+    sampling = SamplingParams()
+    if max_tokens is not None:
+        sampling["max_tokens"] = max_tokens
+    if temperature is not None:
+        sampling["temperature"] = temperature
+    return sampling
+
+
+@click.command()
+@click.argument("problem_ref", metavar="PROBLEM", required=False)
+@click.option("--prompt", "prompt_text", help="The task, instead of PROBLEM (with --tests).")
+@click.option("--tests", "tests_file", type=click.Path(dir_okay=False, path_type=Path), help="For --prompt.")
+@click.option("--entry-point", help="The function the tests call (with --prompt).")
+@click.option("--rounds", type=click.IntRange(min=0), default=3, show_default=True, help="Repairs at most.")
+@click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
+@click.option("--imports", type=click.Choice(["default", "strict"]), default="default", show_default=True)
+@click.option("--history", type=click.Choice(["latest", "full"]), default="latest", show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
+@click.option("--temperature", type=click.FloatRange(min=0))
+@click.option("--token-budget", type=click.IntRange(min=1), help="Tokens for the whole solve.")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), help="Seconds, whole solve.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Keep checkpoints here.")
+@click.option("--resume", "resume_id", help="Resume trajectory ID from --run-dir.")
+@click.option("--data", type=click.Path(exists=True, path_type=Path), help="The benchmark's file (mbpp:11).")
+@click.option("--split", help="The benchmark's split, where it has several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@sandbox_options
+def solve_command(
+    problem_ref: str | None,
+    prompt_text: str | None,
+    tests_file: Path | None,
+    entry_point: str | None,
+    run_dir: Path | None,
+    resume_id: str | None,
+    data: Path | None,
+    split: str | None,
+    as_json: bool,
+    backend: str | None,
+    image: str | None,
+    **options: Any,
+) -> None:
+    """Solve PROBLEM (a problem file, or BENCHMARK:ID such as humaneval:HumanEval/53, or mbpp:11 with
+    --data), or --prompt with --tests."""
+    try:
+        problem = _problem(problem_ref, prompt_text, tests_file, entry_point, data, split)
+        if resume_id and run_dir is None:
+            raise UserError("--resume needs --run-dir")
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    trajectory_id = resume_id or uuid.uuid4().hex
+    if run_dir is not None:
+        stderr.print(f"trajectory {trajectory_id} (resume with --run-dir {run_dir} --resume {trajectory_id})")
+    result = _run(problem, trajectory_id, run_dir, options, sandbox_settings(backend, image))
+    sys.stdout.write(result.model_dump_json(indent=2) + "\n" if as_json else result.code or "")
+    stderr.print(_summary(result), soft_wrap=True)
+    if result.trajectory.status == "infrastructure_error":
+        sys.exit(EXIT_INFRA)
+    sys.exit(EXIT_OK if result.passed else EXIT_FAIL)
+
+
+def _problem(
+    ref: str | None,
+    prompt: str | None,
+    tests: Path | None,
+    entry_point: str | None,
+    data: Path | None,
+    split: str | None,
+) -> Problem:
+    if (ref is None) == (prompt is None):
+        raise UserError("give PROBLEM or --prompt (with --tests), not both")
+    if ref is not None:
+        if tests is not None or entry_point is not None:
+            raise UserError("--tests and --entry-point go with --prompt")
+        return load_reference(ref, data, split)
+    return _inline_problem(prompt or "", tests, entry_point)
+
+
+def _run(
+    problem: Problem,
+    trajectory_id: str,
+    run_dir: Path | None,
+    options: dict[str, Any],
+    backend: SandboxSettings,
+) -> SolveResult:
+    try:
+        with open_sandbox(backend, workers=1) as sandbox:
+            return _solve(problem, trajectory_id, run_dir, options, sandbox)
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    except InfrastructureError as exc:
+        die(str(exc), EXIT_INFRA)
+
+
+def _solve(
+    problem: Problem, trajectory_id: str, run_dir: Path | None, options: dict[str, Any], sandbox: Sandbox
+) -> SolveResult:
+    return solve(
+        problem,
+        sandbox=sandbox,
+        rounds=options["rounds"],
+        critic=options["critic"],
+        imports=options["imports"],
+        history=options["history"],
+        sampling=_sampling(options["max_tokens"], options["temperature"]),
+        token_budget=options["token_budget"],
+        time_budget_s=options["time_budget"],
+        run_dir=run_dir,
+        trajectory_id=trajectory_id,
+        on_step=lambda step: stderr.print(_step_line(step), soft_wrap=True),
+    )

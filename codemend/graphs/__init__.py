@@ -1,0 +1,22 @@
+"""The repair graph wiring the agents, its state and context, checkpoints and hand-over."""
+
+from codemend.graphs.checkpoint import CHECKPOINT_FILE, checkpoint_serializer, sqlite_checkpointer
+from codemend.graphs.repair import NODES, build_repair_graph, final_index
+from codemend.graphs.run import run_repair
+from codemend.graphs.state import Limits, RepairContext, RepairState, StepHook
+from codemend.graphs.trajectory import to_trajectory
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "NODES",
+    "Limits",
+    "RepairContext",
+    "RepairState",
+    "StepHook",
+    "build_repair_graph",
+    "checkpoint_serializer",
+    "final_index",
+    "run_repair",
+    "sqlite_checkpointer",
+    "to_trajectory",
+]

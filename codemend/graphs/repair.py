@@ -1,0 +1,197 @@
+"""The repair graph: generate -> execute -> critique -> (repair -> execute -> critique)* -> finish.
+
+Every stop is decided by a node and recorded in ``stop_reason``; the edges only read it. An
+``InfrastructureError`` (endpoint or sandbox failed after retries) ends the run as such, with the
+failed step recorded; it is never scored as a wrong answer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from codemend.agents import code_fingerprint, repair_feedback, reward_components
+from codemend.errors import InfrastructureError
+from codemend.graphs.state import RepairContext, RepairState
+from codemend.graphs.trajectory import visible_solved
+from codemend.trajectories import Message, StepKind, StepRecord, StopReason
+
+Update = dict[str, Any]
+NODES = ("generate", "repair", "execute", "critique", "finish")
+_COUNTERS = ("tokens_in", "tokens_out", "elapsed_s")
+
+
+async def _report(ctx: RepairContext, step: StepRecord) -> None:
+    if ctx.on_step is not None:
+        outcome = ctx.on_step(step)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+def _failed(exc: InfrastructureError) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _stop_with(ctx: RepairContext, step: StepRecord, reason: StopReason, **extra: Any) -> Update:
+    """End the run on ``step``, which is finished as it is."""
+    await _report(ctx, step)
+    return {"steps": [step], "current": None, "stop_reason": reason, **extra}
+
+
+async def _infrastructure_stop(
+    ctx: RepairContext, step: StepRecord, exc: InfrastructureError, started: float
+) -> Update:
+    failed = step.model_copy(update={"error": _failed(exc)})
+    elapsed = time.perf_counter() - started
+    return await _stop_with(ctx, failed, "infrastructure", error=failed.error, elapsed_s=elapsed)
+
+
+async def _draft(
+    ctx: RepairContext, state: RepairState, messages: list[Message], kind: StepKind, parent: int | None
+) -> Update:
+    started = time.perf_counter()
+    index = len(state.get("steps", []))
+    try:
+        step = await ctx.generator.complete(ctx.problem, messages, kind=kind, index=index, parent=parent)
+    except InfrastructureError as exc:
+        unanswered = StepRecord(index=index, kind=kind, parent=parent, messages=messages)
+        return await _infrastructure_stop(ctx, unanswered, exc, started)
+    usage = {
+        "tokens_in": step.tokens_in,
+        "tokens_out": step.tokens_out,
+        "elapsed_s": time.perf_counter() - started,
+    }
+    fingerprint = code_fingerprint(step.code or "")
+    if fingerprint in state.get("fingerprints", []):
+        return await _stop_with(ctx, step, "no_progress", **usage)
+    return {"current": step, "fingerprints": [fingerprint], **usage}
+
+
+async def generate(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    ctx = runtime.context
+    return await _draft(ctx, state, ctx.generator.first_messages(ctx.problem), "generate", None)
+
+
+async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    ctx = runtime.context
+    previous = state["steps"][-1]
+    assert previous.critique is not None, "repair follows a critiqued step"
+    feedback = repair_feedback(previous.critique)
+    messages = ctx.generator.repair_messages(ctx.problem, previous, feedback)
+    return await _draft(ctx, state, messages, "repair", previous.index)
+
+
+async def execute(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    ctx = runtime.context
+    step = state.get("current")
+    assert step is not None, "execute follows a draft"
+    started = time.perf_counter()
+    try:
+        report = await ctx.executor.visible(ctx.problem, step.code or "")
+    except InfrastructureError as exc:
+        return await _infrastructure_stop(ctx, step, exc, started)
+    updated = step.model_copy(update={"report": report})
+    return {"current": updated, "elapsed_s": time.perf_counter() - started}
+
+
+async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    ctx = runtime.context
+    step = state.get("current")
+    assert step is not None and step.report is not None, "critique follows an execution"
+    started = time.perf_counter()
+    try:
+        verdict = await ctx.critic(ctx.problem, step.code or "", step.report)
+    except InfrastructureError as exc:
+        return await _infrastructure_stop(ctx, step, exc, started)
+    done = step.model_copy(
+        update={
+            "critique": verdict.critique,
+            "reward": ctx.reward(step.report, verdict.critique),
+            "rewards": reward_components(step.report, verdict.critique),
+        }
+    )
+    await _report(ctx, done)
+    update: Update = {
+        "steps": [done],
+        "current": None,
+        "tokens_in": verdict.tokens_in,
+        "tokens_out": verdict.tokens_out,
+        "elapsed_s": time.perf_counter() - started,
+    }
+    totals: dict[str, Any] = {k: state.get(k, 0) + update[k] for k in _COUNTERS}
+    update["stop_reason"] = _stop_after(ctx, [*state.get("steps", []), done], totals)
+    return update
+
+
+def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, Any]) -> StopReason | None:
+    """Why to stop after a critique, given the steps and the counters as they will be, or None."""
+    limits = ctx.limits
+    if visible_solved(steps[-1]):
+        return "solved"
+    if sum(s.kind == "repair" for s in steps) >= limits.max_rounds:
+        return "max_rounds"
+    if limits.token_budget is not None and totals["tokens_in"] + totals["tokens_out"] >= limits.token_budget:
+        return "token_budget"
+    if limits.time_budget_s is not None and totals["elapsed_s"] >= limits.time_budget_s:
+        return "time_budget"
+    return None
+
+
+def final_index(steps: list[StepRecord]) -> int | None:
+    """The step whose code is the answer: one that passes the visible tests, else the best reward;
+    the latest among ties."""
+    scored = [s for s in steps if s.code is not None and s.report is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda s: (visible_solved(s), s.reward or 0.0, s.index)).index
+
+
+async def finish(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    """Pick the answer, run the hidden tests on it once, and compute the final reward."""
+    ctx = runtime.context
+    steps = state.get("steps", [])
+    chosen = final_index(steps)
+    if chosen is None:
+        return {"final_index": None, "final_reward": None}
+    step = steps[chosen]
+    started = time.perf_counter()
+    try:
+        hidden = await ctx.executor.hidden(ctx.problem, step.code or "")
+    except InfrastructureError as exc:
+        return {"final_index": chosen, "stop_reason": "infrastructure", "error": _failed(exc)}
+    reward = ctx.reward(hidden, None) if hidden is not None else step.reward
+    elapsed = time.perf_counter() - started
+    return {"final_index": chosen, "hidden_report": hidden, "final_reward": reward, "elapsed_s": elapsed}
+
+
+def _unless_stopped(target: str) -> Callable[[RepairState], str]:
+    def route(state: RepairState) -> str:
+        return "finish" if state.get("stop_reason") else target
+
+    route.__name__ = f"to_{target}_unless_stopped"
+    return route
+
+
+def build_repair_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    *,
+    interrupt_after: list[str] | None = None,
+) -> CompiledStateGraph[RepairState, RepairContext, RepairState, RepairState]:
+    """The compiled graph; run it with ``context=RepairContext(...)`` (and a ``thread_id`` when
+    checkpointed)."""
+    graph = StateGraph(RepairState, context_schema=RepairContext)
+    for name, node in zip(NODES, (generate, repair, execute, critique, finish), strict=True):
+        graph.add_node(name, node)
+    graph.add_edge(START, "generate")
+    for source, target in (("generate", "execute"), ("repair", "execute"), ("execute", "critique")):
+        graph.add_conditional_edges(source, _unless_stopped(target), [target, "finish"])
+    graph.add_conditional_edges("critique", _unless_stopped("repair"), ["repair", "finish"])
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer, interrupt_after=interrupt_after)

@@ -1,0 +1,38 @@
+"""Running the repair graph to its end, checkpointed and resumable when given a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from codemend.graphs.checkpoint import sqlite_checkpointer
+from codemend.graphs.repair import build_repair_graph
+from codemend.graphs.state import RepairContext, RepairState
+
+
+def _config(ctx: RepairContext, thread_id: str) -> RunnableConfig:
+    # Three nodes per round, plus generate, execute, critique and finish, with room to spare.
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": 3 * ctx.limits.max_rounds + 10}
+
+
+async def run_repair(
+    ctx: RepairContext, *, thread_id: str, checkpoints: str | Path | None = None
+) -> dict[str, Any]:
+    """The final state values of the run ``thread_id``.
+
+    With ``checkpoints`` (an SQLite file) each finished node is saved before the next starts; a
+    thread that was interrupted resumes after its last finished node, one that finished is read
+    back as it is.
+    """
+    config = _config(ctx, thread_id)
+    if checkpoints is None:
+        return dict(await build_repair_graph().ainvoke(RepairState(), config, context=ctx))
+    async with sqlite_checkpointer(checkpoints) as saver:
+        graph = build_repair_graph(saver)
+        snapshot = await graph.aget_state(config)
+        if snapshot.values and not snapshot.next:
+            return dict(snapshot.values)
+        start = None if snapshot.next else RepairState()
+        return dict(await graph.ainvoke(start, config, context=ctx, durability="sync"))

@@ -1,0 +1,63 @@
+"""The repair graph's state (serialisable, checkpointed) and its run-scoped context (not).
+
+Accumulating fields carry a reducer: ``steps`` and ``fingerprints`` append, the counters add.
+LLM clients, the sandbox, prompts and settings travel in ``RepairContext``, read by the nodes
+through ``Runtime[RepairContext]``; an interrupted solve resumes with a context built again.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from typing_extensions import TypedDict
+
+from codemend.agents import Critic, Executor, Generator, RewardFn, pass_fraction
+from codemend.problems import Problem
+from codemend.sandbox import TestReport
+from codemend.trajectories import StepRecord, StopReason
+
+StepHook = Callable[[StepRecord], Awaitable[None] | None]
+"""Called with each step once it is finished (a store commits it). On resume a step whose node
+was interrupted after the call may be reported again, with the same index."""
+
+
+class RepairState(TypedDict, total=False):
+    steps: Annotated[list[StepRecord], operator.add]
+    """Finished steps, in order."""
+    current: StepRecord | None
+    """The step being built: drafted, then executed, then critiqued (and moved to ``steps``)."""
+    fingerprints: Annotated[list[str], operator.add]
+    """``code_fingerprint`` of every candidate so far, for the no-progress stop."""
+    tokens_in: Annotated[int, operator.add]
+    tokens_out: Annotated[int, operator.add]
+    elapsed_s: Annotated[float, operator.add]
+    """Wall time spent in nodes (survives a resume, unlike a start timestamp)."""
+    stop_reason: StopReason | None
+    error: str | None
+    final_index: int | None
+    """The step whose code is the answer (best reward; the latest among ties)."""
+    hidden_report: TestReport | None
+    final_reward: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_rounds: int = 3
+    """Repairs after the first attempt."""
+    token_budget: int | None = None
+    """Prompt plus completion tokens, generator and critic together."""
+    time_budget_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairContext:
+    problem: Problem
+    generator: Generator
+    critic: Critic
+    executor: Executor
+    reward: RewardFn = pass_fraction
+    limits: Limits = field(default_factory=Limits)
+    on_step: StepHook | None = None

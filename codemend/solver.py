@@ -1,0 +1,207 @@
+"""``codemend.solve()`` / ``codemend.asolve()``: one problem through the repair graph.
+
+With nothing configured the generator (and an LLM critic) use the embedded model. ``solve()``
+works inside a running event loop (Jupyter) by running its own loop in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing_extensions import TypedDict, Unpack
+
+from codemend.agents import (
+    CriticMode,
+    History,
+    ImportPolicy,
+    RewardFn,
+    make_critic,
+    make_executor,
+    make_generator,
+    reward_function,
+)
+from codemend.errors import UserError
+from codemend.graphs import (
+    CHECKPOINT_FILE,
+    Limits,
+    RepairContext,
+    StepHook,
+    run_repair,
+    to_trajectory,
+)
+from codemend.llm import LLMClient, LLMSettings, SamplingParams, resolve
+from codemend.problems import AssertTest, IOTest, Problem
+from codemend.prompts import Prompts
+from codemend.sandbox import Sandbox, open_sandbox
+from codemend.settings import get_settings
+from codemend.trajectories import StepRecord, StopReason, TrajectoryRecord
+
+
+class SolveOptions(TypedDict, total=False):
+    prompt: str
+    """With ``tests`` (and ``entry_point``), the problem when none is given."""
+    tests: Sequence[str | AssertTest | IOTest]
+    """Assertions (strings) or test objects; strings are visible tests."""
+    entry_point: str | None
+    rounds: int
+    """Repairs after the first attempt (default 3)."""
+    critic: CriticMode
+    llm: LLMClient | LLMSettings | None
+    """The generator's endpoint; default: the configured one, else the embedded model."""
+    critic_llm: LLMClient | LLMSettings | None
+    """The LLM critic's endpoint; default: ``CODEMEND_CRITIC_*``, else as the generator."""
+    sandbox: Sandbox | None
+    sampling: SamplingParams | None
+    repair_sampling: SamplingParams | None
+    history: History
+    imports: ImportPolicy | Literal["default", "strict"]
+    reward: RewardFn | str
+    token_budget: int | None
+    time_budget_s: float | None
+    prompts: Prompts | None
+    run_dir: str | Path | None
+    """Keep checkpoints in ``run_dir/checkpoints.sqlite``: an interrupted solve resumes when
+    called again with the same ``trajectory_id``."""
+    trajectory_id: str | None
+    run_id: str | None
+    on_step: StepHook | None
+
+
+class SolveResult(BaseModel):
+    """What a solve produced: the answers a caller wants first, and the whole trajectory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None
+    passed: bool = Field(description="The final code passes every visible and every hidden test.")
+    rounds: int = Field(description="Repairs used after the first attempt.")
+    stop_reason: StopReason
+    trajectory: TrajectoryRecord
+
+    @classmethod
+    def from_trajectory(cls, trajectory: TrajectoryRecord) -> SolveResult:
+        return cls(
+            code=trajectory.final_code,
+            passed=trajectory.status == "solved",
+            rounds=sum(step.kind == "repair" for step in trajectory.steps),
+            stop_reason=trajectory.stop_reason,
+            trajectory=trajectory,
+        )
+
+    @property
+    def steps(self) -> list[StepRecord]:
+        return self.trajectory.steps
+
+
+def make_problem(
+    prompt: str, tests: Sequence[str | AssertTest | IOTest], entry_point: str | None, *, id: str = "prompt"
+) -> Problem:
+    items = [AssertTest(code=t) if isinstance(t, str) else t for t in tests]
+    try:
+        return Problem(id=id, prompt=prompt, entry_point=entry_point, tests=items)
+    except ValidationError as exc:
+        raise UserError(f"invalid problem: {exc.errors()[0]['msg']}") from None
+
+
+def _problem(problem: Problem | None, options: SolveOptions) -> Problem:
+    prompt, tests = options.get("prompt"), options.get("tests")
+    if problem is not None:
+        if prompt is not None or tests is not None:
+            raise UserError("give either a problem or prompt=/tests=, not both")
+        return problem
+    if prompt is None or tests is None:
+        raise UserError("solve() needs a problem, or prompt= and tests=")
+    return make_problem(prompt, tests, options.get("entry_point"))
+
+
+async def _client(
+    given: LLMClient | LLMSettings | None, default: LLMSettings, stack: AsyncExitStack
+) -> LLMClient:
+    if isinstance(given, LLMClient):
+        return given
+    settings = await asyncio.to_thread(resolve, given or default)  # may start the embedded model
+    return await stack.enter_async_context(LLMClient(settings))
+
+
+def _sandbox(given: Sandbox | None, stack: AsyncExitStack) -> Sandbox:
+    if given is not None:
+        return given
+    return stack.enter_context(open_sandbox(get_settings().sandbox, workers=1))
+
+
+async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStack) -> RepairContext:
+    settings = get_settings()
+    prompts = options.get("prompts") or Prompts.load()
+    generator_llm = await _client(options.get("llm"), settings.llm, stack)
+    mode = options.get("critic", "tests")
+    critic_llm = await _client(options.get("critic_llm"), settings.critic, stack) if mode != "tests" else None
+    return RepairContext(
+        problem=problem,
+        generator=make_generator(
+            llm=generator_llm,
+            generate_prompt=prompts.generate,
+            repair_prompt=prompts.repair,
+            sampling=options.get("sampling"),
+            repair_sampling=options.get("repair_sampling"),
+            history=options.get("history", "latest"),
+        ),
+        critic=make_critic(
+            mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
+        ),
+        executor=make_executor(_sandbox(options.get("sandbox"), stack)),
+        reward=reward_function(options.get("reward", "pass_fraction")),
+        limits=_limits(options),
+        on_step=options.get("on_step"),
+    )
+
+
+def _limits(options: SolveOptions) -> Limits:
+    rounds = options.get("rounds", 3)
+    if rounds < 0:
+        raise UserError(f"rounds must be 0 or more, got {rounds}")
+    return Limits(
+        max_rounds=rounds,
+        token_budget=options.get("token_budget"),
+        time_budget_s=options.get("time_budget_s"),
+    )
+
+
+async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> SolveResult:
+    """Generate, test, critique and repair until the visible tests pass or a limit stops it.
+
+    Raises ``UserError`` on bad input and ``InfrastructureError`` when the sandbox or the embedded
+    model cannot start; an endpoint that fails mid-run ends the trajectory with the
+    ``infrastructure`` stop reason instead.
+    """
+    task = _problem(problem, options)
+    trajectory_id = options.get("trajectory_id") or uuid.uuid4().hex
+    async with AsyncExitStack() as stack:
+        ctx = await _context(task, options, stack)
+        run_dir = options.get("run_dir")
+        checkpoints = Path(run_dir) / CHECKPOINT_FILE if run_dir is not None else None
+        values = await run_repair(ctx, thread_id=trajectory_id, checkpoints=checkpoints)
+    trajectory = to_trajectory(
+        values, problem=task, trajectory_id=trajectory_id, run_id=options.get("run_id") or trajectory_id
+    )
+    return SolveResult.from_trajectory(trajectory)
+
+
+def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> SolveResult:
+    """``asolve`` for synchronous callers, also from inside a running event loop (Jupyter).
+
+    Inside a running loop the solve gets its own loop in a worker thread: pass endpoint settings
+    rather than an ``LLMClient`` that already belongs to another loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(asolve(problem, **options))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="codemend-solve") as pool:
+        return pool.submit(lambda: asyncio.run(asolve(problem, **options))).result()

@@ -1,0 +1,127 @@
+"""``codemend.solve()`` / ``asolve()``: the library call, its inputs, its result, Jupyter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from repair_helpers import RIGHT, WRONG, fenced
+from scripted_server import ScriptedServer, ok, serving
+
+import codemend
+from codemend import SolveResult, UserError, asolve, solve
+from codemend.llm import LLMClient, LLMSettings
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox
+
+pytest_plugins = ["llm_fixtures", "repair_fixtures"]
+
+
+@pytest.fixture
+def critic_server() -> Iterator[ScriptedServer]:
+    yield from serving()
+
+
+def test_public_names() -> None:
+    assert {"solve", "asolve", "SolveResult"} <= set(codemend.__all__)
+    assert codemend.solve is solve
+
+
+def test_prompt_tests_and_entry_point_instead_of_a_problem(
+    scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(RIGHT))
+    result = solve(
+        prompt="Square a number.",
+        tests=["assert square(3) == 9"],
+        entry_point="square",
+        llm=llm_settings,
+        sandbox=sandbox,
+    )
+    assert result.passed and result.code == RIGHT
+    assert result.trajectory.hidden_passed is None  # no hidden tests: the visible ones decide
+    assert result.trajectory.final_reward == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "needs a problem, or prompt= and tests="),
+        ({"prompt": "x"}, "needs a problem"),
+        ({"prompt": "x", "tests": ["assert f() == 1"]}, "assertion tests need an entry_point"),
+        (
+            {"prompt": "x", "tests": ["assert f() == 1"], "entry_point": "f", "rounds": -1},
+            "rounds must be 0 or more",
+        ),
+        (
+            {"prompt": "x", "tests": ["assert f() == 1"], "entry_point": "f", "reward": "bleu"},
+            "unknown reward",
+        ),
+    ],
+)
+def test_bad_input_is_a_user_error(kwargs: dict[str, Any], message: str, sandbox: LocalSandbox) -> None:
+    with pytest.raises(UserError, match=message):
+        solve(sandbox=sandbox, llm=LLMSettings(base_url="http://127.0.0.1:9/v1", model="m"), **kwargs)
+
+
+def test_a_problem_and_a_prompt_together_is_a_user_error(square: Problem) -> None:
+    with pytest.raises(UserError, match="not both"):
+        solve(square, prompt="x")
+
+
+def test_solve_works_inside_a_running_event_loop(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(RIGHT))
+
+    async def notebook_cell() -> SolveResult:
+        return solve(square, llm=llm_settings, sandbox=sandbox)  # what a Jupyter user types
+
+    assert asyncio.run(notebook_cell()).passed
+
+
+def test_the_result_round_trips_as_json(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(WRONG), fenced(RIGHT))
+    result = solve(square, llm=llm_settings, sandbox=sandbox, trajectory_id="abc", run_id="run-1")
+    again = SolveResult.model_validate_json(result.model_dump_json())
+    assert again == result
+    assert (again.trajectory.trajectory_id, again.trajectory.run_id) == ("abc", "run-1")
+    assert (again.rounds, again.stop_reason, [s.index for s in again.steps]) == (1, "solved", [0, 1])
+
+
+def test_the_critic_may_use_another_endpoint_and_model(
+    square: Problem,
+    scripted: ScriptedServer,
+    critic_server: ScriptedServer,
+    llm_settings: LLMSettings,
+    sandbox: LocalSandbox,
+) -> None:
+    scripted.queue(fenced(WRONG), fenced(RIGHT))
+    critic_server.queue(ok("Drop the minus sign."))
+    critic = llm_settings.model_copy(update={"base_url": critic_server.url, "model": "critic-model"})
+    result = solve(square, llm=llm_settings, critic_llm=critic, critic="hybrid", sandbox=sandbox)
+    assert result.passed
+    assert [r.body["model"] for r in scripted.requests] == ["scripted-model", "scripted-model"]
+    (critic_request,) = critic_server.requests
+    assert critic_request.body["model"] == "critic-model"
+    assert "return -x * x" in critic_request.body["messages"][0]["content"]
+    assert "Drop the minus sign." in scripted.requests[1].body["messages"][-1]["content"]
+    assert result.steps[0].critique is not None and result.steps[0].critique.mode == "hybrid"
+
+
+def test_a_client_passed_in_is_used_and_left_open(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(RIGHT), fenced(RIGHT))
+
+    async def main() -> int:
+        async with LLMClient(llm_settings) as llm:
+            await asolve(square, llm=llm, sandbox=sandbox)
+            await asolve(square, llm=llm, sandbox=sandbox)
+            return llm.requests
+
+    assert asyncio.run(main()) == 2

@@ -1,0 +1,113 @@
+"""``codemend solve``: code on stdout, the rounds on stderr, exit codes 0/1/2/3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from repair_helpers import RIGHT, ROOT, WRONG, fenced
+from scripted_server import ScriptedServer, Status
+
+from codemend.cli.main import main
+from codemend.cli.solve import load_reference, read_tests
+from codemend.errors import UserError
+
+pytest_plugins = ["llm_fixtures"]
+
+SQUARE = str(ROOT / "examples" / "square.json")
+
+
+def codemend(server: ScriptedServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}
+    env |= {
+        "CODEMEND_BASE_URL": server.url,
+        "CODEMEND_MODEL": "scripted-model",
+        "CODEMEND_MAX_ATTEMPTS": "2",
+        "CODEMEND_BACKOFF_INITIAL": "0.01",
+        "COLUMNS": "200",
+    }
+    command = [sys.executable, "-m", "codemend", "solve", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_solved_prints_the_code_and_the_rounds(scripted: ScriptedServer) -> None:
+    scripted.queue(fenced(WRONG), fenced(RIGHT))
+    out = codemend(scripted, SQUARE)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == RIGHT
+    assert "0 generate: 0/2 tests, score 0.67, reward 0.00" in out.stderr
+    assert "1 repair: 2/2 tests, score 1.00, reward 1.00" in out.stderr
+    assert "solved: stopped (solved) after 1 repair(s), hidden tests 1/1; final reward 1.00" in out.stderr
+
+
+def test_json_holds_the_whole_result_and_not_solved_exits_1(scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.queue(fenced(WRONG))
+    out = codemend(scripted, SQUARE, "--rounds", "0", "--json", "--run-dir", str(tmp_path))
+    assert out.returncode == 1, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["passed"], result["stop_reason"], result["code"]) == (False, "max_rounds", WRONG)
+    assert result["trajectory"]["steps"][0]["critique"]["feedback"].startswith(
+        "Test `assert square(3) == 9` failed"
+    )
+    assert (tmp_path / "checkpoints.sqlite").exists()
+    assert f"--resume {result['trajectory']['trajectory_id']}" in out.stderr
+
+
+def test_prompt_with_a_tests_file(scripted: ScriptedServer, tmp_path: Path) -> None:
+    tests = tmp_path / "tests.py"
+    tests.write_text("assert square(3) == 9\nassert square(-2) == 4\n")
+    scripted.queue(fenced(RIGHT))
+    out = codemend(scripted, "--prompt", "Square x.", "--tests", str(tests), "--entry-point", "square")
+    assert out.returncode == 0, out.stderr
+    assert "Square x." in scripted.requests[0].body["messages"][0]["content"]
+
+
+def test_endpoint_down_exits_3(scripted: ScriptedServer) -> None:
+    scripted.queue(Status(code=503), Status(code=503))
+    out = codemend(scripted, SQUARE)
+    assert out.returncode == 3, out.stderr
+    assert "infrastructure_error" in out.stderr and out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.json"], "missing.json: cannot read"),
+        (["nope:1"], "unknown benchmark 'nope'"),
+        (["mbpp:11"], "mbpp needs --data PATH"),
+        (["--prompt", "x"], "--prompt needs --tests FILE"),
+        ([SQUARE, "--prompt", "x"], "give PROBLEM or --prompt"),
+        ([SQUARE, "--resume", "abc"], "--resume needs --run-dir"),
+    ],
+)
+def test_bad_input_exits_2_before_any_model_is_reached(args: list[str], message: str) -> None:
+    out = CliRunner().invoke(main, ["solve", *args])
+    assert out.exit_code == 2, out.output
+    assert message in " ".join(out.stderr.split())
+
+
+def test_benchmark_references() -> None:
+    problem = load_reference("humaneval:HumanEval/53")
+    assert (problem.id, problem.entry_point) == ("HumanEval/53", "add")
+    assert problem.visible_tests() and problem.hidden_tests()
+    assert load_reference("jsonl:square", data=Path(SQUARE)).id == "square"  # any benchmark, with --data
+    with pytest.raises(UserError, match="humaneval has no problem 'HumanEval/999'"):
+        load_reference("humaneval:HumanEval/999")
+
+
+def test_tests_files(tmp_path: Path) -> None:
+    check = tmp_path / "check.py"
+    check.write_text("def check(candidate):\n    assert candidate(1) == 1\n")
+    assert read_tests(check) == [{"kind": "check", "code": check.read_text()}]
+    listed = tmp_path / "tests.json"
+    listed.write_text(json.dumps(["assert f() == 1", {"stdin": "", "expected_stdout": "x"}]))
+    assert read_tests(listed) == [{"code": "assert f() == 1"}, {"stdin": "", "expected_stdout": "x"}]
+    bad = tmp_path / "bad.py"
+    bad.write_text("assert (\n")
+    with pytest.raises(UserError, match=r"bad\.py:1"):
+        read_tests(bad)
