@@ -38,13 +38,15 @@ def test_mbpp_visible_is_the_first_test_hidden_are_all(sandbox: LocalSandbox) ->
     assert [t.code for t in problem.visible_tests()] == ["assert find_Min_Sum(12) == 7"]
     assert len(problem.hidden_tests()) == 3
     assert "assert find_Min_Sum(12) == 7" in problem.prompt
-    reference = next(json.loads(line)["code"] for line in MBPP.read_text().splitlines() if '"task_id": 511' in line)
+    lines = MBPP.read_text().splitlines()
+    reference = next(json.loads(line)["code"] for line in lines if '"task_id": 511' in line)
     assert sandbox.run(problem, reference, problem.hidden_tests()).passed
 
 
 def test_mbpp_reference_solutions_pass_their_own_tests(sandbox: LocalSandbox) -> None:
     problems = load_benchmark("mbpp", MBPP, "prompt")
-    codes = {f"mbpp/{json.loads(line)['task_id']}": json.loads(line)["code"] for line in MBPP.read_text().splitlines()}
+    records = [json.loads(line) for line in MBPP.read_text().splitlines()]
+    codes = {f"mbpp/{r['task_id']}": r["code"] for r in records}
     assert all(sandbox.run(p, codes[p.id], p.hidden_tests()).passed for p in problems)
 
 

@@ -9,6 +9,7 @@ import click
 from codemend import __version__
 from codemend.cli.check import check
 from codemend.cli.evaluate import evaluate
+from codemend.cli.export import export
 from codemend.cli.serve import serve
 from codemend.cli.solve import solve_command
 
@@ -24,5 +25,6 @@ def main(verbose: int) -> None:
 
 main.add_command(check)
 main.add_command(evaluate)
+main.add_command(export)
 main.add_command(serve)
 main.add_command(solve_command, name="solve")

@@ -1,0 +1,112 @@
+"""``codemend export RUN_OR_DB --format F --out PATH``: stored trajectories as training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from codemend.cli.common import EXIT_BAD_INPUT, die, stderr
+from codemend.errors import UserError
+from codemend.trajectories import DEFAULT_STORE_PATH, FORMATS, ExportOptions, TrajectoryStore
+from codemend.trajectories.export import ExportResult, export_trajectories
+
+_SOURCE_HELP = "A trajectory store (.db) to export whole, or a run id in the store given by --db."
+
+
+def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str | None]:
+    """(store path, run id or None for every run) from the RUN_OR_DB argument."""
+    if Path(source).is_file():
+        if db is not None:
+            raise UserError(f"{source} is a store file: drop --db, or give a run id instead")
+        return Path(source), run
+    if source.endswith((".db", ".sqlite", ".sqlite3")) or "/" in source:
+        raise UserError(f"no trajectory store at {source}: give an existing .db file or a run id")
+    if run is not None:
+        raise UserError("give the run id either as RUN_OR_DB or with --run, not both")
+    store = db or DEFAULT_STORE_PATH
+    if not store.is_file():
+        raise UserError(f"run {source!r}: no trajectory store at {store}; point --db at the store")
+    return store, source
+
+
+@click.command()
+@click.argument("run_or_db", metavar="RUN_OR_DB")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Row format.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PATH.jsonl|.parquet"
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Store for a run id."
+)
+@click.option("--run", default=None, help="Only this run of the store.")
+@click.option(
+    "--select", type=click.Choice(["correct", "best", "all"]), default=None, help="Trajectories kept."
+)
+@click.option("--min-reward", type=float, default=None, help="Drop trajectories with a lower final reward.")
+@click.option("--max-per-task", type=click.IntRange(min=1), default=None, help="Rows kept per task.")
+@click.option("--dedup", is_flag=True, help="Drop rows whose code repeats (normalised) within a task.")
+@click.option("--split-by-task", "test_fraction", type=float, default=None, help="Share of tasks in test.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --split-by-task.")
+@click.option("--messages", is_flag=True, help="sft: one `messages` list instead of prompt/completion.")
+@click.option("--data-source", default="codemend", show_default=True, help="rl: the data_source column.")
+@click.option("--env-class", default="codemend", show_default=True, help="rl: SkyRL's env_class column.")
+def export(
+    run_or_db: str,
+    fmt: str,
+    out: Path,
+    db: Path | None,
+    run: str | None,
+    select: str | None,
+    min_reward: float | None,
+    max_per_task: int | None,
+    dedup: bool,
+    test_fraction: float | None,
+    seed: int,
+    messages: bool,
+    data_source: str,
+    env_class: str,
+) -> None:
+    """Export stored trajectories of RUN_OR_DB as training data.
+
+    RUN_OR_DB is a trajectory store (.db) or a run id in the store --db points at. Writes
+    PATH (or PATH-train/PATH-test with --split-by-task), PATH's JSON Schema beside it, and a
+    dataset card README.md in PATH's directory.
+    """
+    try:
+        path, run_id = _resolve(run_or_db, db, run)
+        options = ExportOptions(
+            format=fmt,  # type: ignore[arg-type]  # a click.Choice of FORMATS
+            out=out,
+            select=select,  # type: ignore[arg-type]
+            min_reward=min_reward,
+            max_per_task=max_per_task,
+            dedup=dedup,
+            test_fraction=test_fraction,
+            seed=seed,
+            messages=messages,
+            data_source=data_source,
+            env_class=env_class,
+        )
+        with TrajectoryStore(path, create=False) as store:
+            if run_id is not None:
+                store.run(run_id)
+            source = f"{path.name}" + (f", run {run_id}" if run_id else f", runs {_runs(store)}")
+            result = export_trajectories(store.trajectories(run_id), options, source=source)
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    _report(result)
+
+
+def _runs(store: TrajectoryStore) -> str:
+    return ", ".join(r.run_id for r in store.runs()) or "none"
+
+
+def _report(result: ExportResult) -> None:
+    for split, file in result.files.items():
+        stderr.print(f"{split}: {result.rows[split]} rows -> {file}")
+    stderr.print(f"from {result.trajectories} trajectories; schema {result.schema}; card {result.card}")
+    if result.withheld:
+        stderr.print(f"{result.withheld} rows withheld: their prompt would have shown hidden tests")
+    if not any(result.rows.values()):
+        stderr.print("[yellow]warning:[/] no rows matched the selection", markup=True)

@@ -1,0 +1,124 @@
+"""The reward of codemend's ``rl`` export: run a model's reply against the row's tests.
+
+``compute_score`` has the signature verl calls (``custom_reward_function.path`` pointing at this
+file, ``name: compute_score``); ``reward_func`` is the same score for TRL's ``GRPOTrainer``,
+which passes the dataset's columns as keyword arguments. Both run candidates in codemend's
+sandbox: a module-wide ``LocalSandbox`` started on first use and closed at exit, or the one
+given to ``use_sandbox``.
+
+The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
+usable code or a hostile one (it fails inside the sandbox like any wrong answer). A broken
+``ground_truth`` raises ``UserError``; a sandbox that fails raises ``InfrastructureError`` —
+neither is scored as a wrong answer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from codemend.errors import UserError
+from codemend.llm import extract_code
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox, Sandbox
+from codemend.trajectories.ground_truth import from_ground_truth
+
+__all__ = ["close_sandbox", "compute_score", "reward_func", "score_reply", "use_sandbox"]
+
+_lock = threading.Lock()
+_sandbox: Sandbox | None = None
+_owned = False
+_atexit_registered = False
+
+
+def use_sandbox(sandbox: Sandbox | None) -> None:
+    """Score with ``sandbox`` (the caller closes it); ``None`` goes back to the shared default."""
+    global _sandbox, _owned
+    close_sandbox()
+    with _lock:
+        _sandbox, _owned = sandbox, False
+
+
+def close_sandbox() -> None:
+    """Close the shared sandbox if this module started it (also runs at interpreter exit)."""
+    global _sandbox, _owned
+    with _lock:
+        sandbox, owned = _sandbox, _owned
+        _sandbox, _owned = None, False
+    if sandbox is not None and owned:
+        sandbox.close()
+
+
+def _shared_sandbox() -> Sandbox:
+    global _sandbox, _owned, _atexit_registered
+    with _lock:
+        if _sandbox is None:
+            _sandbox, _owned = LocalSandbox(), True
+            if not _atexit_registered:
+                atexit.register(close_sandbox)
+                _atexit_registered = True
+        return _sandbox
+
+
+def score_reply(problem: Problem, reply: str, sandbox: Sandbox | None = None) -> float:
+    """The fraction of ``problem``'s tests the code in ``reply`` passes."""
+    if not isinstance(reply, str) or not reply.strip():
+        return 0.0
+    code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt)
+    if not code.strip():
+        return 0.0
+    report = (sandbox or _shared_sandbox()).run(problem, code)
+    return report.fraction_passed
+
+
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None
+) -> float:
+    """verl's custom reward: ``ground_truth`` is the ``reward_model.ground_truth`` string of a
+    codemend ``rl`` row; ``solution_str`` is the decoded response. ``data_source`` and
+    ``extra_info`` are accepted for verl and not needed."""
+    return score_reply(from_ground_truth(ground_truth), solution_str)
+
+
+def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """TRL ``GRPOTrainer`` reward: one score per completion, read with the row's
+    ``ground_truth`` column (or ``reward_model`` / ``reward_spec``). Completions may be strings
+    or conversational (a list of messages; the last assistant message is scored)."""
+    truths = _ground_truths(kwargs, len(completions))
+    problems = [from_ground_truth(t) for t in truths]
+    replies = [_completion_text(c) for c in completions]
+    sandbox = _shared_sandbox()
+    width = int(getattr(sandbox, "size", 4))
+    with ThreadPoolExecutor(max_workers=max(1, min(width, len(replies)))) as pool:
+        return list(
+            pool.map(lambda pr: score_reply(pr[0], pr[1], sandbox), zip(problems, replies, strict=True))
+        )
+
+
+def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:
+    if columns.get("ground_truth") is not None:
+        truths = list(columns["ground_truth"])
+    elif columns.get("reward_model") is not None:
+        truths = [rm["ground_truth"] for rm in columns["reward_model"]]
+    elif columns.get("reward_spec") is not None:
+        truths = [rs["ground_truth"] for rs in columns["reward_spec"]]
+    else:
+        raise UserError("reward_func needs the `ground_truth` column of a codemend `rl` export")
+    if len(truths) != n:
+        raise UserError(f"reward_func got {n} completions but {len(truths)} ground_truth values")
+    return truths
+
+
+def _completion_text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return str(completion.get("content") or "")
+    if isinstance(completion, Sequence):
+        messages = [m for m in completion if isinstance(m, dict)]
+        replies = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
+        return str(replies[-1].get("content") or "") if replies else ""
+    return ""

@@ -1,0 +1,211 @@
+"""The SQLite schema of the trajectory store and the mapping between rows and records.
+
+Columns hold what one queries (ids, status, rewards, tokens); nested values (messages, test
+reports, critiques, problems) are JSON text. Problems are stored once per distinct content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from codemend.errors import UserError
+from codemend.problems import Problem
+from codemend.sandbox import TestReport
+from codemend.trajectories.records import SCHEMA_VERSION, Critique, Message, RunRecord, StepRecord
+
+DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    schema_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    codemend_version TEXT NOT NULL,
+    model TEXT, endpoint TEXT, critic_model TEXT, critic_endpoint TEXT,
+    prompt_hashes TEXT NOT NULL,
+    settings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS problems (
+    problem_hash TEXT PRIMARY KEY,
+    problem_id TEXT NOT NULL,
+    problem TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trajectories (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    trajectory_id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    problem_id TEXT NOT NULL,
+    problem_hash TEXT NOT NULL REFERENCES problems(problem_hash),
+    sample_index INTEGER NOT NULL,
+    feedback_tests TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    status TEXT, stop_reason TEXT,
+    final_code TEXT, final_reward REAL,
+    hidden_passed INTEGER, hidden_report TEXT,
+    tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+    wall_s REAL NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL, ended_at TEXT,
+    UNIQUE (run_id, problem_id, sample_index)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    trajectory_id TEXT NOT NULL REFERENCES trajectories(trajectory_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    parent INTEGER,
+    messages TEXT NOT NULL,
+    reply TEXT, code TEXT,
+    report TEXT, critique TEXT,
+    reward REAL, rewards TEXT NOT NULL,
+    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,
+    latency_s REAL NOT NULL,
+    error TEXT,
+    started_at TEXT, ended_at TEXT,
+    PRIMARY KEY (trajectory_id, idx)
+);
+"""
+
+STEP_COLUMNS = (
+    "idx, schema_version, kind, parent, messages, reply, code, report, critique, reward, rewards, "
+    "tokens_in, tokens_out, latency_s, error, started_at, ended_at"
+)
+RUN_COLUMNS = (
+    "run_id, schema_version, created_at, ended_at, codemend_version, model, endpoint, critic_model, "
+    "critic_endpoint, prompt_hashes, settings"
+)
+
+
+_MESSAGES = TypeAdapter(list[Message])
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def problem_row(problem: Problem) -> tuple[str, str, str]:
+    """(hash, id, JSON) of a problem; the hash is of its canonical JSON."""
+    text = _dumps(problem.model_dump(mode="json"))
+    return hashlib.sha256(text.encode()).hexdigest(), problem.id, text
+
+
+def run_params(run: RunRecord) -> tuple[Any, ...]:
+    return (
+        run.run_id,
+        run.schema_version,
+        run.created_at.isoformat(),
+        run.ended_at.isoformat() if run.ended_at else None,
+        run.codemend_version,
+        run.model,
+        run.endpoint,
+        run.critic_model,
+        run.critic_endpoint,
+        _dumps(run.prompt_hashes),
+        _dumps(run.settings),
+    )
+
+
+def run_from_row(row: sqlite3.Row) -> RunRecord:
+    data = dict(row)
+    data["prompt_hashes"] = json.loads(data["prompt_hashes"])
+    data["settings"] = json.loads(data["settings"])
+    return RunRecord.model_validate(data)
+
+
+def step_params(trajectory_id: str, step: StepRecord) -> tuple[Any, ...]:
+    return (
+        trajectory_id,
+        step.index,
+        step.schema_version,
+        step.kind,
+        step.parent,
+        _MESSAGES.dump_json(step.messages).decode(),
+        step.reply,
+        step.code,
+        step.report.model_dump_json() if step.report else None,
+        step.critique.model_dump_json() if step.critique else None,
+        step.reward,
+        _dumps(step.rewards),
+        step.tokens_in,
+        step.tokens_out,
+        step.latency_s,
+        step.error,
+        step.started_at.isoformat() if step.started_at else None,
+        step.ended_at.isoformat() if step.ended_at else None,
+    )
+
+
+def step_from_row(row: Mapping[str, Any]) -> StepRecord:
+    return StepRecord(
+        schema_version=row["schema_version"],
+        index=row["idx"],
+        kind=row["kind"],
+        parent=row["parent"],
+        messages=_MESSAGES.validate_json(row["messages"]),
+        reply=row["reply"],
+        code=row["code"],
+        report=TestReport.model_validate_json(row["report"]) if row["report"] else None,
+        critique=Critique.model_validate_json(row["critique"]) if row["critique"] else None,
+        reward=row["reward"],
+        rewards=json.loads(row["rewards"]),
+        tokens_in=row["tokens_in"],
+        tokens_out=row["tokens_out"],
+        latency_s=row["latency_s"],
+        error=row["error"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+    )
+
+
+def connect(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_store(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection to a store with its schema in place."""
+    conn = connect(path, busy_timeout_s=busy_timeout_s)
+    try:
+        migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Create the tables in a new store; refuse a store written by a newer codemend."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise UserError(
+            f"{path}: trajectory store schema {version} is newer than this codemend's "
+            f"({SCHEMA_VERSION}); upgrade codemend to read it"
+        )
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise UserError(f"{path}: cannot use WAL mode (got {mode!r}); put the store on a local file system")
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

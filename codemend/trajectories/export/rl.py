@@ -1,0 +1,63 @@
+"""``rl``: prompts for online RL, one per task and one per repair state.
+
+The RL trainers generate their own rollouts, so what they need is a prompt and a way to score
+a reply: each distinct state the model was sent (the task; the task with a failing attempt and
+its feedback) becomes a row whose ``ground_truth`` is the problem's tests as JSON, scored by
+``codemend.rewards.compute_score``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from codemend.trajectories.export.attempts import chat, states
+from codemend.trajectories.export.formats import Built
+from codemend.trajectories.export.rows import RlRow
+from codemend.trajectories.export.select import Row
+from codemend.trajectories.ground_truth import to_ground_truth
+from codemend.trajectories.records import TrajectoryRecord
+
+
+def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_class: str) -> Built:
+    """Distinct states in order of first appearance; ``extra_info.index`` and ``split`` are
+    set when the rows are written (``number_rl_rows``)."""
+    rows, withheld = [], 0
+    seen: set[str] = set()
+    truths: dict[str, str] = {}
+    for t in trajectories:
+        for state in states(t):
+            if state.key in seen:
+                continue
+            seen.add(state.key)
+            if not state.clean:
+                withheld += 1
+                continue
+            truth = truths.setdefault(t.problem.id, to_ground_truth(t.problem))
+            data = RlRow.model_validate(
+                {
+                    "data_source": data_source,
+                    "prompt": chat(state.messages),
+                    "env_class": env_class,
+                    "reward_model": {"ground_truth": truth},
+                    "reward_spec": {"ground_truth": truth},
+                    "ground_truth": truth,
+                    "extra_info": {
+                        "index": 0,
+                        "split": "train",
+                        "task_id": state.task_id,
+                        "turn": state.depth,
+                    },
+                }
+            )
+            rows.append(Row(task_id=state.task_id, data=data.model_dump(), dedup_scope=state.key))
+    return Built(rows=rows, withheld=withheld)
+
+
+def number_rl_rows(rows: list[Row]) -> None:
+    """Set ``extra_info.split`` and ``extra_info.index`` (the position within the split)."""
+    counters: dict[str, int] = {}
+    for row in rows:
+        info = row.data["extra_info"]
+        info["split"] = row.split
+        info["index"] = counters.get(row.split, 0)
+        counters[row.split] = info["index"] + 1

@@ -1,0 +1,149 @@
+"""The row of each export format, as pydantic models: the JSON Schema written beside an export
+and the Parquet schema are both derived from these. Field names are the trainers' own."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatMessage(_Row):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SftRow(_Row):
+    """TRL conversational prompt-completion: history in ``prompt``, the passing reply in
+    ``completion`` (so only it is trained on)."""
+
+    prompt: list[ChatMessage]
+    completion: list[ChatMessage]
+
+
+class SftMessagesRow(_Row):
+    """``sft --messages``: the same conversation flattened (TRL, verl, SkyRL, OpenRLHF SFT)."""
+
+    messages: list[ChatMessage]
+
+
+class DpoRow(_Row):
+    """TRL explicit-prompt conversational preference row (also OpenRLHF DPO)."""
+
+    prompt: list[ChatMessage]
+    chosen: list[ChatMessage]
+    rejected: list[ChatMessage]
+
+
+class KtoRow(_Row):
+    """TRL unpaired preference row: one attempt and whether it passed."""
+
+    prompt: list[ChatMessage]
+    completion: list[ChatMessage]
+    label: bool
+
+
+class RewardModel(_Row):
+    style: Literal["rule"] = "rule"
+    ground_truth: str = Field(description="JSON of the problem's tests (codemend.rewards reads it).")
+
+
+class RewardSpec(_Row):
+    method: Literal["rule"] = "rule"
+    ground_truth: str
+
+
+class ExtraInfo(_Row):
+    index: int
+    split: str
+    task_id: str
+    turn: int = Field(description="0 for the task, n for a repair state after n attempts.")
+
+
+class RlRow(_Row):
+    """A prompt for online RL (verl, TRL GRPO, OpenRLHF, SkyRL), scored by
+    ``codemend.rewards.compute_score``."""
+
+    data_source: str
+    prompt: list[ChatMessage]
+    ability: Literal["code"] = "code"
+    env_class: str = Field(description="SkyRL environment name.")
+    reward_model: RewardModel = Field(description="verl.")
+    reward_spec: RewardSpec = Field(description="SkyRL.")
+    ground_truth: str = Field(description="OpenRLHF --data.label_key, TRL GRPO reward kwarg.")
+    extra_info: ExtraInfo
+
+
+class WeightedMessage(_Row):
+    role: Literal["system", "user", "assistant"]
+    content: str
+    weight: Literal[0, 1] | None = Field(default=None, description="Assistant messages only.")
+
+
+class OpenAISftRow(_Row):
+    """OpenAI chat fine-tuning: failed attempts carry ``weight`` 0, the passing one 1."""
+
+    messages: list[WeightedMessage]
+
+
+class OpenAIInput(_Row):
+    messages: list[ChatMessage]
+
+
+class OpenAIDpoRow(_Row):
+    """OpenAI (also Together, Fireworks) preference row."""
+
+    input: OpenAIInput
+    preferred_output: list[ChatMessage]
+    non_preferred_output: list[ChatMessage]
+
+
+class RawStep(_Row):
+    index: int
+    kind: str
+    parent: int | None
+    messages: list[ChatMessage]
+    reply: str | None
+    code: str | None
+    passed: bool | None = Field(description="Every visible test passed.")
+    n_passed: int | None
+    n_tests: int | None
+    report: str | None = Field(description="The visible-test TestReport, as JSON.")
+    critique: str | None = Field(description="The Critique, as JSON.")
+    reward: float | None
+    rewards: str = Field(description="Named reward components, a JSON object.")
+    tokens_in: int
+    tokens_out: int
+    latency_s: float
+    error: str | None
+    started_at: str | None
+    ended_at: str | None
+    schema_version: int
+
+
+class RawRow(_Row):
+    """One trajectory, lossless (``from_raw_row`` gives the record back). Holds the hidden
+    tests (``problem``) and their report: for analysis, not to train on as is."""
+
+    schema_version: int
+    trajectory_id: str
+    run_id: str
+    task_id: str
+    sample_index: int
+    status: str
+    stop_reason: str
+    final_code: str | None
+    final_reward: float | None
+    hidden_passed: bool | None
+    hidden_report: str | None = Field(description="The hidden-test TestReport, as JSON.")
+    step_rewards: list[float | None]
+    tokens_in: int
+    tokens_out: int
+    wall_s: float
+    feedback_tests: str
+    problem: str = Field(description="The codemend Problem, as JSON (includes hidden tests).")
+    steps: list[RawStep]

@@ -1,0 +1,268 @@
+"""Trajectory store throughput, export time, and what storing adds to a solve, in one run.
+
+    python perf/store_throughput.py [--steps 10000] [--tasks 64] [--solve-steps 4] [--rounds 3]
+
+1. **Writes**: ``--tasks`` asyncio tasks share one ``AsyncTrajectoryStore`` and write
+   ``--steps`` steps in all (trajectories of 4 steps, each step committed on its own). The steps
+   carry real payloads: messages with history, a reply, code, a ``TestReport`` from the sandbox
+   and a critique. Prints steps/s and the latency of ``add_step`` under that load.
+2. **Export**: every step to Parquet, as ``raw`` (one row per trajectory, all steps) and ``kto``
+   (one row per step), reading from the store file.
+3. **Overhead on a solve** (target < 5 %): ``--tasks`` concurrent solves of ``--solve-steps``
+   steps each, where a step is a real sandbox run of a candidate, without storage and then with
+   every step stored, alternating for ``--rounds`` rounds (median). The baseline makes no model
+   call, so a real solve (which waits for an LLM at every step) is slower and the share storage
+   takes of it smaller: this is the worst case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox, TestReport
+from codemend.trajectories import (
+    AsyncTrajectoryStore,
+    Critique,
+    ExportOptions,
+    Message,
+    RunRecord,
+    StepRecord,
+    TrajectoryStore,
+    export_trajectories,
+)
+from codemend.trajectories.records import Constraint
+
+TARGET_OVERHEAD = 0.05
+STEPS_PER_TRAJECTORY = 4
+PROBLEM = Problem.model_validate(
+    {
+        "id": "running-max",
+        "prompt": "Write `running_max(xs)` returning the list of running maxima of xs.",
+        "entry_point": "running_max",
+        "time_limit_s": 2,
+        "tests": [
+            {"code": "assert running_max([1, 3, 2, 5]) == [1, 3, 3, 5]"},
+            {"code": "assert running_max([]) == []"},
+            {"code": "assert running_max([-1, -2]) == [-1, -1]"},
+            {"code": "assert running_max([2] * 50) == [2] * 50", "visibility": "hidden"},
+        ],
+    }
+)
+CODES = (
+    "def running_max(xs):\n    out = []\n    for x in xs:\n"
+    "        out.append(max(out[-1], x) if out else x)\n    return out\n",
+    "def running_max(xs):\n    best = 0\n    out = []\n    for x in xs:\n        best = max(best, x)\n"
+    "        out.append(best)\n    return out\n",
+)
+
+
+def run_record(run_id: str) -> RunRecord:
+    from datetime import UTC, datetime
+
+    return RunRecord(run_id=run_id, created_at=datetime.now(UTC), codemend_version="0.1.0", model="bench")
+
+
+def make_step(index: int, report: TestReport, code: str) -> StepRecord:
+    """A step as the repair loop records it: growing history, a fenced reply, a critique."""
+    task = Message(
+        role="user", content=PROBLEM.prompt + "\n" + "\n".join(t.code for t in PROBLEM.visible_tests())
+    )  # type: ignore[union-attr]
+    history = [Message(role="system", content="You are an expert Python programmer."), task]
+    for _ in range(index):
+        history += [
+            Message(role="assistant", content=f"```python\n{code}```"),
+            Message(role="user", content="1/3 failed"),
+        ]
+    critique = Critique(
+        constraints=[Constraint(name="tests", satisfied=report.passed, evidence=f"{report.n_passed}/3")],
+        score=report.fraction_passed,
+        feedback="\n".join(f"test {r.index}: {r.status} {r.assertion or ''}" for r in report.results),
+    )
+    return StepRecord(
+        index=index,
+        kind="generate" if index == 0 else "repair",
+        parent=None if index == 0 else index - 1,
+        messages=history,
+        reply=f"Here is the fix.\n```python\n{code}```\n",
+        code=code,
+        report=report,
+        critique=critique,
+        reward=report.fraction_passed,
+        rewards={"tests": report.fraction_passed},
+        tokens_in=120 * (index + 1),
+        tokens_out=60,
+        latency_s=0.8,
+    )
+
+
+# -- 1. writes ------------------------------------------------------------------------------
+async def write_load(
+    store: AsyncTrajectoryStore, steps: list[StepRecord], n_steps: int, n_tasks: int
+) -> list[float]:
+    """Every task writes its share of ``n_steps``; returns each ``add_step`` latency."""
+    latencies: list[float] = []
+
+    async def task(t: int, share: int) -> None:
+        sample = 0
+        while share > 0:
+            tid = await store.start_trajectory("bench", PROBLEM, t * 100_000 + sample)
+            for k in range(min(STEPS_PER_TRAJECTORY, share)):
+                t0 = time.perf_counter()
+                await store.add_step(tid, steps[k])
+                latencies.append(time.perf_counter() - t0)
+            share -= STEPS_PER_TRAJECTORY
+            sample += 1
+            await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds", final_reward=0.5)
+
+    shares = [n_steps // n_tasks + (i < n_steps % n_tasks) for i in range(n_tasks)]
+    await asyncio.gather(*(task(i, s) for i, s in enumerate(shares)))
+    return latencies
+
+
+def bench_writes(db: Path, steps: list[StepRecord], n_steps: int, n_tasks: int) -> None:
+    store = AsyncTrajectoryStore(TrajectoryStore(db))
+
+    async def main() -> tuple[float, list[float]]:
+        await store.start_run(run_record("bench"))
+        t0 = time.perf_counter()
+        latencies = await write_load(store, steps, n_steps, n_tasks)
+        wall = time.perf_counter() - t0
+        await store.finish_run("bench")
+        await store.close()
+        return wall, latencies
+
+    wall, lat = asyncio.run(main())
+    ms = sorted(x * 1e3 for x in lat)
+    print(
+        f"1. writes: {len(lat)} steps from {n_tasks} concurrent tasks in {wall:.2f} s "
+        f"= {len(lat) / wall:,.0f} steps/s"
+    )
+    print(f"   add_step latency under that load: median {statistics.median(ms):.2f} ms, "
+          f"p99 {ms[int(0.99 * len(ms))]:.2f} ms; store {db.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+
+
+# -- 2. export ------------------------------------------------------------------------------
+def bench_export(db: Path, out_dir: Path) -> None:
+    with TrajectoryStore(db, create=False) as store:
+        n_steps = store.count_steps()
+        for fmt in ("raw", "kto"):
+            t0 = time.perf_counter()
+            result = export_trajectories(
+                store.trajectories(), ExportOptions(format=fmt, out=out_dir / f"{fmt}.parquet")
+            )
+            wall = time.perf_counter() - t0
+            rows = sum(result.rows.values())
+            print(f"2. export {fmt:<3} to Parquet: {n_steps} steps -> {rows} rows in {wall:.2f} s "
+                  f"({n_steps / wall:,.0f} steps/s)")  # fmt: skip
+
+
+# -- 3. overhead on a solve -----------------------------------------------------------------
+async def solves(
+    sandbox: LocalSandbox, store: AsyncTrajectoryStore | None, n_tasks: int, n_steps: int, first: int = 0
+) -> tuple[float, float]:
+    """Wall time of ``n_tasks`` concurrent solves, and the mean share of a solve's own wall time
+    spent awaiting the store."""
+    shares: list[float] = []
+
+    async def solve(t: int) -> None:
+        t0, waited = time.perf_counter(), 0.0
+        w = time.perf_counter()
+        tid = await store.start_trajectory("overhead", PROBLEM, first + t) if store else ""
+        waited += time.perf_counter() - w
+        for k in range(n_steps):
+            code = CODES[(t + k) % 2]
+            report = await sandbox.arun(PROBLEM, code, PROBLEM.visible_tests())
+            step = make_step(k, report, code)  # the graph builds the record either way
+            if store:
+                w = time.perf_counter()
+                await store.add_step(tid, step)
+                waited += time.perf_counter() - w
+        if store:
+            w = time.perf_counter()
+            await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+            waited += time.perf_counter() - w
+        shares.append(waited / (time.perf_counter() - t0))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(solve(t) for t in range(n_tasks)))
+    return time.perf_counter() - t0, statistics.mean(shares)
+
+
+def bench_overhead(sandbox: LocalSandbox, db: Path, n_tasks: int, n_steps: int, rounds: int) -> None:
+    """Rounds alternate which arm goes first, so drift in the machine's load cancels out."""
+    base: list[float] = []
+    stored: list[float] = []
+    shares: list[float] = []
+    with asyncio.Runner() as runner:
+        store = AsyncTrajectoryStore(TrajectoryStore(db))
+        runner.run(store.start_run(run_record("overhead")))
+        runner.run(solves(sandbox, None, n_tasks, 1))  # warm-up
+        for r in range(rounds):
+            arms = ("base", "stored") if r % 2 == 0 else ("stored", "base")
+            for arm in arms:
+                if arm == "base":
+                    base.append(runner.run(solves(sandbox, None, n_tasks, n_steps))[0])
+                else:
+                    wall, share = runner.run(solves(sandbox, store, n_tasks, n_steps, r * n_tasks))
+                    stored.append(wall)
+                    shares.append(share)
+        runner.run(store.close())
+    print(f"3. solves: {n_tasks} concurrent x {n_steps} steps, each step a real sandbox run (no model call)")
+    report_overhead(base, stored, shares, n_tasks * n_steps)
+
+
+def report_overhead(base: list[float], stored: list[float], shares: list[float], total: int) -> None:
+    ratio = statistics.median(s / b for s, b in zip(stored, base, strict=True))
+    b, s = statistics.median(base), statistics.median(stored)
+    noise = (max(base) - min(base)) / b
+    verdict = "OK" if ratio - 1 < TARGET_OVERHEAD else "ABOVE TARGET"
+    print(f"   {len(base)} rounds of {total} steps per arm, arms alternating which goes first")
+    print(f"   without storage {b:.3f} s ({total / b:,.0f} steps/s); with every step stored {s:.3f} s")
+    print(
+        f"   ratio with/without {ratio:.3f} (median of paired rounds) -> storage adds "
+        f"{100 * (ratio - 1):+.1f} % (target < {100 * TARGET_OVERHEAD:.0f} %) {verdict}"
+    )
+    print(
+        f"   share of each solve's wall time spent awaiting the store: {100 * statistics.mean(shares):.2f} %"
+    )
+    print(
+        f"   rounds without: {', '.join(f'{x:.3f}' for x in base)}\n"
+        f"   rounds with:    {', '.join(f'{x:.3f}' for x in stored)}\n"
+        f"   spread of the baseline rounds {100 * noise:.0f} % (other load on this machine)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--tasks", type=int, default=64)
+    parser.add_argument("--solve-steps", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="codemend-store-bench-") as tmp,
+        LocalSandbox(workers=args.workers) as sandbox,
+    ):
+        reports = [sandbox.run(PROBLEM, code, PROBLEM.visible_tests()) for code in CODES]
+        steps = [make_step(k, reports[k % 2], CODES[k % 2]) for k in range(STEPS_PER_TRAJECTORY)]
+        print(
+            f"cpus {os.cpu_count()}, sandbox workers {args.workers}, "
+            f"step payload ~{len(steps[-1].model_dump_json()):,} bytes"
+        )
+        bench_writes(Path(tmp) / "writes.db", steps, args.steps, args.tasks)
+        bench_export(Path(tmp) / "writes.db", Path(tmp) / "export")
+        bench_overhead(sandbox, Path(tmp) / "overhead.db", args.tasks, args.solve_steps, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

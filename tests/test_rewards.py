@@ -1,0 +1,132 @@
+"""``codemend.rewards``: the reward of the ``rl`` export, scored in the real sandbox, as verl
+(``compute_score``) and TRL GRPO (``reward_func``) call it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE, reply_for
+
+from codemend import rewards
+from codemend.errors import UserError
+from codemend.rewards import compute_score, reward_func
+from codemend.sandbox import LocalSandbox
+from codemend.trajectories import ExportOptions, TrajectoryRecord, export_trajectories
+from codemend.trajectories.ground_truth import from_ground_truth, to_ground_truth
+
+pytest_plugins = ["trajectory_fixtures"]
+
+HOSTILE = {
+    "exits at import": "import os\n_ = os._exit(0)\ndef square(x):\n    return x * x\n",
+    "kills its parent": "import os\n_ = os.kill(os.getppid(), 9)\ndef square(x):\n    return x * x\n",
+    "exits in the call": "def square(x):\n    import os\n    os._exit(0)\n",
+    "forges a pass": "import builtins as b\nb.AssertionError = BaseException\ndef square(x):\n    return 0\n",
+    "equals anything": "class A:\n    __eq__ = lambda s, o: True\ndef square(x):\n    return A()\n",
+    "never returns": "def square(x):\n    while True:\n        pass\n",
+    "eats memory": "def square(x):\n    return len('x' * (1 << 40))\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def _shared(sandbox: LocalSandbox) -> Iterator[None]:
+    rewards.use_sandbox(sandbox)
+    yield
+    rewards.use_sandbox(None)
+
+
+def test_ground_truth_round_trips_every_kind_of_test() -> None:
+    for problem in PROBLEMS:
+        assert from_ground_truth(to_ground_truth(problem)) == problem
+
+
+def test_passing_partial_and_garbage() -> None:
+    truth = to_ground_truth(SQUARE)
+    assert compute_score("codemend", reply_for("def square(x):\n    return x * x"), truth) == 1.0
+    # x * abs(x): right for 3 and 0.5, wrong for -2 -> 2 of 3 tests (hidden ones count)
+    assert compute_score(
+        "codemend", reply_for("def square(x):\n    return x * abs(x)"), truth
+    ) == pytest.approx(2 / 3)
+    assert compute_score("codemend", "I cannot help with that.", truth) == 0.0
+    assert compute_score("codemend", "", truth) == 0.0
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_replies_score_zero(name: str) -> None:
+    quick = SQUARE.model_copy(update={"time_limit_s": 0.5})
+    assert compute_score("codemend", reply_for(HOSTILE[name]), to_ground_truth(quick), {"index": 0}) == 0.0
+
+
+def test_bodies_setup_code_and_io_programs() -> None:
+    # a HumanEval-style bare body goes under the prompt's signature; setup code defines OFFSET
+    assert compute_score("codemend", "    return a + b\n", to_ground_truth(ADD)) == 1.0
+    io = to_ground_truth(ECHO_SUM)
+    assert compute_score("codemend", reply_for("print(sum(map(int, input().split())))"), io) == 1.0
+    assert compute_score("codemend", reply_for("print(3)"), io) == pytest.approx(1 / 3)
+
+
+def test_broken_ground_truth_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="not JSON"):
+        compute_score("codemend", "x", "{not json")
+    with pytest.raises(UserError, match="format"):
+        compute_score("codemend", "x", '{"inputs": ["1"], "outputs": ["1"]}')
+    with pytest.raises(UserError, match="does not describe a problem"):
+        compute_score("codemend", "x", '{"format": "codemend-tests/1", "id": "x"}')
+
+
+def test_trl_reward_func_reads_the_dataset_columns() -> None:
+    truths = [to_ground_truth(SQUARE), to_ground_truth(SQUARE), to_ground_truth(ECHO_SUM)]
+    completions = [
+        [{"role": "assistant", "content": reply_for("def square(x):\n    return x * x")}],
+        [{"role": "assistant", "content": "no code"}],
+        [{"role": "assistant", "content": reply_for("print(sum(map(int, input().split())))")}],
+    ]
+    assert reward_func(completions, ground_truth=truths, prompts=[[]] * 3) == [1.0, 0.0, 1.0]
+    as_text = [c[0]["content"] for c in completions]
+    assert reward_func(as_text, reward_model=[{"style": "rule", "ground_truth": t} for t in truths]) == [
+        1.0,
+        0.0,
+        1.0,
+    ]
+    with pytest.raises(UserError, match="ground_truth"):
+        reward_func(as_text, prompts=[[]] * 3)
+    with pytest.raises(UserError, match="3 completions but 2"):
+        reward_func(as_text, ground_truth=truths[:2])
+
+
+def test_scores_rows_of_the_rl_export(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    out = tmp_path / "rl.parquet"
+    export_trajectories(records, ExportOptions(format="rl", out=out))
+    rows = pq.read_table(out).to_pylist()
+    answers = {
+        "square": "def square(x):\n    return x * x",
+        "add": "def add(a, b):\n    return a + b",
+        "echo-sum": "print(sum(map(int, input().split())))",
+    }
+    for row in rows:
+        reply = reply_for(answers[row["extra_info"]["task_id"]])
+        args = (row["data_source"], reply, row["reward_model"]["ground_truth"], row["extra_info"])
+        assert compute_score(*args) == 1.0
+
+
+def test_default_sandbox_starts_lazily_and_closes_at_exit() -> None:
+    code = (
+        "from codemend.rewards import compute_score\n"
+        "from codemend.trajectories.ground_truth import to_ground_truth\n"
+        "from codemend.problems import load_problem\n"
+        "print(compute_score('codemend', 'def square(x):\\n    return x * x\\n',"
+        " to_ground_truth(load_problem('examples/square.json'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1.0\n"

@@ -1,0 +1,229 @@
+"""The SQLite trajectory store: lossless round trips, the incremental API the graph uses,
+concurrent writers (threads, async tasks, processes), resume, and bad stores."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from trajectory_data import ADD, RUN_ID, SQUARE, T0, WRITER, run_record, writer_args
+
+from codemend.errors import UserError
+from codemend.trajectories import (
+    SCHEMA_VERSION,
+    AsyncTrajectoryStore,
+    TrajectoryRecord,
+    TrajectoryStore,
+)
+
+pytest_plugins = ["trajectory_fixtures"]
+
+
+def test_records_round_trip_exactly(store_path: Path, records: list[TrajectoryRecord]) -> None:
+    with TrajectoryStore(store_path, create=False) as store:
+        assert list(store.trajectories()) == records
+        assert list(store.trajectories(RUN_ID)) == records
+        assert list(store.trajectories("other-run")) == []
+        [run] = store.runs()
+        assert run == run_record().model_copy(update={"ended_at": T0 + timedelta(hours=1)})
+        assert store.count_steps() == sum(len(r.steps) for r in records)
+        assert store.count_steps(RUN_ID) == store.count_steps()
+
+
+def test_wal_mode_and_one_row_per_problem(store_path: Path, records: list[TrajectoryRecord]) -> None:
+    with sqlite3.connect(store_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT COUNT(*) FROM problems").fetchone()[0] == len(
+            {r.problem.id for r in records}
+        )
+
+
+def test_incremental_writes_as_the_graph_makes_them(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    source = records[0]  # square, failed then repaired
+    store = TrajectoryStore(tmp_path / "s.db")
+    assert not (tmp_path / "s.db").exists()  # nothing happens until the first use
+    with store:
+        store.start_run(run_record())
+        tid = store.start_trajectory(RUN_ID, SQUARE, 0)
+        assert tid == source.trajectory_id
+        store.add_step(tid, source.steps[0])
+        # a reader sees the committed step while the trajectory is still open
+        with TrajectoryStore(tmp_path / "s.db", create=False) as reader:
+            [partial] = reader.trajectories(include_unfinished=True)
+            assert partial.steps == source.steps[:1]
+            assert (partial.status, partial.stop_reason) == ("infrastructure_error", "infrastructure")
+            assert list(reader.trajectories()) == []
+        store.add_step(tid, source.steps[1])
+        store.finish_trajectory(
+            tid, status="solved", stop_reason="solved", final_code=source.final_code, final_reward=1.0,
+            hidden_passed=True, hidden_report=source.hidden_report,
+        )  # fmt: skip
+        store.finish_run(RUN_ID)
+        [done] = store.trajectories()
+        assert done.steps == source.steps
+        assert done.tokens_in == sum(s.tokens_in for s in source.steps)
+        assert done.tokens_out == sum(s.tokens_out for s in source.steps)
+        assert 0 <= done.wall_s < 60
+        assert done.hidden_report == source.hidden_report
+        assert store.run(RUN_ID).ended_at is not None
+
+
+def test_misuse_is_a_user_error_naming_the_fix(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    step = records[0].steps[0]
+    with TrajectoryStore(tmp_path / "s.db") as store:
+        with pytest.raises(UserError, match="start_run"):
+            store.start_trajectory("nope", SQUARE)
+        store.start_run(run_record())
+        with pytest.raises(UserError, match="resume_run"):
+            store.start_run(run_record())
+        with pytest.raises(UserError, match="start_trajectory"):
+            store.add_step("missing", step)
+        tid = store.start_trajectory(RUN_ID, SQUARE)
+        store.add_step(tid, step)
+        with pytest.raises(UserError, match="already has a step 0"):
+            store.add_step(tid, step)
+        store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        with pytest.raises(UserError, match="already finished"):
+            store.add_step(tid, step.model_copy(update={"index": 1}))
+        with pytest.raises(UserError, match="already finished"):
+            store.start_trajectory(RUN_ID, SQUARE)
+        with pytest.raises(UserError, match="latest runs: run-0001"):
+            store.run("run-9")
+        with pytest.raises(UserError, match="no run"):
+            store.finish_run("run-9")
+        # nothing half-done was left by the failed calls
+        assert [len(t.steps) for t in store.trajectories()] == [1]
+
+
+def test_resume_skips_finished_and_replaces_unfinished(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    step = records[0].steps[0]
+    with TrajectoryStore(tmp_path / "s.db") as store:
+        store.start_run(run_record())
+        for i in range(3):
+            tid = store.start_trajectory(RUN_ID, SQUARE, i)
+            store.add_step(tid, step)
+            if i != 1:
+                store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        open_one = store.start_trajectory(RUN_ID, ADD, 0)
+        store.add_step(open_one, step)
+        # a run killed here: on resume, the unfinished pairs are dropped and not returned
+        assert store.resume_run(RUN_ID) == {("square", 0), ("square", 2)}
+        assert len(list(store.trajectories(include_unfinished=True))) == 2
+        # restarting an unfinished sample replaces it instead of duplicating it
+        tid = store.start_trajectory(RUN_ID, SQUARE, 1)
+        store.add_step(tid, step)
+        tid = store.start_trajectory(RUN_ID, SQUARE, 1)
+        assert [len(t.steps) for t in store.trajectories(include_unfinished=True)] == [1, 1, 0]
+        assert store.discard_unfinished(RUN_ID) == 1
+        assert store.finished_pairs(RUN_ID) == {("square", 0), ("square", 2)}
+
+
+def test_threads_write_concurrently(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    step = records[0].steps[0]
+    store = TrajectoryStore(tmp_path / "s.db")
+    store.start_run(run_record())
+    errors: list[BaseException] = []
+
+    def solve(i: int) -> None:
+        try:
+            tid = store.start_trajectory(RUN_ID, SQUARE, i)
+            for k in range(10):
+                store.add_step(tid, step.model_copy(update={"index": k}))
+            store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=solve, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store:
+        assert store.count_steps() == 160
+        assert sorted(t.sample_index for t in store.trajectories()) == list(range(16))
+
+
+def test_async_solves_share_one_store(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    steps = records[0].steps
+
+    async def solve(astore: AsyncTrajectoryStore, i: int) -> None:
+        tid = await astore.start_trajectory(RUN_ID, SQUARE, i)
+        for k in range(5):
+            await astore.add_step(tid, steps[k % 2].model_copy(update={"index": k}))
+            await asyncio.sleep(0)
+        await astore.finish_trajectory(tid, status="solved", stop_reason="solved", final_reward=1.0)
+
+    async def main() -> set[tuple[str, int]]:
+        astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"))
+        await astore.start_run(run_record())
+        await asyncio.gather(*(solve(astore, i) for i in range(64)))
+        await astore.finish_run(RUN_ID)
+        pairs = await astore.finished_pairs(RUN_ID)
+        await astore.close()
+        return pairs
+
+    assert asyncio.run(main()) == {("square", i) for i in range(64)}
+    with TrajectoryStore(tmp_path / "s.db") as store:
+        assert store.count_steps() == 320
+
+
+def test_a_failing_async_write_fails_alone(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    """Writes committed together (group commit) still succeed or fail one by one."""
+    step = records[0].steps[0]
+
+    async def main() -> list[object]:
+        astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"))
+        await astore.start_run(run_record())
+        tids = [await astore.start_trajectory(RUN_ID, SQUARE, i) for i in range(3)]
+        writes = [astore.add_step(tid, step) for tid in tids] + [astore.add_step(tids[1], step)]
+        writes.append(astore.add_step("nope", step))
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        await astore.close()
+        return results
+
+    results = asyncio.run(main())
+    assert results[:3] == [None, None, None]
+    assert isinstance(results[3], UserError) and "already has a step 0" in str(results[3])
+    assert isinstance(results[4], UserError) and "start_trajectory" in str(results[4])
+    with TrajectoryStore(tmp_path / "s.db") as store:
+        assert [len(t.steps) for t in store.trajectories(include_unfinished=True)] == [1, 1, 1]
+
+
+def test_processes_write_the_same_store(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    db = tmp_path / "s.db"
+    args = writer_args(tmp_path, records[0].steps[0], run_record())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db), f"run-{p}", "25", *args], stdout=subprocess.PIPE
+        )
+        for p in range(3)
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out == b"done\n"
+    with TrajectoryStore(db) as store:
+        assert sorted(r.run_id for r in store.runs()) == ["run-0", "run-1", "run-2"]
+        assert store.count_steps() == 3 * 25 * 4
+
+
+def test_refuses_what_is_not_a_store(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no trajectory store at"):
+        TrajectoryStore(tmp_path / "missing.db", create=False).runs()
+    (tmp_path / "notes.db").write_text("not sqlite " * 200)
+    with pytest.raises(UserError, match="not a codemend trajectory store"):
+        TrajectoryStore(tmp_path / "notes.db").runs()
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(UserError, match="upgrade codemend"):
+        TrajectoryStore(newer).runs()
