@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 
 from codemend.benchmarks.calls import call_test
-from codemend.benchmarks.jsonl import field, iter_jsonl, json_field
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, IOTest, Problem
+from codemend.problems.jsonl import field, iter_jsonl, json_field
 
 log = logging.getLogger(__name__)
 

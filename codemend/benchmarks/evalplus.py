@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from codemend.benchmarks.calls import literal
 from codemend.benchmarks.humaneval import docstring_asserts
-from codemend.benchmarks.jsonl import field, iter_jsonl
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, Problem
+from codemend.problems.jsonl import field, iter_jsonl
 
 _SETUP = """import copy as _cm_copy
 import math as _cm_math

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from codemend.benchmarks.calls import call_test
-from codemend.benchmarks.jsonl import field, iter_jsonl
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, IOTest, Problem
+from codemend.problems.jsonl import field, iter_jsonl
 
 
 class _PlainUnpickler(pickle.Unpickler):

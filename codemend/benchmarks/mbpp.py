@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from codemend.benchmarks.jsonl import field, iter_jsonl
 from codemend.errors import ProblemFileError, UserError
 from codemend.problems import AssertTest, Problem
+from codemend.problems.jsonl import field, iter_jsonl
 
 SPLITS = {
     "prompt": range(1, 11),

@@ -7,7 +7,6 @@ and ``result`` per sample, and computes pass@k with the unbiased estimator.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from codemend.benchmarks.passk import mean_pass_at_k
 from codemend.errors import ProblemFileError
 from codemend.problems import Problem
+from codemend.problems.jsonl import field, iter_jsonl
 from codemend.sandbox import Sandbox, TestReport
 
 
@@ -30,29 +30,12 @@ class Sample:
 
 def read_samples(path: Path, known: set[str]) -> list[Sample]:
     samples = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemFileError(str(path), f"cannot read: {exc}") from None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ProblemFileError(str(path), f"invalid JSON: {exc.msg}", line=number) from None
-        if not isinstance(record, dict):
-            raise ProblemFileError(str(path), "expected a JSON object", line=number)
-        for field in ("task_id", "completion"):
-            if not isinstance(record.get(field), str):
-                raise ProblemFileError(str(path), "missing or not a string", line=number, field=field)
-        if record["task_id"] not in known:
-            raise ProblemFileError(
-                str(path), f"unknown task {record['task_id']!r}", line=number, field="task_id"
-            )
-        samples.append(
-            Sample(line=number, task_id=record["task_id"], completion=record["completion"], record=record)
-        )
+    for number, record in iter_jsonl(path):
+        task_id = field(record, "task_id", str, str(path), number)
+        completion = field(record, "completion", str, str(path), number)
+        if task_id not in known:
+            raise ProblemFileError(str(path), f"unknown task {task_id!r}", line=number, field="task_id")
+        samples.append(Sample(line=number, task_id=task_id, completion=completion, record=record))
     return samples
 
 

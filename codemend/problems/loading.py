@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from codemend.errors import ProblemFileError
+from codemend.problems.jsonl import iter_jsonl, read_text
 from codemend.problems.model import Problem
 
 
@@ -32,22 +33,11 @@ def _problem(data: Any, path: str, line: int | None, prefix: str = "") -> Proble
 def iter_problems(path: str | Path) -> Iterator[Problem]:
     """Yield the problems of a ``.json`` or ``.jsonl`` file; raise ``ProblemFileError`` on bad input."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemFileError(name, f"cannot read: {exc}") from None
     if name.endswith(".jsonl"):
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ProblemFileError(
-                    name, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
-                ) from None
+        for number, data in iter_jsonl(path):
             yield _problem(data, name, number)
         return
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,4 +1,4 @@
-"""Reading benchmark JSONL files with errors that name the file, the line and the field."""
+"""Reading JSON Lines files with errors that name the file, the line and the field."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from typing import Any
 from codemend.errors import ProblemFileError
 
 
+def read_text(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemFileError(str(path), f"cannot read: {exc}") from None
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for every non-blank line."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemFileError(name, f"cannot read: {exc}") from None
+    text = read_text(path)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
