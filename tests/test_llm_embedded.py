@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -116,3 +117,30 @@ def test_serve_runs_in_the_foreground_until_interrupted() -> None:
             proc.communicate()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+
+
+@pytest.mark.slow
+def test_the_server_stops_when_its_process_is_killed() -> None:
+    script = (
+        "import time\n"
+        "from codemend.llm.embedded import embedded_server\n"
+        "server = embedded_server()\n"
+        "print(server.base_url, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert httpx.get(f"{url}/models", timeout=10).status_code == 200
+    proc.kill()  # SIGKILL: no atexit; only the watchdog can stop the server
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/models", timeout=1)
+        except httpx.TransportError:
+            break
+        time.sleep(0.3)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/models", timeout=1)

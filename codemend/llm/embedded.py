@@ -1,7 +1,8 @@
 """The embedded default model: llama.cpp's OpenAI-compatible server running SmolLM2-135M.
 
 Started on first use when no endpoint is configured, bound to 127.0.0.1 on a free port, shared
-by everything in the process and stopped when the process exits (Ctrl-C included).
+by everything in the process and stopped when the process exits (Ctrl-C included; a watchdog
+process also stops it when this process is killed outright).
 """
 
 from __future__ import annotations
@@ -86,11 +87,13 @@ class EmbeddedServer:
         if self.port == 0:
             self.port = free_port(self.host)
         command = server_command(self.settings, host=self.host, port=self.port)
+        # The watchdog stops the server when this process ends in any way, SIGKILL included.
+        guarded = [sys.executable, "-m", "codemend.llm._watchdog", str(os.getpid()), "--", *command]
         fd, name = tempfile.mkstemp(prefix="codemend-llama-", suffix=".log")
         self._log_path = Path(name)
         with os.fdopen(fd, "wb") as log_file:
             self._proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+                guarded, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
             )
         log.info("starting embedded model server: %s", " ".join(command))
         try:

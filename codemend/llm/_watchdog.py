@@ -1,0 +1,57 @@
+"""Run a command and stop it when the process that started us goes away (even SIGKILLed).
+
+    python -m codemend.llm._watchdog PARENT_PID -- COMMAND...
+
+SIGTERM (or SIGINT) to the watchdog stops the command too; the watchdog exits with its status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        sys.stderr.write(__doc__ or "")
+        return 2
+    try:
+        parent = os.pidfd_open(int(argv[0]))
+    except (ValueError, ProcessLookupError):
+        return 3  # the parent is already gone: start nothing
+    child = subprocess.Popen(argv[2:])
+    stop_now = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop_now
+        stop_now = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    watched = os.pidfd_open(child.pid)
+    while not stop_now:
+        ready, _, _ = select.select([parent, watched], [], [], 1.0)
+        if watched in ready:
+            return child.wait()
+        if parent in ready:
+            break
+    _stop(child)
+    return child.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
