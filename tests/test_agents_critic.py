@@ -63,6 +63,9 @@ def test_llm_modes_add_a_diagnosis_and_keep_the_report(
     assert "return -x * x" in content and "actual:   -9" in content
     assert request.body["temperature"] == 0.0
     assert HIDDEN_MARK not in sent_text(scripted.requests)
+    # the critique keeps what the LLM critic was sent and what it cost, for audit
+    assert [m.content for m in c.llm_messages] == [content]
+    assert (c.llm_tokens_in, c.llm_tokens_out) == (40, 9) and c.llm_latency_s > 0
 
 
 def test_no_model_call_when_every_constraint_holds(

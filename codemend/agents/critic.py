@@ -18,7 +18,7 @@ from codemend.llm import LLMClient, SamplingParams
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
 from codemend.sandbox import TestReport
-from codemend.trajectories import Critique
+from codemend.trajectories import Critique, Message
 
 CriticMode = Literal["tests", "llm", "hybrid"]
 CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
@@ -54,8 +54,16 @@ class Critic:
         values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
         request = self.prompt.render(**values)
         result = await self.llm.chat([{"role": "user", "content": request}], **self.sampling)
+        audit = {
+            "llm_feedback": result.text.strip(),
+            "llm_messages": [Message(role="user", content=request)],
+            "llm_model": result.model or self.llm.model,
+            "llm_tokens_in": result.usage.prompt_tokens,
+            "llm_tokens_out": result.usage.completion_tokens,
+            "llm_latency_s": result.latency_s,
+        }
         return Verdict(
-            critique=critique.model_copy(update={"llm_feedback": result.text.strip()}),
+            critique=critique.model_copy(update=audit),
             tokens_in=result.usage.prompt_tokens,
             tokens_out=result.usage.completion_tokens,
             latency_s=result.latency_s,

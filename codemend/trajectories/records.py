@@ -57,6 +57,11 @@ class Critique(_Record):
     feedback: str
     llm_feedback: str | None = None
     mode: Literal["tests", "llm", "hybrid"] = "tests"
+    llm_messages: list[Message] = Field(default_factory=list, description="What the LLM critic was sent.")
+    llm_model: str | None = None
+    llm_tokens_in: int = 0
+    llm_tokens_out: int = 0
+    llm_latency_s: float = 0.0
 
 
 class StepRecord(_Record):
