@@ -281,3 +281,16 @@ def test_verdicts_hold_with_rlimits_only(code: str, status: str) -> None:
         report = sb.run(make_problem("assert f(2) == 4", time_limit_s=1.0), code)
     assert report.isolation == "rlimits"
     assert report.results[0].status == status
+
+
+def test_without_root_a_run_that_kills_its_worker_is_crashed_not_infrastructure() -> None:
+    # Without root, harness, candidate and supervisor share one uid (in a user namespace), so
+    # kill(-1) reaches the supervisor: the verdict must still be a crash of the run.
+    sb = LocalSandbox(workers=1, isolation="namespaces")
+    sb._root = False  # what a non-root host gets: bwrap --unshare-user, no separate uids
+    problem = make_problem("assert f(2) == 4", time_limit_s=1.0)
+    with sb:
+        report = sb.run(problem, "import os\ndef f(x):\n    os.kill(-1, 9)\n    return x * x\n")
+        assert report.results[0].status == "crashed"
+        assert "killed its sandbox worker" in (report.results[0].detail or "")
+        assert sb.run(problem, "def f(x):\n    return x * x\n").passed

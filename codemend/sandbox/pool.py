@@ -209,6 +209,13 @@ class PooledSandbox(Sandbox):
             isolation=self.isolation,
         )
 
+    def _lost_twice(self, job: dict[str, Any], why: str) -> dict[str, Any] | None:
+        """A reply for a job whose worker died twice, or None: an infrastructure error.
+
+        Only a backend whose candidates can reach the supervisor (no separate uid) overrides
+        this, since there the run itself is the likely killer."""
+        return None
+
     def _dispatch(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         for attempt in (1, 2):
             worker = self._idle.get()
@@ -222,7 +229,10 @@ class PooledSandbox(Sandbox):
                 self._all[slot] = fresh
                 self._idle.put(fresh)
                 if attempt == 2:
-                    raise InfrastructureError(f"sandbox worker lost twice: {exc}\n{tail}") from None
+                    verdict = self._lost_twice(job, str(exc))
+                    if verdict is None:
+                        raise InfrastructureError(f"sandbox worker lost twice: {exc}\n{tail}") from None
+                    return verdict
                 continue
             self._idle.put(worker)
             return reply
