@@ -65,10 +65,18 @@ def sandbox_uid_processes(sandbox: PooledSandbox) -> list[int]:
 # -- leaving early ------------------------------------------------------------------------
 
 
-def test_sys_exit_at_import_is_an_error(sandbox: PooledSandbox) -> None:
-    report = run(sandbox, "import sys\nsys.exit(0)\ndef f(x): return x * x")
+@pytest.mark.parametrize(
+    ("raise_", "exc_type"),
+    [
+        ("import sys\nsys.exit(0)", "SystemExit"),
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+        ("class Escape(BaseException): pass\nraise Escape()", "Escape"),
+    ],
+)
+def test_base_exceptions_at_import_are_errors(sandbox: PooledSandbox, raise_: str, exc_type: str) -> None:
+    report = run(sandbox, f"{raise_}\ndef f(x): return x * x")
     assert statuses(report) == ["error", "error"]
-    assert report.results[0].exc_type == "SystemExit"
+    assert report.results[0].exc_type == exc_type
     assert report.results[0].detail == "the solution raised while loading"
 
 
