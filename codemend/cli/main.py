@@ -7,6 +7,7 @@ import logging
 import click
 
 from codemend import __version__
+from codemend.cli.bench import bench
 from codemend.cli.check import check
 from codemend.cli.evaluate import evaluate
 from codemend.cli.export import export
@@ -23,6 +24,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+main.add_command(bench)
 main.add_command(check)
 main.add_command(evaluate)
 main.add_command(export)

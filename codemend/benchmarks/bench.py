@@ -1,0 +1,79 @@
+"""``abench()``: run (or resume) a bench, score it, and write its run dir."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codemend.benchmarks.metrics import BenchSummary, summarise
+from codemend.benchmarks.plot import PLOT_FILE, plot_passk, preload
+from codemend.benchmarks.report import sample_rows, summary_lines, write_outputs
+from codemend.benchmarks.runner import BenchDeps, BenchResult, ProgressHook, run_bench
+from codemend.benchmarks.spec import BenchSpec
+from codemend.problems import Problem
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchOutcome:
+    result: BenchResult
+    summary: BenchSummary
+    lines: list[str]
+    """The summary a person reads first (``summary_lines``)."""
+    run_dir: Path
+
+
+def summarise_result(spec: BenchSpec, result: BenchResult) -> BenchSummary:
+    by_round = {tid: v.by_round for tid, v in result.hidden.items() if not v.error}
+    return summarise(
+        result.trajectories,
+        by_round,
+        rounds=spec.rounds,
+        samples=spec.samples,
+        feedback_tests=spec.feedback_tests,
+    )
+
+
+async def abench(
+    spec: BenchSpec,
+    problems: Sequence[Problem],
+    deps: BenchDeps,
+    *,
+    run_dir: str | Path,
+    resume: bool = False,
+    retry_errors: bool = False,
+    checkpoints: bool = False,
+    concurrency: int = 8,
+    on_progress: ProgressHook | None = None,
+) -> BenchOutcome:
+    """Every (problem, sample) through the repair graph, then ``samples.jsonl``, ``summary.json``,
+    ``report.md`` and ``passk_by_round.png`` in ``run_dir``."""
+    folder = Path(run_dir)
+    preload()
+    result = await run_bench(
+        spec,
+        problems,
+        deps,
+        run_dir=folder,
+        resume=resume,
+        retry_errors=retry_errors,
+        checkpoints=checkpoints,
+        concurrency=concurrency,
+        on_progress=on_progress,
+    )
+    summary = summarise_result(spec, result)
+    rows = sample_rows(result.trajectories, result.hidden, [p.id for p in problems])
+    write_outputs(
+        folder,
+        spec,
+        summary,
+        rows,
+        run_id=result.run_id,
+        model=deps.llm.model,
+        endpoint=deps.llm.base_url,
+        wall_s=round(result.wall_s, 3),
+        resumed_trajectories=result.resumed,
+        problems_without_hidden_tests=sum(not p.hidden_tests() for p in problems),
+    )
+    plot_passk(summary, folder / PLOT_FILE, title=f"{spec.benchmark}: pass@k by repair round")
+    return BenchOutcome(result=result, summary=summary, lines=summary_lines(spec, summary), run_dir=folder)

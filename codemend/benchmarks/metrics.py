@@ -1,0 +1,106 @@
+"""Bench metrics: pass@k by round, the budget-matched resampling baseline, cost per solve.
+
+A trajectory's score "at round r" is what a run stopped after round r would have scored: the
+hidden-test verdict of the answer the graph would have picked from the steps up to round r
+(``codemend.benchmarks.hidden.by_round``). Trajectories that ended on an infrastructure error,
+or whose scoring failed, are counted apart, never as failures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from codemend.benchmarks.passk import mean_pass_at_k
+from codemend.trajectories import TrajectoryRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchSummary:
+    rounds: int
+    samples: int
+    problems: int
+    """Problems with at least one finished trajectory."""
+    scored_problems: int
+    """Problems with at least one scored trajectory (the pass@k denominators)."""
+    trajectories: int
+    infrastructure_errors: int
+    """Trajectories stopped by a failing endpoint or sandbox: not scored, not failures."""
+    unscored: int
+    """Trajectories whose hidden-test scoring failed in the sandbox: not scored either."""
+    pass_at_k_by_round: dict[int, dict[int, float]]
+    passing_by_round: dict[int, int]
+    """Scored trajectories whose answer after round r passes the hidden tests."""
+    generator_tokens_by_round: dict[int, float]
+    """Mean generator tokens (prompt + completion) a trajectory spent up to round r."""
+    repair_pass1: float | None
+    resample_budget: int
+    """R + 1: the model calls a repair run of R rounds may make."""
+    resample_pass: float | None
+    """pass@(R+1) over independent round-0 samples; None with fewer than R+1 samples."""
+    resample_tokens: float
+    """What R+1 independent first attempts cost: (R+1) x the mean round-0 generator tokens."""
+    tokens_per_trajectory: float = 0.0
+    """Mean tokens of a whole trajectory, generator and LLM critic together."""
+    solved: int = 0
+    tokens_per_solved: float | None = None
+    wall_s_per_solved: float | None = None
+    feedback_tests: str = "visible"
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _gen_tokens(t: TrajectoryRecord, r: int) -> int:
+    return sum(s.tokens_in + s.tokens_out for s in t.steps[: r + 1])
+
+
+def summarise(
+    trajectories: Sequence[TrajectoryRecord],
+    hidden_by_round: Mapping[str, Sequence[bool]],
+    *,
+    rounds: int,
+    samples: int,
+    feedback_tests: str = "visible",
+) -> BenchSummary:
+    """``hidden_by_round[trajectory_id]``: the hidden verdict after each round 0..``rounds``."""
+    finished = [t for t in trajectories if t.status != "infrastructure_error"]
+    scored = [t for t in finished if len(hidden_by_round.get(t.trajectory_id, ())) == rounds + 1]
+    by_problem: dict[str, list[TrajectoryRecord]] = defaultdict(list)
+    for t in scored:
+        by_problem[t.problem.id].append(t)
+    ks = list(range(1, samples + 1))
+
+    def counts(r: int) -> list[tuple[int, int]]:
+        return [(len(ts), sum(hidden_by_round[t.trajectory_id][r] for t in ts)) for ts in by_problem.values()]
+
+    by_round = {r: mean_pass_at_k(counts(r), ks) for r in range(rounds + 1)}
+    passing = {r: sum(hidden_by_round[t.trajectory_id][r] for t in scored) for r in range(rounds + 1)}
+    budget = rounds + 1
+    solved = passing[rounds]
+    tokens = [t.tokens_in + t.tokens_out for t in scored]
+    first = _mean([_gen_tokens(t, 0) for t in scored])
+    return BenchSummary(
+        rounds=rounds,
+        samples=samples,
+        problems=len({t.problem.id for t in trajectories}),
+        scored_problems=len(by_problem),
+        trajectories=len(trajectories),
+        infrastructure_errors=len(trajectories) - len(finished),
+        unscored=len(finished) - len(scored),
+        pass_at_k_by_round=by_round,
+        passing_by_round=passing,
+        generator_tokens_by_round={r: _mean([_gen_tokens(t, r) for t in scored]) for r in range(rounds + 1)},
+        repair_pass1=by_round[rounds].get(1),
+        resample_budget=budget,
+        resample_pass=mean_pass_at_k(counts(0), [budget]).get(budget),
+        resample_tokens=budget * first,
+        tokens_per_trajectory=_mean(tokens),
+        solved=solved,
+        # what a solve costs: everything spent (failed attempts included) per solved trajectory
+        tokens_per_solved=sum(tokens) / solved if solved else None,
+        wall_s_per_solved=sum(t.wall_s for t in scored) / solved if solved else None,
+        feedback_tests=feedback_tests,
+    )

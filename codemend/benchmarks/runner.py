@@ -1,0 +1,307 @@
+"""The batch runner behind ``codemend bench``: many trajectories at once, stored, scored, resumable.
+
+Every (problem, sample) pair is one trajectory of the repair graph (``codemend.solver.asolve``),
+all sharing one LLM client and one sandbox: at most ``concurrency`` trajectories are in flight, so
+model calls overlap while the sandbox pool runs tests in parallel (one worker per core). Each
+step is stored as soon as it is finished; a finished trajectory is then scored on the hidden
+tests (``codemend.benchmarks.hidden``), never shown to a model.
+
+Resuming (after a crash or a SIGKILL): the store drops the run's unfinished trajectories and
+returns the finished pairs, which are skipped; the others start again (at most ``concurrency``
+trajectories' work is redone). With ``checkpoints=True`` they instead continue from their graph
+checkpoint (``checkpoints.sqlite`` in the run dir), and the steps the checkpoint already held are
+stored when the trajectory finishes; that costs about 2 ms of CPU per graph node, which doubles
+the framework's share when the model answers at once (``perf/bench_overhead.py``) but is worth it
+when model calls take seconds. Trajectories finished but not yet scored are scored at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from codemend import __version__
+from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
+from codemend.benchmarks.spec import BenchSpec, feedback_view, sampling_for
+from codemend.errors import UserError
+from codemend.graphs import CHECKPOINT_FILE, sqlite_checkpointer
+from codemend.llm import LLMClient
+from codemend.problems import Problem
+from codemend.prompts import Prompts
+from codemend.sandbox import Sandbox
+from codemend.solver import asolve
+from codemend.trajectories import (
+    AsyncTrajectoryStore,
+    RunRecord,
+    StepRecord,
+    TrajectoryRecord,
+    TrajectoryStore,
+)
+
+STORE_FILE = "trajectories.db"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchDeps:
+    """What every trajectory of a run shares."""
+
+    llm: LLMClient
+    sandbox: Sandbox
+    critic_llm: LLMClient | None = None
+    prompts: Prompts = field(default_factory=Prompts.load)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """Counts after each trajectory: ``done`` of ``total`` (finished earlier ones included)."""
+
+    done: int
+    total: int
+    solved: int
+    """Finished trajectories whose final answer passes the hidden tests."""
+    infrastructure_errors: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchResult:
+    run_id: str
+    trajectories: list[TrajectoryRecord]
+    hidden: dict[str, HiddenVerdicts]
+    resumed: int
+    """Trajectories already finished when this invocation started."""
+    wall_s: float
+
+
+ProgressHook = Callable[[Progress], None]
+
+
+def read_spec(run_dir: Path) -> tuple[str, BenchSpec]:
+    """The run id and settings of the bench run stored in ``run_dir``."""
+    path = run_dir / STORE_FILE
+    if not path.is_file():
+        raise UserError(f"nothing to resume: {run_dir} holds no bench run ({STORE_FILE} is missing)")
+    with TrajectoryStore(path, create=False) as store:
+        runs = store.runs()
+    if len(runs) != 1:
+        raise UserError(f"{path} holds {len(runs)} runs; a bench run dir holds exactly one")
+    try:
+        return runs[0].run_id, BenchSpec.model_validate(runs[0].settings)
+    except ValueError:
+        raise UserError(f"{path}: run {runs[0].run_id!r} is not a bench run") from None
+
+
+def run_record(run_id: str, spec: BenchSpec, deps: BenchDeps) -> RunRecord:
+    critic = deps.critic_llm if spec.critic != "tests" else None
+    return RunRecord(
+        run_id=run_id,
+        created_at=datetime.now(UTC),
+        codemend_version=__version__,
+        model=deps.llm.model,
+        endpoint=deps.llm.base_url,
+        critic_model=critic.model if critic else None,
+        critic_endpoint=critic.base_url if critic else None,
+        prompt_hashes=deps.prompts.hashes(),
+        settings=spec.model_dump(mode="json"),
+    )
+
+
+class _Batch:
+    """One invocation of a bench run: the store, the judge, the counters."""
+
+    def __init__(
+        self, spec: BenchSpec, deps: BenchDeps, run_dir: Path, store: AsyncTrajectoryStore, run_id: str
+    ) -> None:
+        self.spec, self.deps, self.run_dir, self.store, self.run_id = spec, deps, run_dir, store, run_id
+        self.judge: HiddenJudge | None = None
+        self.checkpoints = False
+        self.log = HiddenLog(run_dir)
+        self.hidden = self.log.read()
+        self.on_progress: ProgressHook | None = None
+        self.total = self.done = self.solved = self.errors = 0
+
+    def progress(self) -> Progress:
+        return Progress(
+            done=self.done, total=self.total, solved=self.solved, infrastructure_errors=self.errors
+        )
+
+    def _count(self, status: str, verdicts: HiddenVerdicts | None) -> None:
+        self.done += 1
+        self.errors += status == "infrastructure_error"
+        self.solved += bool(verdicts and verdicts.by_round and verdicts.by_round[-1])
+        if self.on_progress is not None:
+            self.on_progress(self.progress())
+
+    def recount(self, records: Sequence[TrajectoryRecord]) -> None:
+        """Set the counters from the run's finished trajectories and report them."""
+        self.done, self.solved, self.errors = 0, 0, 0
+        hook, self.on_progress = self.on_progress, None
+        for t in records:
+            self._count(t.status, self.hidden.get(t.trajectory_id))
+        self.on_progress = hook
+        if hook is not None:
+            hook(self.progress())
+
+    async def trajectory(self, problem: Problem, sample: int, slots: asyncio.Semaphore) -> None:
+        async with slots:
+            record = await self._solve(problem, sample)
+        verdicts = await self.score(record) if record.status != "infrastructure_error" else None
+        self._count(record.status, verdicts)
+
+    async def _solve(self, problem: Problem, sample: int) -> TrajectoryRecord:
+        spec, deps = self.spec, self.deps
+        view = feedback_view(problem, spec.feedback_tests)
+        tid = await self.store.start_trajectory(self.run_id, view, sample, feedback_tests=spec.feedback_tests)
+        written: set[int] = set()
+
+        async def store_step(step: StepRecord) -> None:
+            if step.index not in written:
+                written.add(step.index)
+                await self.store.add_step(tid, step)
+
+        result = await asolve(
+            view,
+            llm=deps.llm,
+            critic_llm=deps.critic_llm,
+            sandbox=deps.sandbox,
+            prompts=deps.prompts,
+            rounds=spec.rounds,
+            critic=spec.critic,
+            sampling=sampling_for(spec, problem.id, sample),
+            run_dir=self.run_dir if self.checkpoints else None,
+            trajectory_id=tid,
+            run_id=self.run_id,
+            on_step=store_step,
+        )
+        record = result.trajectory
+        for step in record.steps:  # those a resumed checkpoint already held
+            await store_step(step)
+        await self.store.finish_trajectory(
+            tid,
+            status=record.status,
+            stop_reason=record.stop_reason,
+            final_code=record.final_code,
+            final_reward=record.final_reward,
+            hidden_passed=record.hidden_passed,
+            hidden_report=record.hidden_report,
+            tokens_in=record.tokens_in,
+            tokens_out=record.tokens_out,
+            wall_s=record.wall_s,
+        )
+        return record
+
+    async def score(self, record: TrajectoryRecord) -> HiddenVerdicts:
+        assert self.judge is not None
+        report = record.hidden_report
+        if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:
+            self.judge.remember(record.problem.id, record.final_code, report.passed)  # same tests
+        verdicts = await self.judge.judge(record)
+        self.log.append(verdicts)
+        self.hidden[verdicts.trajectory_id] = verdicts
+        return verdicts
+
+    async def sweep(self) -> list[TrajectoryRecord]:
+        """Every finished trajectory of the run, each scored (those a kill left unscored now)."""
+        records = await asyncio.to_thread(lambda: list(self.store.sync.trajectories(self.run_id)))
+        missing = [
+            t
+            for t in records
+            if t.status != "infrastructure_error"
+            and (t.trajectory_id not in self.hidden or self.hidden[t.trajectory_id].error)
+        ]
+        await asyncio.gather(*(self.score(t) for t in missing))
+        return records
+
+
+async def _forget_errors(store: AsyncTrajectoryStore, run_dir: Path, run_id: str) -> int:
+    """Drop the run's trajectories that ended on an infrastructure error, and their checkpoints,
+    so that they run again."""
+    records = await asyncio.to_thread(lambda: list(store.sync.trajectories(run_id)))
+    failed = [t.trajectory_id for t in records if t.status == "infrastructure_error"]
+    if not failed:
+        return 0
+    for tid in failed:
+        await asyncio.to_thread(store.sync.discard_trajectory, tid)
+    if (run_dir / CHECKPOINT_FILE).is_file():  # else it finished on its own: nothing to forget
+        async with sqlite_checkpointer(run_dir / CHECKPOINT_FILE) as saver:
+            await saver.setup()
+            for tid in failed:
+                await saver.adelete_thread(tid)
+    return len(failed)
+
+
+async def _open(
+    spec: BenchSpec,
+    deps: BenchDeps,
+    run_dir: Path,
+    store: AsyncTrajectoryStore,
+    *,
+    resume: bool,
+    retry_errors: bool,
+) -> tuple[str, set[tuple[str, int]]]:
+    if resume:
+        run_id, stored = read_spec(run_dir)
+        if stored != spec:
+            raise UserError(
+                f"{run_dir} was started with other settings: {stored.model_dump(exclude_unset=True)}"
+            )
+        if retry_errors:
+            await _forget_errors(store, run_dir, run_id)
+        return run_id, await store.resume_run(run_id)
+    if retry_errors:
+        raise UserError("--retry-errors goes with --resume")
+    if (run_dir / STORE_FILE).exists():
+        raise UserError(f"{run_dir} already holds a bench run: pass --resume, or choose another --run-dir")
+    run_id = f"bench-{spec.benchmark}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    await store.start_run(run_record(run_id, spec, deps))
+    return run_id, set()
+
+
+async def run_bench(
+    spec: BenchSpec,
+    problems: Sequence[Problem],
+    deps: BenchDeps,
+    *,
+    run_dir: str | Path,
+    resume: bool = False,
+    retry_errors: bool = False,
+    checkpoints: bool = False,
+    concurrency: int = 8,
+    on_progress: ProgressHook | None = None,
+) -> BenchResult:
+    """Run (or resume) ``spec`` over ``problems`` in ``run_dir``; returns every finished trajectory
+    of the run with its hidden-test verdicts. ``retry_errors`` (with ``resume``) runs again the
+    trajectories an infrastructure error ended. ``checkpoints``: keep graph checkpoints, so that a
+    trajectory interrupted half-way resumes after its last finished node instead of starting again."""
+    started = time.perf_counter()
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    store = AsyncTrajectoryStore(TrajectoryStore(folder / STORE_FILE))
+    try:
+        run_id, finished = await _open(spec, deps, folder, store, resume=resume, retry_errors=retry_errors)
+        batch = _Batch(spec, deps, folder, store, run_id)
+        batch.checkpoints = checkpoints
+        batch.judge = HiddenJudge(deps.sandbox, problems, rounds=spec.rounds)
+        pending = [(p, s) for p in problems for s in range(spec.samples) if (p.id, s) not in finished]
+        batch.total = len(problems) * spec.samples
+        batch.on_progress = on_progress
+        batch.recount(await batch.sweep() if finished else [])  # an earlier kill may have left some unscored
+        slots = asyncio.Semaphore(concurrency)
+        async with asyncio.TaskGroup() as group:
+            for problem, sample in pending:
+                group.create_task(batch.trajectory(problem, sample, slots))
+        records = await batch.sweep()
+        batch.recount(records)
+        await store.finish_run(run_id)
+    finally:
+        await store.close()
+    return BenchResult(
+        run_id=run_id,
+        trajectories=records,
+        hidden=batch.hidden,
+        resumed=len(finished),
+        wall_s=time.perf_counter() - started,
+    )

@@ -1,0 +1,103 @@
+"""What a bench run is: its settings (kept with the run, so ``--resume`` repeats them), the problems
+it selects, what the model may see of each problem, and how each sample is drawn.
+
+``feedback_tests`` decides which tests feed the repair loop:
+
+- ``visible`` (default): the problem's visible tests run after each attempt and the critic's
+  feedback quotes them; the hidden tests only score the answers.
+- ``none``: no test runs before the answer is scored. The visible tests are withheld from the
+  loop (not shown in the prompt's test section, not run), so the critic judges structure only:
+  the code parses, defines the entry point, respects the import policy. A repair happens only
+  when one of those fails. The task text itself is unchanged (MBPP's prompt quotes one test).
+- ``all``: the hidden tests are shown and run as feedback too (studies only; every summary says
+  so in its first line). The evaluation still uses the original hidden tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codemend.errors import UserError
+from codemend.llm import SamplingParams
+from codemend.problems import AssertTest, IOTest, Problem
+
+FeedbackTests = Literal["visible", "all", "none"]
+CriticName = Literal["tests", "llm", "hybrid"]
+
+
+class BenchSpec(BaseModel):
+    """Everything that decides a bench run's results; stored as the run's settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    benchmark: str
+    data: str | None = None
+    split: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    ids: list[str] | None = None
+    samples: int = Field(default=1, ge=1)
+    rounds: int = Field(default=3, ge=0)
+    feedback_tests: FeedbackTests = "visible"
+    critic: CriticName = "tests"
+    temperature: float = Field(default=0.2, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    seed: int = 0
+
+
+def default_temperature(samples: int) -> float:
+    """Chen et al. (2021): T=0.2 for pass@1, T=0.8 when several samples are drawn."""
+    return 0.2 if samples == 1 else 0.8
+
+
+def select(problems: Sequence[Problem], *, limit: int | None, ids: Sequence[str] | None) -> list[Problem]:
+    """The first ``limit`` problems, or those named in ``ids`` (``HumanEval/3`` or just ``3``)."""
+    if ids:
+        by_id = {p.id: p for p in problems}
+        chosen = []
+        for wanted in ids:
+            match = by_id.get(wanted) or next((p for p in problems if p.id.endswith(f"/{wanted}")), None)
+            if match is None:
+                raise UserError(f"no problem {wanted!r} in this benchmark (ids look like {problems[0].id!r})")
+            if match not in chosen:
+                chosen.append(match)
+        problems = chosen
+    return list(problems[:limit] if limit is not None else problems)
+
+
+def feedback_view(problem: Problem, mode: FeedbackTests) -> Problem:
+    """The problem the repair loop runs on (see the module docstring)."""
+    if mode == "visible":
+        return problem
+    if mode == "none":
+        return problem.model_copy(update={"tests": problem.hidden_tests()})
+    shown: list[str] = []
+    tests = []
+    for test in problem.tests:
+        key = test.model_dump_json(exclude={"visibility"})
+        if key not in shown:  # MBPP's first test is both visible and hidden
+            shown.append(key)
+            tests.append(test.model_copy(update={"visibility": "visible"}))
+    return problem.model_copy(update={"tests": tests})
+
+
+def evaluation_tests(problem: Problem) -> list[AssertTest | IOTest]:
+    """The tests that score an answer: the hidden ones, or the visible ones for a problem without
+    hidden tests (a codemend JSONL file may have none; the summary counts such problems)."""
+    return problem.hidden_tests() or problem.visible_tests()
+
+
+def sample_seed(spec: BenchSpec, problem_id: str, sample_index: int) -> int:
+    """A seed of its own for every sample, stable across runs and resumes."""
+    digest = hashlib.sha256(f"{spec.seed}:{problem_id}:{sample_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def sampling_for(spec: BenchSpec, problem_id: str, sample_index: int) -> SamplingParams:
+    sampling = SamplingParams(temperature=spec.temperature, seed=sample_seed(spec, problem_id, sample_index))
+    if spec.max_tokens is not None:
+        sampling["max_tokens"] = spec.max_tokens
+    return sampling

@@ -1,0 +1,204 @@
+"""``codemend bench NAME``: a whole benchmark through the repair loop, with honest pass@k by round.
+
+The summary goes to stdout, the progress bar to stderr; the run dir keeps the store,
+``samples.jsonl``, ``summary.json``, ``report.md`` and ``passk_by_round.png``. Exit 0 when the run
+completed (whatever it scored), 2 bad input, 3 infrastructure failure (the sandbox or the
+embedded model cannot start, or trajectories ended on an infrastructure error: resume with
+``--resume --retry-errors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from codemend.agents import CRITIC_MODES
+from codemend.benchmarks import BENCHMARKS, BenchDeps, BenchOutcome, BenchSpec, abench, load_benchmark
+from codemend.benchmarks import Progress as BenchProgress
+from codemend.benchmarks.runner import read_spec
+from codemend.benchmarks.spec import default_temperature, select
+from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, sandbox_options, sandbox_settings, stderr
+from codemend.errors import InfrastructureError, UserError
+from codemend.llm import LLMClient, resolve
+from codemend.prompts import Prompts
+from codemend.sandbox import Sandbox, open_sandbox
+from codemend.settings import SandboxSettings, get_settings
+
+_SPEC_OPTIONS = (
+    "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
+    "max_tokens", "seed",
+)  # fmt: skip
+
+
+def _ids(values: tuple[str, ...]) -> list[str] | None:
+    ids = [i.strip() for v in values for i in v.split(",") if i.strip()]
+    return ids or None
+
+
+def _spec(name: str, options: dict[str, Any]) -> BenchSpec:
+    if options["limit"] is not None and options["ids"]:
+        raise UserError("give --limit or --ids, not both")
+    values = {k: options[k] for k in _SPEC_OPTIONS}
+    values["ids"] = _ids(options["ids"])
+    values["data"] = str(Path(options["data"]).resolve()) if options["data"] else None
+    if values["temperature"] is None:
+        values["temperature"] = default_temperature(options["samples"])
+    return BenchSpec(benchmark=name, **{k: v for k, v in values.items() if v is not None})
+
+
+def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[str]) -> BenchSpec:
+    """The stored settings; an option given again must agree with them."""
+    _, stored = read_spec(run_dir)
+    if stored.benchmark != name:
+        raise UserError(f"{run_dir} is a {stored.benchmark} run, not {name}")
+    wanted = _spec(name, options)
+    for key in sorted(given & set(_SPEC_OPTIONS)):
+        if getattr(wanted, key) != getattr(stored, key):
+            flag = "--" + key.replace("_", "-")
+            raise UserError(
+                f"{run_dir} was started with {flag} {getattr(stored, key)}; drop {flag} to resume it"
+            )
+    return stored
+
+
+class _Bar:
+    """The rich progress bar: done of total, solved so far, rate and ETA."""
+
+    def __init__(self, title: str, show: bool) -> None:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("solved {task.fields[solved]}"),
+            TextColumn("{task.fields[errors]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        self.progress = Progress(*columns, console=stderr, disable=not show)
+        self.task = self.progress.add_task(title, total=None, solved=0, errors="", rate="")
+
+    def __call__(self, p: BenchProgress) -> None:
+        task = next(t for t in self.progress.tasks if t.id == self.task)
+        if task.total is None:  # the first report: what earlier invocations finished
+            self.progress.update(self.task, total=p.total, completed=p.done)
+        speed = task.speed
+        rate = f"{speed * 60:.1f}/min" if speed else ""
+        errors = f"[magenta]{p.infrastructure_errors} infra errors[/]" if p.infrastructure_errors else ""
+        self.progress.update(self.task, completed=p.done, solved=p.solved, errors=errors, rate=rate)
+
+
+async def _client(role: str, concurrency: int, stack: AsyncExitStack) -> LLMClient:
+    configured = get_settings().critic if role == "critic" else get_settings().llm
+    settings = await asyncio.to_thread(resolve, configured)  # may start the embedded model
+    settings = settings.model_copy(update={"max_concurrency": concurrency})
+    return await stack.enter_async_context(LLMClient(settings))
+
+
+async def _run(
+    spec: BenchSpec, run_dir: Path, sandbox: Sandbox, options: dict[str, Any], bar: _Bar
+) -> BenchOutcome:
+    problems = select(load_benchmark(spec.benchmark, spec.data, spec.split), limit=spec.limit, ids=spec.ids)
+    if not problems:
+        raise UserError(f"{spec.benchmark}: no problems selected")
+    concurrency = options["concurrency"]
+    async with AsyncExitStack() as stack:
+        llm = await _client("generator", concurrency, stack)
+        critic = await _client("critic", concurrency, stack) if spec.critic != "tests" else None
+        deps = BenchDeps(llm=llm, critic_llm=critic, sandbox=sandbox, prompts=Prompts.load())
+        with bar.progress:
+            return await abench(
+                spec,
+                problems,
+                deps,
+                run_dir=run_dir,
+                resume=options["resume"],
+                retry_errors=options["retry_errors"],
+                checkpoints=options["checkpoints"],
+                concurrency=concurrency,
+                on_progress=bar,
+            )
+
+
+def _execute(
+    spec: BenchSpec, run_dir: Path, settings: SandboxSettings, options: dict[str, Any]
+) -> BenchOutcome:
+    bar = _Bar(f"{spec.benchmark}", show=sys.stderr.isatty() or options["progress"])
+    try:
+        with open_sandbox(settings, workers=os.cpu_count() or 1) as sandbox:
+            return asyncio.run(_run(spec, run_dir, sandbox, options, bar))
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    except InfrastructureError as exc:
+        die(
+            f"{exc} (the run dir keeps what finished: continue with --run-dir {run_dir} --resume)", EXIT_INFRA
+        )
+
+
+@click.command()
+@click.argument("name", type=click.Choice(BENCHMARKS))
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The data file.")
+@click.option("--split", help="The benchmark's split (MBPP: prompt, test, validation, train, all).")
+@click.option("--limit", type=click.IntRange(min=1), help="The first N problems.")
+@click.option("--ids", multiple=True, help="Problem ids, comma-separated (HumanEval/3 or 3); repeatable.")
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Per problem.")
+@click.option("--rounds", type=click.IntRange(min=0), default=3, show_default=True, help="Repairs at most.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True, help="In flight.")
+@click.option(
+    "--feedback-tests",
+    type=click.Choice(["visible", "all", "none"]),
+    default="visible",
+    show_default=True,
+    help="Tests the repair loop sees: visible; none (structure only); all (hidden too, studies only).",
+)
+@click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: runs/bench-NAME-TIME."
+)
+@click.option("--resume", is_flag=True, help="Finish the run in --run-dir (same settings).")
+@click.option("--retry-errors", is_flag=True, help="With --resume: rerun trajectories an infra error ended.")
+@click.option(
+    "--checkpoints/--no-checkpoints",
+    default=False,
+    show_default=True,
+    help="Keep graph checkpoints: a killed trajectory resumes mid-way instead of restarting "
+    "(about 2 ms of CPU per graph node; worth it with slow models).",
+)
+@click.option(
+    "--progress/--no-progress", default=False, help="Show the progress bar even without a terminal."
+)
+@sandbox_options
+@click.pass_context
+def bench(ctx: click.Context, name: str, backend: str | None, image: str | None, **options: Any) -> None:
+    """Run benchmark NAME through the repair loop and score it with its hidden tests."""
+    run_dir: Path | None = options.pop("run_dir")
+    given = {k for k in options if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+    try:
+        if options["resume"]:
+            if run_dir is None:
+                raise UserError("--resume needs --run-dir")
+            spec = _resumed_spec(name, run_dir, options, given)
+        else:
+            spec = _spec(name, options)
+            run_dir = run_dir or Path("runs") / f"bench-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+        settings = sandbox_settings(backend, image)
+    except UserError as exc:
+        die(str(exc), EXIT_BAD_INPUT)
+    outcome = _execute(spec, run_dir, settings, options)
+    sys.stdout.write("".join(line + "\n" for line in outcome.lines))
+    stderr.print(f"run dir: {run_dir} (report.md, summary.json, samples.jsonl, passk_by_round.png)")
+    if outcome.summary.infrastructure_errors or outcome.summary.unscored:
+        stderr.print(
+            f"[magenta]rerun the failed trajectories: --run-dir {run_dir} --resume --retry-errors[/]"
+        )
+        sys.exit(EXIT_INFRA)

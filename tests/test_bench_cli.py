@@ -1,0 +1,161 @@
+"""``codemend bench`` as a user runs it: a subprocess against the scripted endpoint, killed with
+SIGKILL mid-run and resumed without losing, repeating or duplicating a trajectory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bench_helpers import HumanEvalServer, fail_then_pass
+
+from codemend.trajectories import TrajectoryStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server() -> Iterator[HumanEvalServer]:
+    endpoint = HumanEvalServer(policy=fail_then_pass(1)).start()
+    yield endpoint
+    endpoint.stop()
+    endpoint.check()
+
+
+def environment(server: HumanEvalServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}
+    return env | {
+        "CODEMEND_BASE_URL": server.url,
+        "CODEMEND_MODEL": "scripted",
+        "CODEMEND_MAX_ATTEMPTS": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "codemend", "bench", "humaneval", *args]
+
+
+def run(server: HumanEvalServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(*args), env=environment(server), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def stored(run_dir: Path) -> dict[str, list[dict[str, object]]]:
+    with TrajectoryStore(run_dir / "trajectories.db") as store:
+        return {t.trajectory_id: [s.model_dump() for s in t.steps] for t in store.trajectories()}
+
+
+def mid_run(run_dir: Path) -> bool:
+    """Three trajectories finished and scored, and one stopped half-way (a step stored)."""
+    hidden = run_dir / "hidden.jsonl"
+    if not (hidden.is_file() and len(hidden.read_text().splitlines()) >= 3):
+        return False
+    with TrajectoryStore(run_dir / "trajectories.db") as store:
+        return any(t.steps and not t.final_code for t in store.trajectories(include_unfinished=True))
+
+
+@pytest.mark.parametrize("checkpoints", ["--checkpoints", "--no-checkpoints"])
+def test_sigkill_mid_run_then_resume(server: HumanEvalServer, tmp_path: Path, checkpoints: str) -> None:
+    server.delay_s = 0.3
+    args = ("--limit", "6", "--samples", "2", "--rounds", "1", "--concurrency", "2", checkpoints)
+    args = (*args, "--run-dir", str(tmp_path))
+    proc = subprocess.Popen(
+        command(*args), env=environment(server), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 90
+    while not mid_run(tmp_path):
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the bench made no progress"
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: no cleanup of any kind
+    proc.communicate(timeout=30)
+    before = stored(tmp_path)
+    asked = len(server.requests)
+    assert 3 <= len(before) < 12 and asked < 24
+
+    out = run(server, *args, "--resume", "--progress")
+    assert out.returncode == 0, out.stderr
+    after = stored(tmp_path)
+    expected = {f"{tid}:{s}" for tid in [f"HumanEval/{i}" for i in range(6)] for s in (0, 1)}
+    assert {tid.split(":", 1)[1] for tid in after} == expected and len(after) == 12
+    assert all(after[tid] == steps for tid, steps in before.items())  # finished ones untouched
+    # none lost: the half-way one's first step came back from its graph checkpoint, or was redone
+    assert all([s["index"] for s in steps] == [0, 1] for steps in after.values())
+    # each trajectory asks twice; only the work of trajectories in flight at the kill is redone
+    # (with checkpoints, only the calls in flight)
+    assert 24 <= len(server.requests) <= 24 + (2 if checkpoints == "--checkpoints" else 4)
+    assert len(server.requests) - asked <= 2 * (12 - len(before))
+    rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    assert sorted((r["task_id"], r["sample_index"]) for r in rows) == sorted(
+        (f"HumanEval/{i}", s) for i in range(6) for s in (0, 1)
+    )
+    assert all(r["passed"] for r in rows)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("humaneval: pass@1 0.000 at round 0, 1.000 after 1 round(s)")
+    assert "solved 12" in out.stderr  # the progress bar's last state
+
+
+def test_resume_keeps_the_stored_settings(server: HumanEvalServer, tmp_path: Path) -> None:
+    assert run(server, "--limit", "1", "--rounds", "1", "--run-dir", str(tmp_path)).returncode == 0
+    out = run(server, "--rounds", "2", "--run-dir", str(tmp_path), "--resume")
+    assert out.returncode == 2 and "was started with --rounds 1; drop --rounds" in out.stderr
+    out = run(server, "--rounds", "1", "--run-dir", str(tmp_path), "--resume")  # agreeing is fine
+    assert out.returncode == 0, out.stderr
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--limit", "2", "--ids", "3"), "--limit or --ids, not both"),
+        (("--ids", "HumanEval/999"), "no problem 'HumanEval/999'"),
+        (("--resume",), "--resume needs --run-dir"),
+    ],
+)
+def test_bad_input_exits_2(
+    server: HumanEvalServer, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = (
+        run(server, *args, "--rounds", "0")
+        if "--resume" in args
+        else run(server, *args, "--run-dir", str(tmp_path / "run"))
+    )
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+
+
+def test_a_benchmark_without_data_names_the_flag(server: HumanEvalServer, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", "bench", "mbpp", "--run-dir", str(tmp_path)],
+        env=environment(server),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "--data PATH" in out.stderr
+
+
+@pytest.mark.slow
+def test_embedded_model_small_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}
+    args = ("--limit", "1", "--rounds", "1", "--max-tokens", "256", "--run-dir", str(tmp_path))
+    out = subprocess.run(
+        command(*args),
+        env=env | {"PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("humaneval: pass@1 ")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["model"] and summary["metrics"]["trajectories"] == 1
+    assert (tmp_path / "passk_by_round.png").stat().st_size > 0

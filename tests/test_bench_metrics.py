@@ -1,0 +1,84 @@
+"""Bench metrics against hand-computed values: pass@k by round, the resampling baseline, costs."""
+
+from __future__ import annotations
+
+from math import comb
+
+import pytest
+
+from codemend.benchmarks.metrics import summarise
+from codemend.problems import Problem
+from codemend.trajectories import StepRecord, TrajectoryRecord
+
+P = {pid: Problem(id=pid, prompt="", entry_point="f") for pid in ("a", "b")}
+
+
+def traj(
+    pid: str, sample: int, steps: int, *, status: str = "unsolved", wall: float = 1.0
+) -> TrajectoryRecord:
+    records = [
+        StepRecord(index=i, kind="repair" if i else "generate", messages=[], tokens_in=100, tokens_out=50)
+        for i in range(steps)
+    ]
+    return TrajectoryRecord(
+        trajectory_id=f"r:{pid}:{sample}",
+        run_id="r",
+        problem=P[pid],
+        sample_index=sample,
+        status=status,  # type: ignore[arg-type]
+        stop_reason="infrastructure" if status == "infrastructure_error" else "max_rounds",
+        steps=records,
+        tokens_in=100 * steps + 7,  # +7: an LLM critic's share
+        tokens_out=50 * steps,
+        wall_s=wall,
+    )
+
+
+def test_pass_at_k_by_round_and_the_budget_matched_baseline() -> None:
+    # problem a: 4 samples, round 0 passes 1 of 4, round 1 passes 3 of 4 (R = 1)
+    # problem b: 4 samples, round 0 passes 0, round 1 passes 1
+    a = [traj("a", i, 2) for i in range(4)]
+    b = [traj("b", i, 2) for i in range(4)]
+    verdicts = {
+        "r:a:0": [True, True], "r:a:1": [False, True], "r:a:2": [False, True], "r:a:3": [False, False],
+        "r:b:0": [False, True], "r:b:1": [False, False], "r:b:2": [False, False], "r:b:3": [False, False],
+    }  # fmt: skip
+    s = summarise([*a, *b], verdicts, rounds=1, samples=4)
+    assert s.pass_at_k_by_round[0] == pytest.approx(
+        {
+            1: (1 / 4 + 0) / 2,
+            2: (1 - comb(3, 2) / comb(4, 2)) / 2,
+            3: (1 - comb(3, 3) / comb(4, 3)) / 2,
+            4: 1 / 2,
+        }
+    )
+    assert s.pass_at_k_by_round[1][1] == pytest.approx((3 / 4 + 1 / 4) / 2)
+    assert s.pass_at_k_by_round[1][2] == pytest.approx((1 + (1 - comb(3, 2) / comb(4, 2))) / 2)
+    assert s.repair_pass1 == pytest.approx(0.5)
+    # resampling with the same 2 model calls: pass@2 over the round-0 samples
+    assert s.resample_budget == 2 and s.resample_pass == pytest.approx((1 - 3 / 6) / 2)
+    assert s.resample_tokens == 2 * 150 and s.generator_tokens_by_round == {0: 150, 1: 300}
+    assert s.passing_by_round == {0: 1, 1: 4} and s.solved == 4
+    assert s.tokens_per_trajectory == 307 and s.tokens_per_solved == pytest.approx(8 * 307 / 4)
+    assert s.wall_s_per_solved == pytest.approx(8 / 4)
+
+
+def test_infrastructure_errors_and_unscored_are_apart_not_failures() -> None:
+    ok = traj("a", 0, 1)
+    broken = traj("a", 1, 1, status="infrastructure_error")
+    unscored = traj("b", 0, 1)  # its scoring failed: no verdicts
+    s = summarise([ok, broken, unscored], {"r:a:0": [True], "r:a:1": [False]}, rounds=0, samples=2)
+    assert s.infrastructure_errors == 1 and s.unscored == 1 and s.trajectories == 3
+    assert s.problems == 2 and s.scored_problems == 1
+    # problem a has one scored sample: pass@2 cannot be estimated and is left out, not guessed
+    assert s.pass_at_k_by_round == {0: {1: 1.0}}
+    assert s.resample_pass == 1.0  # R = 0: resampling is pass@1 itself
+    assert s.solved == 1
+
+
+def test_early_stop_keeps_its_answer_for_later_rounds() -> None:
+    early = traj("a", 0, 1)  # solved at round 0: later rounds score the same answer
+    s = summarise([early], {"r:a:0": [True, True, True]}, rounds=2, samples=1)
+    assert s.pass_at_k_by_round == {0: {1: 1.0}, 1: {1: 1.0}, 2: {1: 1.0}}
+    assert s.generator_tokens_by_round == {0: 150, 1: 150, 2: 150}
+    assert s.resample_tokens == 3 * 150 and s.resample_pass is None

@@ -1,0 +1,69 @@
+"""Selecting problems, what the repair loop may see of them, and per-sample sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemend.benchmarks import load_humaneval
+from codemend.benchmarks.spec import (
+    BenchSpec,
+    default_temperature,
+    evaluation_tests,
+    feedback_view,
+    sample_seed,
+    sampling_for,
+    select,
+)
+from codemend.errors import UserError
+from codemend.problems import Problem, load_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+SQUARE = load_problem(ROOT / "examples" / "square.json")
+MBPP_LIKE = Problem.model_validate(
+    {
+        "id": "mbpp/11",
+        "prompt": "Square it.",
+        "entry_point": "square",
+        "tests": [
+            {"code": "assert square(3) == 9"},
+            {"code": "assert square(3) == 9", "visibility": "hidden"},
+            {"code": "assert square(5) == 25", "visibility": "hidden"},
+        ],
+    }
+)
+
+
+def test_select_by_limit_and_ids() -> None:
+    problems = load_humaneval()
+    assert [p.id for p in select(problems, limit=2, ids=None)] == ["HumanEval/0", "HumanEval/1"]
+    chosen = select(problems, limit=None, ids=["HumanEval/7", "3", "7"])
+    assert [p.id for p in chosen] == ["HumanEval/7", "HumanEval/3"]
+    with pytest.raises(UserError, match="no problem '999'"):
+        select(problems, limit=None, ids=["999"])
+
+
+def test_feedback_views() -> None:
+    assert feedback_view(SQUARE, "visible") is SQUARE
+    none = feedback_view(SQUARE, "none")
+    assert none.visible_tests() == [] and none.hidden_tests() == SQUARE.hidden_tests()
+    shown = feedback_view(MBPP_LIKE, "all")  # MBPP's first test is visible and hidden: once
+    assert [t.code for t in shown.visible_tests()] == ["assert square(3) == 9", "assert square(5) == 25"]
+    assert shown.hidden_tests() == []
+    assert evaluation_tests(MBPP_LIKE) == MBPP_LIKE.hidden_tests()
+    no_hidden = SQUARE.model_copy(update={"tests": SQUARE.visible_tests()})
+    assert evaluation_tests(no_hidden) == SQUARE.visible_tests()  # scored on what it has
+
+
+def test_every_sample_has_its_own_stable_seed() -> None:
+    spec = BenchSpec(benchmark="humaneval", samples=4, temperature=0.8, max_tokens=300)
+    seeds = {sample_seed(spec, f"HumanEval/{i}", s) for i in range(20) for s in range(4)}
+    assert len(seeds) == 80
+    assert sample_seed(spec, "HumanEval/0", 1) == sample_seed(spec.model_copy(), "HumanEval/0", 1)
+    assert sample_seed(spec.model_copy(update={"seed": 1}), "HumanEval/0", 1) != sample_seed(
+        spec, "HumanEval/0", 1
+    )
+    sampling = sampling_for(spec, "HumanEval/0", 1)
+    assert sampling == {"temperature": 0.8, "seed": sample_seed(spec, "HumanEval/0", 1), "max_tokens": 300}
+    assert default_temperature(1) == 0.2 and default_temperature(5) == 0.8
