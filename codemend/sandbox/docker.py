@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 import weakref
 from typing import Any
 
@@ -138,8 +139,23 @@ class ContainerWorker(Worker):
         self._mux.clear()
         cid, self.container_id = self.container_id, None
         if cid is not None:
-            with contextlib.suppress(Exception):  # already gone (AutoRemove) is fine
-                self.client.api.remove_container(cid, force=True)
+            self._remove(cid)
+
+    def _remove(self, cid: str, timeout: float = 20.0) -> None:
+        """Remove the container and return once the engine no longer knows it (AutoRemove may be
+        removing it already, which makes our own request fail)."""
+        docker = _docker()
+        with contextlib.suppress(Exception):
+            self.client.api.remove_container(cid, force=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.client.api.inspect_container(cid)
+            except docker.errors.NotFound:
+                return
+            except Exception:  # the engine itself is gone: nothing more to wait for
+                return
+            time.sleep(0.1)
 
 
 class DockerSandbox(PooledSandbox):
