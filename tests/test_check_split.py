@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codemend.benchmarks.humaneval import load_humaneval, raw_records
+from codemend.benchmarks.humaneval import docstring_asserts, load_humaneval, raw_records
 from codemend.problems import split_check
+from codemend.sandbox import LocalSandbox
 
 
 def test_each_assert_becomes_a_test_with_the_preamble() -> None:
@@ -53,3 +54,26 @@ def test_humaneval_loads_with_visible_and_hidden_tests() -> None:
     first = problems[0]
     assert first.id == "HumanEval/0" and first.entry_point == "has_close_elements"
     assert first.visible_tests()[0].code == "assert has_close_elements([1.0, 2.0, 3.0], 0.5) == False"
+
+
+def test_canonical_solutions_pass_their_visible_tests(sandbox: LocalSandbox) -> None:
+    """Visible examples come from the prompts; none may contradict the reference solution."""
+    records = {r["task_id"]: r for r in raw_records()}
+    problems = [p for p in load_humaneval() if p.visible_tests()]
+    assert len(problems) >= 110
+    failing = [
+        (p.id, r.call, r.expected, r.actual)
+        for p in problems
+        for r in sandbox.run(p, p.prompt + records[p.id]["canonical_solution"], p.visible_tests()).results
+        if not r.passed
+    ]
+    assert failing == []
+
+
+def test_arrow_style_examples_become_visible_tests() -> None:
+    prompt = (
+        'def digitSum(s):\n    """Examples:\n'
+        '        digitSum("") => 0\n        digitSum("ab") -> 0\n    """\n'
+    )
+    assert docstring_asserts(prompt, "digitSum") == ['assert digitSum("") == 0', 'assert digitSum("ab") == 0']
+    assert docstring_asserts('"""\n    f(true) => x\n"""', "f") == []  # not literals: left out
