@@ -201,7 +201,11 @@ class Supervisor:
                     results[i] = {"status": "timeout", "detail": detail, "duration_s": limit}
         elif current is not None and results[current] is None:
             results[current] = {"status": "crashed", "detail": "the test harness died during this test"}
-        c_died = c_died or bool(select.select([c_fd], [], [], 0)[0])  # ended before the kill
+        # Did the candidate end before the kill? Its channel closes a moment before its pidfd
+        # turns readable, so when the harness saw it go, give that moment.
+        mine = [results[i] for i in pending]
+        vague = any(r is not None and r["status"] == "crashed" and _vague(r.get("detail")) for r in mine)
+        c_died = c_died or bool(select.select([c_fd], [], [], 1.0 if vague else 0)[0])
         # After "done" the harness exits and the candidate sees its channel close.
         grace = 0.0 if timed_out else 0.5
         self._cleanup([c_fd, h_fd], [c_pid, h_pid], path, grace)
