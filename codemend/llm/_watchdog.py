@@ -15,7 +15,10 @@ import subprocess
 import sys
 
 
-def _stop(child: subprocess.Popen[bytes]) -> None:
+def stop_process(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, up to 10 s to exit, then SIGKILL."""
+    if child.poll() is not None:
+        return
     with contextlib.suppress(ProcessLookupError):
         child.terminate()
     try:
@@ -49,7 +52,7 @@ def main(argv: list[str]) -> int:
             return child.wait()
         if parent in ready:
             break
-    _stop(child)
+    stop_process(child)
     return child.returncode or 0
 
 

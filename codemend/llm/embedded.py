@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from codemend.errors import EmbeddedServerError, UserError
+from codemend.llm._watchdog import stop_process
 from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -140,13 +141,8 @@ class EmbeddedServer:
 
     def stop(self, *, keep_log: bool = False) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc)
         if self._log_path is not None and not keep_log:
             self._log_path.unlink(missing_ok=True)
 
