@@ -1,9 +1,8 @@
 """The SQLite trajectory store: lossless round trips, the incremental API the graph uses,
-concurrent writers (threads, async tasks, processes), resume, and bad stores."""
+concurrent writers (threads, processes), resume, and bad stores."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from trajectory_data import ADD, RUN_ID, SQUARE, T0, WRITER, run_record, writer_
 from codemend.errors import UserError
 from codemend.trajectories import (
     SCHEMA_VERSION,
-    AsyncTrajectoryStore,
     TrajectoryRecord,
     TrajectoryStore,
 )
@@ -151,52 +149,6 @@ def test_threads_write_concurrently(tmp_path: Path, records: list[TrajectoryReco
     with store:
         assert store.count_steps() == 160
         assert sorted(t.sample_index for t in store.trajectories()) == list(range(16))
-
-
-def test_async_solves_share_one_store(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
-    steps = records[0].steps
-
-    async def solve(astore: AsyncTrajectoryStore, i: int) -> None:
-        tid = await astore.start_trajectory(RUN_ID, SQUARE, i)
-        for k in range(5):
-            await astore.add_step(tid, steps[k % 2].model_copy(update={"index": k}))
-            await asyncio.sleep(0)
-        await astore.finish_trajectory(tid, status="solved", stop_reason="solved", final_reward=1.0)
-
-    async def main() -> set[tuple[str, int]]:
-        astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"))
-        await astore.start_run(run_record())
-        await asyncio.gather(*(solve(astore, i) for i in range(64)))
-        await astore.finish_run(RUN_ID)
-        pairs = await astore.finished_pairs(RUN_ID)
-        await astore.close()
-        return pairs
-
-    assert asyncio.run(main()) == {("square", i) for i in range(64)}
-    with TrajectoryStore(tmp_path / "s.db") as store:
-        assert store.count_steps() == 320
-
-
-def test_a_failing_async_write_fails_alone(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
-    """Writes committed together (group commit) still succeed or fail one by one."""
-    step = records[0].steps[0]
-
-    async def main() -> list[object]:
-        astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"))
-        await astore.start_run(run_record())
-        tids = [await astore.start_trajectory(RUN_ID, SQUARE, i) for i in range(3)]
-        writes = [astore.add_step(tid, step) for tid in tids] + [astore.add_step(tids[1], step)]
-        writes.append(astore.add_step("nope", step))
-        results = await asyncio.gather(*writes, return_exceptions=True)
-        await astore.close()
-        return results
-
-    results = asyncio.run(main())
-    assert results[:3] == [None, None, None]
-    assert isinstance(results[3], UserError) and "already has a step 0" in str(results[3])
-    assert isinstance(results[4], UserError) and "start_trajectory" in str(results[4])
-    with TrajectoryStore(tmp_path / "s.db") as store:
-        assert [len(t.steps) for t in store.trajectories(include_unfinished=True)] == [1, 1, 1]
 
 
 def test_processes_write_the_same_store(tmp_path: Path, records: list[TrajectoryRecord]) -> None:

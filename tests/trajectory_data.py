@@ -220,6 +220,35 @@ print("done", flush=True)
 """
 
 
+# The same through AsyncTrajectoryStore: 16 solvers always in flight, steps written behind.
+ASYNC_WRITER = """
+import asyncio, random, sys
+from codemend.problems import Problem
+from codemend.trajectories import AsyncTrajectoryStore, RunRecord, StepRecord, TrajectoryStore
+path, run_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+step = StepRecord.model_validate_json(open(sys.argv[4]).read())
+problem = Problem.model_validate_json(open(sys.argv[5]).read())
+run = RunRecord.model_validate_json(open(sys.argv[6]).read()).model_copy(update={"run_id": run_id})
+
+async def solver(store, first):
+    for i in range(first, n, 16):
+        tid = await store.start_trajectory(run_id, problem, i)
+        for k in range(4):
+            await store.add_step(tid, step.model_copy(update={"index": k, "reply": step.reply * 200}))
+            await asyncio.sleep(random.uniform(0.001, 0.02))
+        await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+
+async def main():
+    store = AsyncTrajectoryStore(TrajectoryStore(path))
+    await store.start_run(run)
+    await asyncio.gather(*(solver(store, w) for w in range(16)))
+    await store.close()
+
+asyncio.run(main())
+print("done", flush=True)
+"""
+
+
 def writer_args(tmp_path: Path, step: StepRecord, run: RunRecord) -> list[str]:
     (tmp_path / "step.json").write_text(step.model_dump_json())
     (tmp_path / "problem.json").write_text(SQUARE.model_dump_json())
