@@ -71,6 +71,15 @@ class RetriesExhausted(ProviderError):
         )
 
 
+class ContextLengthExceeded(ProviderError):
+    """The request (messages plus ``max_tokens``) does not fit the model's context window.
+
+    The endpoint is fine and retrying the same request cannot help: the repair graph ends the
+    trajectory with ``stop_reason="context_length"`` and scores what it has, and the LLM critic
+    falls back to the test report. Other callers may treat it as any ``ProviderError``.
+    """
+
+
 class ModelMisbehaviour(InfrastructureError):
     """The endpoint answered 2xx with something that is not a usable completion.
 

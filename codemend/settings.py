@@ -45,7 +45,7 @@ class EmbeddedSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     gguf_path: Path | None = None
-    n_ctx: int = Field(default=2048, ge=256)
+    n_ctx: int = Field(default=8192, ge=256)  # SmolLM2's trained context
     n_threads: int | None = Field(default=None, ge=1)
     startup_timeout_s: float = Field(default=120.0, gt=0)
 

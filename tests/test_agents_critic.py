@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from repair_helpers import HIDDEN_MARK, RIGHT, WRONG, sent_text
-from scripted_server import ScriptedServer, ok
+from scripted_server import ScriptedServer, Status, ok
 
 from codemend.agents import CriticMode, Verdict, make_critic, repair_feedback
 from codemend.errors import UserError
@@ -66,6 +66,23 @@ def test_llm_modes_add_a_diagnosis_and_keep_the_report(
     # the critique keeps what the LLM critic was sent and what it cost, for audit
     assert [m.content for m in c.llm_messages] == [content]
     assert (c.llm_tokens_in, c.llm_tokens_out) == (40, 9) and c.llm_latency_s > 0
+
+
+@pytest.mark.parametrize("mode", ["llm", "hybrid"])
+def test_an_llm_critique_too_long_for_the_context_falls_back_to_the_report(
+    mode: CriticMode,
+    square: Problem,
+    sandbox: LocalSandbox,
+    scripted: ScriptedServer,
+    llm_settings: LLMSettings,
+) -> None:
+    too_long = '{"error": {"code": "context_length_exceeded", "message": "too long"}}'
+    scripted.queue(Status(code=400, body=too_long))
+    verdict = critique(mode, square, WRONG, sandbox, llm_settings)
+    c = verdict.critique
+    assert c.llm_feedback is None and c.llm_error is not None and "context" in c.llm_error
+    assert repair_feedback(c) == c.feedback and "expected: 9" in c.feedback
+    assert verdict.tokens_in == 0 and len(scripted.requests) == 1
 
 
 def test_no_model_call_when_every_constraint_holds(

@@ -7,6 +7,8 @@ from math import comb
 import pytest
 
 from codemend.benchmarks.metrics import summarise
+from codemend.benchmarks.report import summary_lines
+from codemend.benchmarks.spec import BenchSpec
 from codemend.problems import Problem
 from codemend.trajectories import StepRecord, TrajectoryRecord
 
@@ -82,3 +84,14 @@ def test_early_stop_keeps_its_answer_for_later_rounds() -> None:
     assert s.pass_at_k_by_round == {0: {1: 1.0}, 1: {1: 1.0}, 2: {1: 1.0}}
     assert s.generator_tokens_by_round == {0: 150, 1: 150, 2: 150}
     assert s.resample_tokens == 3 * 150 and s.resample_pass is None
+
+
+def test_a_context_length_stop_is_scored_and_counted() -> None:
+    """Unlike an infrastructure error it stays in the denominators: the model had no answer to give."""
+    stopped = traj("a", 0, 2).model_copy(update={"stop_reason": "context_length"})
+    other = traj("a", 1, 1)
+    s = summarise([stopped, other], {"r:a:0": [False, False], "r:a:1": [True, True]}, rounds=1, samples=2)
+    assert s.infrastructure_errors == 0 and s.context_length_stops == 1
+    assert s.pass_at_k_by_round[1][1] == pytest.approx(0.5)
+    lines = summary_lines(BenchSpec(benchmark="humaneval", rounds=1), s)
+    assert any("1 scored trajectories stopped when a prompt no longer fit" in line for line in lines)

@@ -12,7 +12,13 @@ import yaml
 from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE
 
 from codemend.errors import UserError
-from codemend.trajectories import ExportOptions, TrajectoryRecord, export_trajectories, from_raw_row
+from codemend.trajectories import (
+    SCHEMA_VERSION,
+    ExportOptions,
+    TrajectoryRecord,
+    export_trajectories,
+    from_raw_row,
+)
 from codemend.trajectories.export import FORMATS, normalise_code
 from codemend.trajectories.export import rows as export_rows
 
@@ -174,7 +180,7 @@ def test_schema_beside_an_export_matches_rows(tmp_path: Path, records: list[Traj
     for fmt in FORMATS:
         rows = export(records, tmp_path, fmt, select="all")
         schema = json.loads((tmp_path / f"{fmt}.schema.json").read_text())
-        assert schema["x-codemend-schema-version"] == 1 and schema["description"]
+        assert schema["x-codemend-schema-version"] == SCHEMA_VERSION and schema["description"]
         model = getattr(export_rows, schema["title"])  # the model the schema was made from
         assert {k: v for k, v in schema.items() if k in ("properties", "required", "$defs")} == {
             k: v for k, v in model.model_json_schema().items() if k in ("properties", "required", "$defs")
@@ -195,7 +201,7 @@ def test_dataset_card_collects_every_export(tmp_path: Path, records: list[Trajec
     assert front["configs"][1]["data_files"] == [{"split": "train", "path": "rl.parquet"}]
     assert [s["num_examples"] for s in front["dataset_info"][2]["splits"]] == [4]
     meta = front["codemend"]
-    assert meta["rl"]["schema_version"] == 1 and "compute_score" in meta["rl"]["reward"]
+    assert meta["rl"]["schema_version"] == SCHEMA_VERSION and "compute_score" in meta["rl"]["reward"]
     assert (
         "Sibling attempts" in meta["dpo"]["pairing"]
         and "(rules used: fallback, sibling)" in meta["dpo"]["pairing"]

@@ -124,6 +124,41 @@ def test_endpoint_down_is_an_infrastructure_stop_not_a_wrong_answer(
     assert t.final_reward == 0.0
 
 
+TOO_LONG = Status(
+    code=400,
+    body='{"error": {"message": "This model\'s maximum context length is 2048 tokens.", '
+    '"type": "invalid_request_error", "code": "context_length_exceeded"}}',
+)
+
+
+def test_a_repair_prompt_too_long_for_the_context_ends_the_run_scored(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    """Not an infrastructure error: the answer so far is the answer, and its hidden tests count."""
+    scripted.queue(fenced(WRONG), TOO_LONG)
+    result = run(square, llm_settings, sandbox, rounds=3)
+    t = result.trajectory
+    assert (t.status, t.stop_reason, result.passed) == ("unsolved", "context_length", False)
+    first, unanswered = result.steps
+    assert first.code == WRONG and first.report is not None
+    assert unanswered.kind == "repair" and unanswered.reply is None and unanswered.report is None
+    assert unanswered.error is not None and "ContextLengthExceeded" in unanswered.error
+    assert unanswered.messages  # what did not fit is kept
+    assert result.code == WRONG and t.hidden_report is not None and t.final_reward == 0.0
+    assert len(scripted.requests) == 2
+
+
+def test_a_task_too_long_for_the_context_is_unsolved_without_an_answer(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(TOO_LONG)
+    result = run(square, llm_settings, sandbox)
+    t = result.trajectory
+    assert (t.status, t.stop_reason) == ("unsolved", "context_length")
+    assert result.code is None and t.final_reward is None
+    assert [s.kind for s in result.steps] == ["generate"]
+
+
 def test_sandbox_failure_is_an_infrastructure_stop(
     square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings
 ) -> None:

@@ -19,6 +19,7 @@ from scripted_server import (
 )
 
 from codemend.errors import (
+    ContextLengthExceeded,
     InfrastructureError,
     ModelMisbehaviour,
     ProviderError,
@@ -141,12 +142,37 @@ def test_other_4xx_raise_at_once_with_status_and_body(
     scripted.queue(Status(code=code, body='{"error": {"message": "no such model"}}'))
     with pytest.raises(ProviderError) as caught:
         chat_once(llm_settings)
-    assert not isinstance(caught.value, RetriesExhausted)
+    assert not isinstance(caught.value, RetriesExhausted | ContextLengthExceeded)
     assert (caught.value.status, caught.value.body) == (
         code,
         '{"error": {"message": "no such model"}}',
     )
     assert len(scripted.requests) == 1
+
+
+TOO_LONG = {  # what each server sends when the prompt plus max_tokens exceeds its context
+    "openai": '{"error": {"message": "Your messages resulted in 9000 tokens.", '
+    '"type": "invalid_request_error", "code": "context_length_exceeded"}}',
+    "llama-cpp-python": '{"error": {"message": "This model\'s maximum context length is 2048 tokens. '
+    'However, you requested 2300 tokens (2100 in the messages, 200 in the completion).", '
+    '"type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}',
+    "vllm": '{"object": "error", "message": "This model\'s maximum context length is 2048 tokens. However, '
+    'you requested 2300 tokens.", "type": "BadRequestError", "code": 400}',
+    "llama.cpp": '{"error": {"code": 400, "message": "the request exceeds the available context size, '
+    'try increasing it", "type": "exceed_context_size_error"}}',
+}
+
+
+@pytest.mark.parametrize("server", list(TOO_LONG))
+def test_a_prompt_too_long_for_the_context_says_so_at_once(
+    scripted: ScriptedServer, llm_settings: LLMSettings, server: str
+) -> None:
+    scripted.queue(Status(code=400, body=TOO_LONG[server]))
+    with pytest.raises(ContextLengthExceeded) as caught:
+        chat_once(llm_settings)
+    assert caught.value.status == 400 and caught.value.body == TOO_LONG[server]
+    assert "does not fit the model's context" in str(caught.value)
+    assert len(scripted.requests) == 1  # the same request cannot fit on a retry
 
 
 @pytest.mark.parametrize("answer", [MALFORMED_JSON, EMPTY_CHOICES], ids=["malformed", "empty"])

@@ -78,8 +78,7 @@ CASES: list[tuple[str, str, str | None, str | None, str]] = [
     ),
     (
         "blocks-keep-needed-import-only",
-        "```python\nimport math\nimport os\n```\n```python\ndef add(xs):\n"
-        "    return math.fsum(xs)\n```",
+        "```python\nimport math\nimport os\n```\n```python\ndef add(xs):\n    return math.fsum(xs)\n```",
         "add",
         None,
         "import math\n\ndef add(xs):\n    return math.fsum(xs)\n",
@@ -205,8 +204,7 @@ CASES: list[tuple[str, str, str | None, str | None, str]] = [
     ),
     (
         "reply-own-import-not-duplicated",
-        "```python\nfrom typing import List\n\ndef add(xs: List[int]) -> int:\n"
-        "    return sum(xs)\n```",
+        "```python\nfrom typing import List\n\ndef add(xs: List[int]) -> int:\n    return sum(xs)\n```",
         "add",
         PROMPT,
         "from typing import List\n\ndef add(xs: List[int]) -> int:\n    return sum(xs)\n",
@@ -226,9 +224,7 @@ CASES: list[tuple[str, str, str | None, str | None, str]] = [
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
-def test_reply_shapes(
-    reply: str, entry_point: str | None, prompt: str | None, expected: str
-) -> None:
+def test_reply_shapes(reply: str, entry_point: str | None, prompt: str | None, expected: str) -> None:
     assert extract_code(reply, entry_point, prompt) == expected
 
 
@@ -295,9 +291,7 @@ def test_real_reply_with_prose_and_example() -> None:
 
 
 def test_real_reply_cut_off_in_example_keeps_the_function() -> None:
-    record = next(
-        r for r in RECORDS if r["task_id"] == "HumanEval/53" and r["finish_reason"] == "length"
-    )
+    record = next(r for r in RECORDS if r["task_id"] == "HumanEval/53" and r["finish_reason"] == "length")
     code = extract_code(record["reply"], "add", HUMANEVAL["HumanEval/53"]["prompt"])
     assert code == "def add(x: int, y: int) -> int:\n    return x + y\n"
 

@@ -179,3 +179,22 @@ def test_refuses_what_is_not_a_store(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(UserError, match="upgrade codemend"):
         TrajectoryStore(newer).runs()
+
+
+def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """Schema 2 only added values (a stop reason, a critique field): a schema-1 store reads as is."""
+    store_path = tmp_path / "v1.db"
+    with TrajectoryStore(store_path) as store:
+        store.start_run(run_record())
+        store.add_trajectory(records[0])
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("UPDATE steps SET schema_version = 1")
+    with TrajectoryStore(store_path) as store:
+        (back,) = store.trajectories()
+        assert [s.schema_version for s in back.steps] == [1] * len(records[0].steps)
+        assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
+    with sqlite3.connect(store_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

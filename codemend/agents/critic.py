@@ -13,7 +13,7 @@ from typing import Literal
 from codemend.agents.constraints import ImportPolicy, check_constraints
 from codemend.agents.feedback import feedback_text
 from codemend.agents.render import prompt_values
-from codemend.errors import UserError
+from codemend.errors import ContextLengthExceeded, UserError
 from codemend.llm import LLMClient, SamplingParams
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
@@ -44,7 +44,8 @@ class Critic:
 
     async def __call__(self, problem: Problem, code: str, report: TestReport) -> Verdict:
         """Judge ``code`` from its visible-test ``report``; the LLM call may raise
-        ``InfrastructureError``."""
+        ``InfrastructureError``. When the LLM prompt does not fit its context, the critique is
+        the report's alone, and ``llm_error`` says why."""
         constraints = check_constraints(problem, code, report, self.policy)
         score = sum(c.satisfied for c in constraints) / len(constraints)
         feedback = feedback_text(problem, constraints, report)
@@ -53,7 +54,10 @@ class Critic:
             return Verdict(critique=critique)
         values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
         request = self.prompt.render(**values)
-        result = await self.llm.chat([{"role": "user", "content": request}], **self.sampling)
+        try:
+            result = await self.llm.chat([{"role": "user", "content": request}], **self.sampling)
+        except ContextLengthExceeded as exc:
+            return Verdict(critique=critique.model_copy(update={"llm_error": str(exc)}))
         audit = {
             "llm_feedback": result.text.strip(),
             "llm_messages": [Message(role="user", content=request)],

@@ -47,6 +47,8 @@ class BenchSummary:
     tokens_per_solved: float | None = None
     wall_s_per_solved: float | None = None
     feedback_tests: str = "visible"
+    context_length_stops: int = 0
+    """Scored trajectories that stopped because a prompt no longer fit the model's context."""
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -98,6 +100,7 @@ def summarise(
         resample_pass=mean_pass_at_k(counts(0), [budget]).get(budget),
         resample_tokens=budget * first,
         tokens_per_trajectory=_mean(tokens),
+        context_length_stops=sum(t.stop_reason == "context_length" for t in scored),
         solved=solved,
         # what a solve costs: everything spent (failed attempts included) per solved trajectory
         tokens_per_solved=sum(tokens) / solved if solved else None,

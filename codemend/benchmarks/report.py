@@ -101,6 +101,12 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
         f"{cost}; infrastructure errors {s.infrastructure_errors} (not scored)"
         + (f", scoring failures {s.unscored}" if s.unscored else "")
     )
+    if s.context_length_stops:
+        lines.append(
+            f"{s.context_length_stops} scored trajectories stopped when a prompt no longer fit the "
+            "model's context (scored on their answer so far; a larger context, e.g. "
+            "CODEMEND_EMBEDDED_N_CTX, avoids it)"
+        )
     return lines
 
 

@@ -2,7 +2,9 @@
 
 Every stop is decided by a node and recorded in ``stop_reason``; the edges only read it. An
 ``InfrastructureError`` (endpoint or sandbox failed after retries) ends the run as such, with the
-failed step recorded; it is never scored as a wrong answer.
+failed step recorded; it is never scored as a wrong answer. A prompt that no longer fits the
+model's context (``ContextLengthExceeded``) is not an infrastructure failure: the run stops with
+``context_length`` and its best candidate so far is the answer, scored as usual.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from codemend.agents import code_fingerprint, repair_feedback, reward_components
-from codemend.errors import InfrastructureError
+from codemend.errors import ContextLengthExceeded, InfrastructureError
 from codemend.graphs.state import RepairContext, RepairState
 from codemend.graphs.trajectory import visible_solved
 from codemend.trajectories import Message, StepKind, StepRecord, StopReason
@@ -60,6 +62,10 @@ async def _draft(
     index = len(state.get("steps", []))
     try:
         step = await ctx.generator.complete(ctx.problem, messages, kind=kind, index=index, parent=parent)
+    except ContextLengthExceeded as exc:
+        unanswered = StepRecord(index=index, kind=kind, parent=parent, messages=messages, error=_failed(exc))
+        elapsed = time.perf_counter() - started
+        return await _stop_with(ctx, unanswered, "context_length", elapsed_s=elapsed)
     except InfrastructureError as exc:
         unanswered = StepRecord(index=index, kind=kind, parent=parent, messages=messages)
         return await _infrastructure_stop(ctx, unanswered, exc, started)

@@ -42,9 +42,7 @@ class LLMClient:
 
     def __init__(self, settings: LLMSettings):
         if settings.base_url is None:
-            raise UserError(
-                "LLMClient needs an endpoint; use default_client() for the embedded one"
-            )
+            raise UserError("LLMClient needs an endpoint; use default_client() for the embedded one")
         if settings.model is None:
             raise UserError(f"no model set for {settings.base_url}: set CODEMEND_MODEL")
         self.settings = settings
@@ -120,9 +118,7 @@ def _parse(body: str, *, started: float, attempts: int) -> ChatResult:
         tokens = {k: int(usage.get(k) or 0) for k in _USAGE_KEYS}
         model = str(data.get("model", ""))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelMisbehaviour(
-            f"endpoint sent an unreadable completion: {exc!r}", body=body
-        ) from exc
+        raise ModelMisbehaviour(f"endpoint sent an unreadable completion: {exc!r}", body=body) from exc
     if not choices:
         raise ModelMisbehaviour("endpoint sent a completion without choices", body=body)
     latency = time.perf_counter() - started

@@ -195,9 +195,7 @@ def _is_noise(node: ast.stmt) -> bool:
     if isinstance(node, ast.If):
         test = node.test
         return (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__"
+            isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
         )
     return False
 

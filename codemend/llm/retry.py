@@ -8,6 +8,7 @@ server's ``Retry-After`` when it sent one, until the attempt or time budget runs
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -23,11 +24,16 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from codemend.errors import ProviderError, RetriesExhausted
+from codemend.errors import ContextLengthExceeded, ProviderError, RetriesExhausted
 from codemend.settings import LLMSettings
 
 _T = TypeVar("_T")
 _RETRYABLE_STATUS = frozenset({408, 429})
+# How OpenAI, vLLM, llama-cpp-python and llama.cpp's own server say a request is too long.
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error"})
+_CONTEXT_TEXT = re.compile(
+    r"maximum context length|context window|context size|context_length_exceeded|prompt is too long", re.I
+)
 
 
 class Transient(Exception):
@@ -47,13 +53,25 @@ def translate(exc: openai.APIError) -> ProviderError | Transient:
         return Transient(ProviderError(f"connection failed: {exc.__cause__ or exc}"))
     if isinstance(exc, openai.APIStatusError):
         status, body = exc.status_code, exc.response.text
-        error = ProviderError(
-            f"HTTP {status} from endpoint: {_short(body)}", status=status, body=body
-        )
+        error = ProviderError(f"HTTP {status} from endpoint: {_short(body)}", status=status, body=body)
         if status in _RETRYABLE_STATUS or status >= 500:
             return Transient(error, retry_after=parse_retry_after(exc.response.headers))
+        if status in (400, 413) and _too_long(exc.body, body):
+            return ContextLengthExceeded(
+                f"the request does not fit the model's context (HTTP {status}): {_short(body)}",
+                status=status,
+                body=body,
+            )
         return error
     return ProviderError(f"{type(exc).__name__}: {exc}")
+
+
+def _too_long(parsed: object, text: str) -> bool:
+    """Whether an HTTP 400/413 says the prompt plus ``max_tokens`` exceeds the context."""
+    error = parsed.get("error", parsed) if isinstance(parsed, dict) else None
+    if isinstance(error, dict) and any(str(error.get(k)) in _CONTEXT_CODES for k in ("code", "type")):
+        return True
+    return bool(_CONTEXT_TEXT.search(text))
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -105,8 +123,7 @@ async def with_retries(settings: LLMSettings, attempt: Callable[[], Awaitable[_T
     Raises ``RetriesExhausted`` (keeping the last status and body) when the budget runs out.
     """
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(settings.max_attempts)
-        | stop_before_delay(settings.max_retry_time_s),
+        stop=stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_retry_time_s),
         wait=_Wait(settings),
         retry=retry_if_exception_type(Transient),
         reraise=False,

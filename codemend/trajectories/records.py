@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from codemend.problems import Problem
 from codemend.sandbox import TestReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: stop reason context_length, Critique.llm_error
 
 StepKind = Literal["generate", "repair"]
 StopReason = Literal[
@@ -24,6 +24,7 @@ StopReason = Literal[
     "token_budget",
     "time_budget",
     "infrastructure",  # the endpoint or the sandbox failed after retries: not the model's fault
+    "context_length",  # the next prompt no longer fits the model's context; what came before is scored
 ]
 TrajectoryStatus = Literal["solved", "unsolved", "infrastructure_error"]
 
@@ -62,6 +63,9 @@ class Critique(_Record):
     llm_tokens_in: int = 0
     llm_tokens_out: int = 0
     llm_latency_s: float = 0.0
+    llm_error: str | None = Field(
+        default=None, description="Why the LLM critique is missing (its prompt did not fit the context)."
+    )
 
 
 class StepRecord(_Record):
@@ -82,7 +86,10 @@ class StepRecord(_Record):
     tokens_in: int = 0
     tokens_out: int = 0
     latency_s: float = 0.0
-    error: str | None = Field(default=None, description="Infrastructure error, if the step failed.")
+    error: str | None = Field(
+        default=None,
+        description="Why the step has no reply: infrastructure, or a prompt too long for the context.",
+    )
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
