@@ -111,6 +111,26 @@ def test_resume_keeps_the_stored_settings(server: HumanEvalServer, tmp_path: Pat
     assert len(server.requests) == 2
 
 
+def test_a_prompt_file_is_kept_with_the_run_and_must_not_change(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    mine = tmp_path / "generate.md"
+    mine.write_text("MY GENERATE TEMPLATE\n$task\n")
+    run_dir = tmp_path / "run"
+    mine_flag = ("--prompt-file", f"generate={mine}")
+    out = run(server, "--limit", "1", "--rounds", "1", "--run-dir", str(run_dir), *mine_flag)
+    assert out.returncode == 0, out.stderr
+    first = server.requests[0].body["messages"][-1]["content"]
+    assert first.startswith("MY GENERATE TEMPLATE\n")
+    with TrajectoryStore(run_dir / "trajectories.db") as store:
+        (record,) = store.runs()
+    assert record.settings["prompt_files"] == {"generate": str(mine.resolve())}
+
+    mine.write_text("ANOTHER TEMPLATE\n$task\n")  # resuming with other prompt text would mix runs
+    again = run(server, "--run-dir", str(run_dir), "--resume")
+    assert again.returncode == 2 and "another generate prompt" in again.stderr, again.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -111,3 +111,34 @@ def test_tests_files(tmp_path: Path) -> None:
     bad.write_text("assert (\n")
     with pytest.raises(UserError, match=r"bad\.py:1"):
         read_tests(bad)
+
+
+def test_a_prompt_file_replaces_codemend_s_template(scripted: ScriptedServer, tmp_path: Path) -> None:
+    mine = tmp_path / "repair.md"
+    mine.write_text("MY REPAIR TEMPLATE\n$code\n---\n$feedback\n")
+    scripted.queue(fenced(WRONG), fenced(RIGHT))
+    out = codemend(scripted, SQUARE, "--prompt-file", f"repair={mine}")
+    assert out.returncode == 0, out.stderr
+    first, second = (r.body["messages"][-1]["content"] for r in scripted.requests)
+    assert "MY REPAIR TEMPLATE" not in first and "expert Python programmer" in first  # generate: ours
+    assert second.startswith("MY REPAIR TEMPLATE\ndef square(x):")
+    assert "Test `assert square(3) == 9`" in second
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("repair", "expected KIND=PATH"),
+        ("review={path}", "expected KIND=PATH with KIND one of generate, repair, critique"),
+        ("generate=/nonexistent/x.md", "no such file"),
+        ("generate={path}", "generate prompt has unknown variable(s) $code; missing variable(s) $task"),
+    ],
+)
+def test_a_bad_prompt_file_exits_2_saying_why(
+    scripted: ScriptedServer, tmp_path: Path, value: str, message: str
+) -> None:
+    path = tmp_path / "bad.md"
+    path.write_text("Fix $code\n")
+    out = codemend(scripted, SQUARE, "--prompt-file", value.format(path=path))
+    assert out.returncode == 2 and message in " ".join(out.stderr.split()), out.stderr
+    assert scripted.requests == []

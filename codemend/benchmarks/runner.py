@@ -248,6 +248,13 @@ async def _open(
             raise UserError(
                 f"{run_dir} was started with other settings: {stored.model_dump(exclude_unset=True)}"
             )
+        run = await asyncio.to_thread(store.sync.run, run_id)
+        for kind, digest in deps.prompts.hashes().items():
+            if run.prompt_hashes.get(kind, digest) != digest:
+                raise UserError(
+                    f"{run_dir} was run with another {kind} prompt (sha256 {run.prompt_hashes[kind][:12]}, "
+                    f"now {digest[:12]}): restore that template, or start a new run"
+                )
         if retry_errors:
             await _forget_errors(store, run_dir, run_id)
         return run_id, await store.resume_run(run_id)

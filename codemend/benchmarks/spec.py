@@ -46,6 +46,9 @@ class BenchSpec(BaseModel):
     temperature: float = Field(default=0.2, ge=0)
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int = 0
+    prompt_files: dict[Literal["generate", "repair", "critique"], str] = Field(
+        default_factory=dict, description="The user's templates (absolute paths) replacing codemend's."
+    )
 
 
 def default_temperature(samples: int) -> float:

@@ -25,7 +25,16 @@ from codemend.benchmarks import BENCHMARKS, BenchDeps, BenchOutcome, BenchSpec, 
 from codemend.benchmarks import Progress as BenchProgress
 from codemend.benchmarks.runner import read_spec
 from codemend.benchmarks.spec import default_temperature, select
-from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, sandbox_options, sandbox_settings, stderr
+from codemend.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INFRA,
+    die,
+    parse_prompt_files,
+    prompt_options,
+    sandbox_options,
+    sandbox_settings,
+    stderr,
+)
 from codemend.errors import InfrastructureError, UserError
 from codemend.llm import LLMClient, resolve
 from codemend.prompts import Prompts
@@ -48,6 +57,7 @@ def _spec(name: str, options: dict[str, Any]) -> BenchSpec:
         raise UserError("give --limit or --ids, not both")
     values = {k: options[k] for k in _SPEC_OPTIONS}
     values["ids"] = _ids(options["ids"])
+    values["prompt_files"] = parse_prompt_files(options["prompt_files"])
     values["data"] = str(Path(options["data"]).resolve()) if options["data"] else None
     if values["temperature"] is None:
         values["temperature"] = default_temperature(options["samples"])
@@ -60,9 +70,9 @@ def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[
     if stored.benchmark != name:
         raise UserError(f"{run_dir} is a {stored.benchmark} run, not {name}")
     wanted = _spec(name, options)
-    for key in sorted(given & set(_SPEC_OPTIONS)):
+    for key in sorted(given & {*_SPEC_OPTIONS, "prompt_files"}):
         if getattr(wanted, key) != getattr(stored, key):
-            flag = "--" + key.replace("_", "-")
+            flag = "--prompt-file" if key == "prompt_files" else "--" + key.replace("_", "-")
             raise UserError(
                 f"{run_dir} was started with {flag} {getattr(stored, key)}; drop {flag} to resume it"
             )
@@ -112,7 +122,8 @@ async def _run(
     async with AsyncExitStack() as stack:
         llm = await _client("generator", concurrency, stack)
         critic = await _client("critic", concurrency, stack) if spec.critic != "tests" else None
-        deps = BenchDeps(llm=llm, critic_llm=critic, sandbox=sandbox, prompts=Prompts.load())
+        prompts = Prompts.load(**spec.prompt_files)
+        deps = BenchDeps(llm=llm, critic_llm=critic, sandbox=sandbox, prompts=prompts)
         with bar.progress:
             return await abench(
                 spec,
@@ -177,6 +188,7 @@ def _execute(
 @click.option(
     "--progress/--no-progress", default=False, help="Show the progress bar even without a terminal."
 )
+@prompt_options
 @sandbox_options
 @click.pass_context
 def bench(ctx: click.Context, name: str, backend: str | None, image: str | None, **options: Any) -> None:

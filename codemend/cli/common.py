@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 
+from codemend.errors import UserError
+from codemend.prompts.template import OFFERED
 from codemend.settings import SandboxSettings, get_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
@@ -41,3 +44,30 @@ def sandbox_options(func: _F) -> _F:
 def sandbox_settings(backend: str | None, image: str | None) -> SandboxSettings:
     update = {k: v for k, v in (("backend", backend), ("docker_image", image)) if v is not None}
     return get_settings().sandbox.model_copy(update=update)
+
+
+def prompt_options(func: _F) -> _F:
+    """``--prompt-file KIND=PATH`` (repeatable): the user's template for one of codemend's prompts."""
+    return click.option(
+        "--prompt-file",
+        "prompt_files",
+        multiple=True,
+        metavar="KIND=PATH",
+        help=f"Your template for a prompt ({', '.join(OFFERED)}); repeatable. See codemend/prompts/*.md.",
+    )(func)
+
+
+def parse_prompt_files(values: Sequence[str]) -> dict[str, str]:
+    """``["repair=my.md"]`` -> ``{"repair": "/abs/my.md"}``; a ``UserError`` says what is wrong."""
+    files: dict[str, str] = {}
+    for value in values:
+        kind, sep, path = value.partition("=")
+        if not sep or kind not in OFFERED or not path:
+            kinds = ", ".join(OFFERED)
+            raise UserError(f"--prompt-file {value!r}: expected KIND=PATH with KIND one of {kinds}")
+        if kind in files:
+            raise UserError(f"--prompt-file: {kind} given twice")
+        if not Path(path).is_file():
+            raise UserError(f"--prompt-file {value!r}: no such file {path}")
+        files[kind] = str(Path(path).resolve())
+    return files

@@ -23,6 +23,8 @@ from codemend.cli.common import (
     EXIT_INFRA,
     EXIT_OK,
     die,
+    parse_prompt_files,
+    prompt_options,
     sandbox_options,
     sandbox_settings,
     stderr,
@@ -30,6 +32,7 @@ from codemend.cli.common import (
 from codemend.errors import InfrastructureError, UserError
 from codemend.llm import SamplingParams
 from codemend.problems import Problem, load_problem
+from codemend.prompts import Prompts
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 from codemend.solver import SolveResult, solve
@@ -137,6 +140,7 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--data", type=click.Path(exists=True, path_type=Path), help="The benchmark's file (mbpp:11).")
 @click.option("--split", help="The benchmark's split, where it has several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@prompt_options
 @sandbox_options
 def solve_command(
     problem_ref: str | None,
@@ -150,6 +154,7 @@ def solve_command(
     as_json: bool,
     backend: str | None,
     image: str | None,
+    prompt_files: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Solve PROBLEM (a problem file, or BENCHMARK:ID such as humaneval:HumanEval/53, or mbpp:11 with
@@ -158,6 +163,7 @@ def solve_command(
         problem = _problem(problem_ref, prompt_text, tests_file, entry_point, data, split)
         if resume_id and run_dir is None:
             raise UserError("--resume needs --run-dir")
+        options["prompts"] = Prompts.load(**parse_prompt_files(prompt_files))
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     trajectory_id = resume_id or uuid.uuid4().hex
@@ -217,6 +223,7 @@ def _solve(
         sampling=_sampling(options["max_tokens"], options["temperature"]),
         token_budget=options["token_budget"],
         time_budget_s=options["time_budget"],
+        prompts=options["prompts"],
         run_dir=run_dir,
         trajectory_id=trajectory_id,
         on_step=lambda step: stderr.print(_step_line(step), soft_wrap=True),
