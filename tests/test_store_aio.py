@@ -172,3 +172,23 @@ def test_the_store_serves_callers_on_several_event_loops(
     asyncio.run(astore.close())
     with TrajectoryStore(tmp_path / "s.db") as store:
         assert [len(t.steps) for t in store.trajectories(RUN_ID)] == [1, 1]
+
+
+def test_a_step_is_stored_as_it_was_when_added(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    """Written behind, yet serialised at once: changing the record afterwards changes nothing."""
+    step = records[0].steps[0].model_copy(deep=True)
+    original = step.model_dump()
+
+    async def main() -> None:
+        astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"), step_delay_s=3600)
+        await astore.start_run(run_record())
+        tid = await astore.start_trajectory(RUN_ID, SQUARE, 0)
+        await astore.add_step(tid, step)
+        step.reply = "changed after add_step"
+        step.messages.clear()
+        await astore.close()
+
+    asyncio.run(main())
+    with TrajectoryStore(tmp_path / "s.db") as store:
+        (t,) = store.trajectories(include_unfinished=True)
+        assert t.steps[0].model_dump() == original

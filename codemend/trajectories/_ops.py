@@ -91,12 +91,15 @@ def start_trajectory(
 
 
 def add_step(conn: sqlite3.Connection, where: str, trajectory_id: str, step: StepRecord) -> None:
-    """One statement: the row goes in only while its trajectory is open."""
-    params = (*_sql.step_params(trajectory_id, step), trajectory_id)
+    insert_step(conn, where, trajectory_id, _sql.step_params(trajectory_id, step))
+
+
+def insert_step(conn: sqlite3.Connection, where: str, trajectory_id: str, row: tuple[object, ...]) -> None:
+    """One statement: the row (``_sql.step_params``) goes in only while its trajectory is open."""
     try:
-        done = conn.execute(_INSERT_STEP, params)
+        done = conn.execute(_INSERT_STEP, (*row, trajectory_id))
     except sqlite3.IntegrityError:
-        raise UserError(f"trajectory {trajectory_id!r} already has a step {step.index}") from None
+        raise UserError(f"trajectory {trajectory_id!r} already has a step {row[1]}") from None
     if done.rowcount == 0:
         require_open(conn, where, trajectory_id)  # raises, naming what is wrong
         raise AssertionError("unreachable")

@@ -34,7 +34,7 @@ from typing import Any
 from codemend.errors import UserError
 from codemend.problems import Problem
 from codemend.sandbox import TestReport
-from codemend.trajectories import _ops
+from codemend.trajectories import _ops, _sql
 from codemend.trajectories.records import (
     RunRecord,
     StepRecord,
@@ -143,7 +143,7 @@ class AsyncTrajectoryStore:
     def _step_failed(self, job: Job, exc: BaseException) -> None:
         assert isinstance(job, _StepJob)
         self._failed.setdefault(job.trajectory_id, exc)  # the job set it unless the commit failed
-        log.error("step %d of trajectory %s was not stored: %s", job.step.index, job.trajectory_id, exc)
+        log.error("step %d of trajectory %s was not stored: %s", job.index, job.trajectory_id, exc)
 
     async def flush(self) -> None:
         """Wait until every write queued so far is committed."""
@@ -189,10 +189,11 @@ class AsyncTrajectoryStore:
     async def add_step(self, trajectory_id: str, step: StepRecord) -> None:
         """Queue ``step`` (see the module's doc); with ``step_delay_s=0``, commit it first."""
         where = str(self.sync.path)
+        row = _sql.step_params(trajectory_id, step)  # serialised now: later changes to step do not count
         if self.step_delay_s == 0:
-            await self._submit(_StepJob(where, trajectory_id, step, None))
+            await self._submit(_StepJob(where, trajectory_id, step.index, row, None))
         else:
-            self._put(_Write(_StepJob(where, trajectory_id, step, self._failed), None))
+            self._put(_Write(_StepJob(where, trajectory_id, step.index, row, self._failed), None))
 
     async def finish_trajectory(
         self,
@@ -258,12 +259,13 @@ class _StepJob:
 
     where: str
     trajectory_id: str
-    step: StepRecord
+    index: int
+    row: tuple[object, ...]
     failed: dict[str, BaseException] | None
 
     def __call__(self, conn: sqlite3.Connection) -> None:
         try:
-            _ops.add_step(conn, self.where, self.trajectory_id, self.step)
+            _ops.insert_step(conn, self.where, self.trajectory_id, self.row)
         except BaseException as exc:
             if self.failed is not None:
                 self.failed.setdefault(self.trajectory_id, exc)
