@@ -37,6 +37,9 @@ class LLMSettings(BaseModel):
     backoff_initial_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=30.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1)
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="max_tokens for a call that sets none (None: the endpoint's own)."
+    )
 
 
 class EmbeddedSettings(BaseModel):
@@ -46,6 +49,9 @@ class EmbeddedSettings(BaseModel):
 
     gguf_path: Path | None = None
     n_ctx: int = Field(default=8192, ge=256)  # SmolLM2's trained context
+    # Without a bound a looping small model writes until the context is full, thousands of tokens
+    # on a server that answers one request at a time.
+    max_tokens: int = Field(default=1024, ge=1)
     n_threads: int | None = Field(default=None, ge=1)
     startup_timeout_s: float = Field(default=120.0, gt=0)
 
@@ -95,10 +101,12 @@ _LLM_ENV = {
     "backoff_initial_s": "BACKOFF_INITIAL",
     "backoff_max_s": "BACKOFF_MAX",
     "max_concurrency": "MAX_CONCURRENCY",
+    "max_tokens": "MAX_TOKENS",
 }
 _EMBEDDED_ENV = {
     "gguf_path": "GGUF",
     "n_ctx": "N_CTX",
+    "max_tokens": "MAX_TOKENS",
     "n_threads": "THREADS",
     "startup_timeout_s": "STARTUP_TIMEOUT",
 }

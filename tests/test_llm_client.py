@@ -60,6 +60,16 @@ def test_returns_text_finish_reason_usage_and_latency(
     assert result.latency_s > 0
 
 
+def test_a_default_max_tokens_applies_where_a_call_sets_none(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    scripted.queue(ok(), ok())
+    bounded = llm_settings.model_copy(update={"max_tokens": 300})
+    run(bounded, lambda llm: llm.chat(HELLO))
+    run(bounded, lambda llm: llm.chat(HELLO, max_tokens=20))
+    assert [r.body["max_tokens"] for r in scripted.requests] == [300, 20]
+
+
 def test_sends_messages_model_and_sampling_params(
     scripted: ScriptedServer, llm_settings: LLMSettings
 ) -> None:

