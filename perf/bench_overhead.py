@@ -121,7 +121,8 @@ async def _bench(
     )
     problems = load_humaneval()[: args.limit]
     settings = LLMSettings(base_url=url, model="scripted", max_concurrency=args.concurrency)
-    with LocalSandbox(workers=os.cpu_count() or 1) as inner:
+    inner = LocalSandbox(workers=os.cpu_count() or 1)
+    with inner:
         inner.start()  # workers start before the clock
         async with TimedClient(settings, model) as llm:
             deps = BenchDeps(llm=llm, sandbox=TimedSandbox(inner, tests))
