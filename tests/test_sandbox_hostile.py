@@ -283,7 +283,11 @@ def test_the_candidate_cannot_read_the_tests_from_its_own_memory(sandbox: Pooled
     import re
     def f(x):
         found = set()
-        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        try:  # as root the contained candidate has an empty /proc: nothing to scan
+            maps, mem = open("/proc/self/maps"), open("/proc/self/mem", "rb", 0)
+        except OSError:
+            return "nothing"
+        with maps, mem:
             for line in maps:
                 span, perms = line.split()[:2]
                 if "r" not in perms:
@@ -520,3 +524,92 @@ def test_a_daemonised_grandchild_does_not_outlive_the_run(sandbox: PooledSandbox
     """
     assert statuses(run(sandbox, code)) == ["passed", "passed"]
     assert sandbox_uid_processes(sandbox) == []
+
+
+# -- trusted processes, from inside the candidate ----------------------------------------
+
+
+def test_the_candidate_sees_no_process_but_its_own_tree(sandbox: PooledSandbox) -> None:
+    code = """
+    import os
+    def f(x):
+        mine = {os.getpid(), os.getppid()}
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+        return others
+    """
+    report = run(sandbox, code, "assert f(0) == 'x'")
+    assert statuses(report) == ["failed"]
+    if isinstance(sandbox, LocalSandbox):  # Docker's seccomp refuses nested namespaces
+        assert report.results[0].actual == "[]"
+
+
+def test_stopping_every_visible_process_harms_nothing(sandbox: PooledSandbox) -> None:
+    code = """
+    import os, signal
+    def f(x):
+        for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()] + [os.getppid(), 1, -1]:
+            if pid != os.getpid():
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except OSError:
+                    pass
+        return 0
+    """
+    assert statuses(run(sandbox, code)) == ["failed", "failed"]
+    assert statuses(run(sandbox, "def f(x): return x * x")) == ["passed", "passed"]
+
+
+def test_scanning_other_processes_finds_no_test(sandbox: PooledSandbox) -> None:
+    # The expected values exist only in the test code, held by trusted processes.
+    code = """
+    import os, re
+    def f(x):
+        found = set()
+        for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+            for name in ("environ", "cmdline"):
+                try:
+                    with open(f"/proc/{pid}/{name}", "rb") as fh:
+                        found.update(re.findall(rb"SECRET-[0-9]{6}", fh.read()))
+                except OSError:
+                    pass
+            try:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with open(f"/proc/{pid}/fd/{fd}", "rb") as fh:
+                        found.update(re.findall(rb"SECRET-[0-9]{6}", fh.read(1 << 20)))
+            except OSError:
+                pass
+            try:
+                with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+                    for line in maps:
+                        lo, hi = (int(v, 16) for v in line.split()[0].split("-"))
+                        try:
+                            mem.seek(lo)
+                            found.update(re.findall(rb"SECRET-[0-9]{6}", mem.read(hi - lo)))
+                        except (OSError, ValueError, OverflowError):
+                            pass
+            except OSError:
+                pass
+        return sorted(v.decode() for v in found)[0] if found else "nothing"
+    """
+    tests = ("assert f(1) == 'SECRET-' + '271828'", "assert f(2) == 'SECRET-314159'")
+    report = run(sandbox, code, *tests, limit=10.0)
+    assert statuses(report) == ["failed", "failed"]
+    assert report.results[1].actual == "'nothing'"
+
+
+def test_ptrace_attach_on_every_pid_fails(sandbox: PooledSandbox) -> None:
+    code = """
+    import ctypes, os
+    def f(x):
+        libc = ctypes.CDLL(None, use_errno=True)
+        attached = []
+        seen = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        for pid in [*seen, os.getppid(), 1, *range(2, 64)]:
+            if pid != os.getpid() and libc.ptrace(16, pid, None, None) == 0:  # PTRACE_ATTACH
+                attached.append(pid)
+        return attached
+    """
+    report = run(sandbox, code, "assert f(0) == 'x'")
+    assert statuses(report) == ["failed"]
+    assert report.results[0].actual == "[]"
+    assert statuses(run(sandbox, "def f(x): return x * x")) == ["passed", "passed"]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 import textwrap
+import threading
+import time
 
 import pytest
 from conftest import make_problem
@@ -283,14 +288,44 @@ def test_verdicts_hold_with_rlimits_only(code: str, status: str) -> None:
     assert report.results[0].status == status
 
 
-def test_without_root_a_run_that_kills_its_worker_is_crashed_not_infrastructure() -> None:
-    # Without root, harness, candidate and supervisor share one uid (in a user namespace), so
-    # kill(-1) reaches the supervisor: the verdict must still be a crash of the run.
-    sb = LocalSandbox(workers=1, isolation="namespaces")
-    sb._root = False  # what a non-root host gets: bwrap --unshare-user, no separate uids
-    problem = make_problem("assert f(2) == 4", time_limit_s=1.0)
-    with sb:
-        report = sb.run(problem, "import os\ndef f(x):\n    os.kill(-1, 9)\n    return x * x\n")
-        assert report.results[0].status == "crashed"
-        assert "killed its sandbox worker" in (report.results[0].detail or "")
+def _kill_workers_during(sb: LocalSandbox, times: int) -> threading.Thread:
+    """SIGKILL the pool's worker processes (bwrap and its supervisor) ``times`` times, each
+    0.5 s after a job started, from outside: a worker lost mid-run for real."""
+
+    def killer() -> None:
+        for _ in range(times):
+            time.sleep(0.5)
+            for worker in list(sb._all):
+                proc = getattr(worker, "proc", None)
+                if proc is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    return thread
+
+
+def test_a_worker_lost_once_is_replaced_and_the_run_retried() -> None:
+    problem = make_problem("assert f(2) == 4", time_limit_s=3.0)
+    code = "import time\ndef f(x):\n    time.sleep(1.0)\n    return x * x\n"
+    with LocalSandbox(workers=1, isolation="namespaces") as sb:
+        sb.start()
+        killer = _kill_workers_during(sb, 1)
+        report = sb.run(problem, code)
+        killer.join()
+        assert report.passed
+        assert sb.run(problem, "def f(x):\n    return x * x\n").passed
+
+
+def test_a_run_whose_worker_is_lost_twice_is_crashed_and_the_pool_goes_on() -> None:
+    problem = make_problem("assert f(2) == 4", "assert f(3) == 9", time_limit_s=3.0)
+    code = "import time\ndef f(x):\n    time.sleep(1.0)\n    return x * x\n"
+    with LocalSandbox(workers=1, isolation="namespaces") as sb:
+        sb.start()
+        killer = _kill_workers_during(sb, 2)
+        report = sb.run(problem, code)
+        killer.join()
+        assert [r.status for r in report.results] == ["crashed", "crashed"]
+        assert "lost twice" in (report.results[0].detail or "")
         assert sb.run(problem, "def f(x):\n    return x * x\n").passed

@@ -15,7 +15,7 @@ import logging
 import os
 import subprocess
 import tempfile
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox import bwrap as bw
@@ -166,22 +166,6 @@ class LocalSandbox(PooledSandbox):
             log.info("not running as root: harness and candidate share a uid; no RLIMIT_NPROC per run")
         self.isolation = isolation
         return worker
-
-    def _lost_twice(self, job: dict[str, Any], why: str) -> dict[str, Any] | None:
-        if self._root:
-            return None
-        detail = (
-            "the run killed its sandbox worker twice (without root the candidate shares the "
-            f"supervisor's uid; run as root or use --sandbox docker for full isolation): {why}"
-        )
-        crashed = {"status": "crashed", "detail": detail}
-        return {
-            "results": [crashed for _ in job["tests"]],
-            "stdout": "",
-            "stderr": "",
-            "stdout_truncated": False,
-            "stderr_truncated": False,
-        }
 
     def close(self) -> None:
         super().close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import queue
 import select
@@ -27,6 +28,7 @@ from codemend.sandbox.runtime import wire
 
 _RESULT_FIELDS = set(TestResult.model_fields) - {"index", "kind", "visibility"}
 _instances = itertools.count()
+log = logging.getLogger(__name__)
 MAX_WORKERS = 128
 
 
@@ -124,7 +126,7 @@ class Worker(ABC):
 
 class PooledSandbox(Sandbox):
     """A pool of ``workers`` supervisors; a job goes to an idle one, a lost worker is replaced
-    and its job tried once more, then ``InfrastructureError`` (never a verdict)."""
+    and its job tried once more, then its tests are ``crashed``; the batch goes on."""
 
     def __init__(self, *, workers: int | None, limits: SandboxLimits | None) -> None:
         self.size = min(workers or os.cpu_count() or 1, MAX_WORKERS)
@@ -209,12 +211,20 @@ class PooledSandbox(Sandbox):
             isolation=self.isolation,
         )
 
-    def _lost_twice(self, job: dict[str, Any], why: str) -> dict[str, Any] | None:
-        """A reply for a job whose worker died twice, or None: an infrastructure error.
+    def _lost_twice(self, job: dict[str, Any], why: str) -> dict[str, Any]:
+        """The reply for a job whose worker was lost on both tries: every test ``crashed``.
 
-        Only a backend whose candidates can reach the supervisor (no separate uid) overrides
-        this, since there the run itself is the likely killer."""
-        return None
+        A run that keeps killing its worker is the likeliest cause, and one sample must never
+        cost a batch its other verdicts; a worker that cannot be started again raises
+        ``SandboxUnavailable`` from ``_launch`` instead."""
+        crashed = {"status": "crashed", "detail": f"the run's sandbox worker was lost twice: {why}"}
+        return {
+            "results": [crashed for _ in job["tests"]],
+            "stdout": "",
+            "stderr": "",
+            "stdout_truncated": False,
+            "stderr_truncated": False,
+        }
 
     def _dispatch(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         for attempt in (1, 2):
@@ -229,10 +239,8 @@ class PooledSandbox(Sandbox):
                 self._all[slot] = fresh
                 self._idle.put(fresh)
                 if attempt == 2:
-                    verdict = self._lost_twice(job, str(exc))
-                    if verdict is None:
-                        raise InfrastructureError(f"sandbox worker lost twice: {exc}\n{tail}") from None
-                    return verdict
+                    log.warning("sandbox worker lost twice on one run: %s\n%s", exc, tail)
+                    return self._lost_twice(job, str(exc))
                 continue
             self._idle.put(worker)
             return reply

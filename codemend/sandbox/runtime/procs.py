@@ -21,11 +21,27 @@ else:  # inside the sandbox
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 1 << 12
+MS_REC, MS_PRIVATE = 1 << 14, 1 << 18
+_KEPT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096  # and the atime flags
+_CAP_VERSION_3 = 0x20080522
 MAX_FD = 4096
 
 
 def _prctl(option: int, value: int) -> None:
     _libc.prctl(option, value, 0, 0, 0)
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """A non-dumpable process's memory, fds, environment and ptrace are closed to same-uid processes."""
+    _prctl(PR_SET_DUMPABLE, int(dumpable))
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def vm_size() -> int:
@@ -44,10 +60,14 @@ def _cap(res: int, value: int) -> None:
     resource.setrlimit(res, (value, value))
 
 
-def enter(fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: bool = False) -> None:
+def enter(
+    fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: bool = False, nproc: bool = True
+) -> None:
     """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits.
 
     A non-dumpable process cannot be traced or have its memory read by same-uid processes.
+    ``nproc=False`` leaves RLIMIT_NPROC to ``contain`` (counted in the candidate's own user
+    namespace there, so it does not depend on the user's other processes).
     """
     os.setsid()
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
@@ -66,11 +86,149 @@ def enter(fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: 
     _cap(resource.RLIMIT_FSIZE, limits["fsize_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_NOFILE, limits["nofile"])
     _cap(resource.RLIMIT_CORE, 0)
-    if uid is not None:  # as root RLIMIT_NPROC is not enforced; per uid it is
+    if uid is not None and nproc:  # as root RLIMIT_NPROC is not enforced; per uid it is
         _cap(resource.RLIMIT_NPROC, limits["nproc"])
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def _unshare() -> None:
+    """Enter a new user, mount and PID namespace (the PID one applies to children), mapping the
+    current uid and gid onto themselves."""
+    uid, gid = os.getuid(), os.getgid()
+    set_dumpable(True)  # /proc/self/*_map belong to us only while dumpable
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID), "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def _drop_capabilities() -> None:
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+    _check(_libc.capset(ctypes.byref(Header(_CAP_VERSION_3, 0)), (Data * 2)()), "capset")
+
+
+def _read_only_but(cwd: str) -> None:
+    """Only the run's own directory stays writable: the sandbox's root and /tmp (where the
+    supervisor keeps its run directories) become read-only for the candidate."""
+    here = cwd.encode()
+    _check(_libc.mount(here, here, None, MS_BIND | MS_REC, None), f"bind {cwd}")
+    for path in sorted({"/", "/tmp", os.path.dirname(cwd)}):
+        if os.path.ismount(path):
+            flags = os.statvfs(path).f_flag & _KEPT_FLAGS
+            done = _libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, None)
+            _check(done, f"remount {path} read-only")
+    os.chdir(cwd)  # onto the writable bind, not the directory beneath it
+
+
+def _private_proc(cwd: str) -> None:
+    """/proc of the new PID namespace (only the candidate's own tree), or, where the kernel
+    refuses a fresh procfs (bubblewrap's read-only covers under /proc as root), an empty one."""
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _read_only_but(cwd)
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if _libc.mount(b"proc", b"/proc", b"proc", flags, None) != 0:
+        _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", flags, b"size=4k,mode=555"), "mount /proc")
+
+
+def probe_containment(uid: int | None) -> str | None:
+    """None when ``contain`` works here for candidates of ``uid``, else why not (tried in a
+    throwaway child)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            _unshare()
+            os._exit(0)
+        except BaseException as exc:
+            os.write(w, str(exc).encode()[:500])
+            os._exit(1)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        why = fh.read().decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    return None if status == 0 else why or describe(status)
+
+
+def contain(nproc: int, cwd: str) -> None:
+    """Put the rest of this candidate in namespaces of its own; returns in the candidate.
+
+    This process stays outside and waits; its child is PID 1 of a new PID namespace (it mounts
+    that namespace's /proc and reaps orphans); its grandchild, the candidate, returns from here.
+    The candidate sees no process but its own tree (``getppid()`` is its namespace's init,
+    which ignores its signals; ``kill(-1)`` reaches its own tree only), holds no capability, and
+    RLIMIT_NPROC counts the processes of its user namespace alone. When the candidate ends, its
+    init exits and the kernel kills whatever is left in the namespace. This process then ends
+    the way the candidate did, so the zygote reports the candidate's own exit status.
+    """
+    _unshare()
+    r, w = os.pipe()
+    init = os.fork()
+    if init:
+        os.close(w)
+        _mirror(init, r)
+    os.close(r)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _private_proc(cwd)
+    _cap(resource.RLIMIT_NPROC, nproc)
+    _drop_capabilities()
+    child = os.fork()
+    if child:
+        set_dumpable(False)
+        _reap(child, w)
+    os.close(w)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _reap(child: int, report: int) -> None:
+    """PID 1 of the candidate's namespace: reap every orphan until the candidate ends, report
+    how it ended, exit (the kernel then kills the rest of the namespace)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            with contextlib.suppress(OSError):
+                os.write(report, status.to_bytes(4, "little"))
+            os._exit(0)
+
+
+def _mirror(init: int, report: int) -> None:
+    """Wait for the namespace's init, then end as the candidate ended."""
+    while True:
+        try:
+            _, init_status = os.waitpid(init, 0)
+            break
+        except InterruptedError:
+            continue
+    data = os.read(report, 4)
+    status = int.from_bytes(data, "little") if len(data) == 4 else init_status
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os.kill(os.getpid(), signal.SIGKILL)  # in case that signal's default is to go on
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
 def sweep(uids: list[int] | None, pgids: list[int]) -> None:
@@ -157,7 +315,10 @@ def zygote(sock: socket.socket) -> None:
 def _candidate(req: dict, fds: list[int]) -> None:
     try:
         # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
-        enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True)
+        contained = bool(req.get("contain"))
+        enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
+        if contained:
+            contain(req["limits"]["nproc"], req["cwd"])
         if req["mode"] == "serve":
             candidate.serve()
         else:

@@ -44,11 +44,16 @@ class Capture:
         return self.total > len(self.data)
 
 
+class ZygoteGone(Exception):
+    """The process that forks candidates is gone: this worker can serve no more jobs."""
+
+
 class Supervisor:
-    def __init__(self, config: dict, zygote: socket.socket) -> None:
+    def __init__(self, config: dict, zygote: socket.socket, contained: bool) -> None:
         self.uids: list[int] | None = config.get("uids")
         self.workdir: str = config["workdir"]
         self.zygote = zygote
+        self.contained = contained
         self.exits: dict[int, int] = {}
         self.serial = 0
 
@@ -59,13 +64,13 @@ class Supervisor:
         if msg[0] == "exited":
             self.exits[msg[1]] = msg[2]
         elif msg[0] == "eof":
-            raise RuntimeError("the zygote is gone")
+            raise ZygoteGone("the zygote is gone")
         return msg, fds
 
     def _spawn(self, mode: str, fds: list[int], limits: dict, cwd: str) -> tuple[int, int]:
         """A candidate process from the zygote: its pid and a pidfd that signals its exit."""
         uid = self.uids[1] if self.uids else None
-        req = {"mode": mode, "uid": uid, "limits": limits, "cwd": cwd}
+        req = {"mode": mode, "uid": uid, "limits": limits, "cwd": cwd, "contain": self.contained}
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
         while True:
             msg, pidfds = self._zygote_msg()
@@ -328,6 +333,9 @@ def _frames(buf: bytearray) -> list:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    procs.set_dumpable(False)  # inherited by the zygote; the harness sets it again itself
+    uids = config.get("uids")
+    why_not = procs.probe_containment(uids[1] if uids else None) if config.get("contain", True) else "off"
     host_in, host_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -340,14 +348,17 @@ def main() -> None:
             os.close(fd)
         procs.zygote(child)
     child.close()
-    supervisor = Supervisor(config, parent)
-    wire.send_frame(host_out, {"hello": 1, "pid": os.getpid(), "uid_split": bool(config.get("uids"))})
+    supervisor = Supervisor(config, parent, contained=why_not is None)
+    hello = {"hello": 1, "pid": os.getpid(), "uid_split": bool(uids), "contained": why_not is None}
+    wire.send_frame(host_out, {**hello, "containment_error": why_not})
     while True:
         job = wire.recv_frame(host_in)
         if job is wire.EOF:
             break
         try:
             reply = supervisor.run(job)  # type: ignore[arg-type]
+        except ZygoteGone:  # the host sees this worker's stream end, replaces it, and goes on
+            os._exit(1)
         except Exception as exc:  # a bug here is infrastructure: say so, keep serving
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         wire.send_frame(host_out, reply)
