@@ -23,7 +23,9 @@ pytest_plugins = ["trajectory_fixtures"]
 
 HOSTILE = {
     "exits at import": "import os\n_ = os._exit(0)\ndef square(x):\n    return x * x\n",
-    "kills its parent": "import os\n_ = os.kill(os.getppid(), 9)\ndef square(x):\n    return x * x\n",
+    "kills its parent": (
+        "import os\n_ = os.kill(os.getppid(), 9), os.kill(os.getpid(), 9)\ndef square(x):\n    return x * x\n"
+    ),
     "exits in the call": "def square(x):\n    import os\n    os._exit(0)\n",
     "forges a pass": "import builtins as b\nb.AssertionError = BaseException\ndef square(x):\n    return 0\n",
     "equals anything": "class A:\n    __eq__ = lambda s, o: True\ndef square(x):\n    return A()\n",
