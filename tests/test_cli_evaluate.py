@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,80 @@ def test_malformed_samples_name_the_line_and_field(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert f"{path}:2: field 'completion'" in out.stderr
+
+
+# Worker-killers for HumanEval/53 (``add``). Each tries to take the sandbox down with it and then
+# ends itself: contained, its parent is its own namespace's init, which ignores the signal, so
+# without the last line it would go on to compute the right answer.
+KILLERS = {
+    2: (  # at import: the parent, then itself
+        "    return x + y\n"
+        "import os, signal\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    ),
+    9: (  # when called: every process it may signal, then itself
+        "    import contextlib, os, signal\n"
+        "    for pid in (os.getppid(), -1):\n"
+        "        with contextlib.suppress(OSError):\n"
+        "            os.kill(pid, signal.SIGKILL)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    ),
+    17: (  # its process group, itself included, and then everything it can see in /proc
+        "    import os, signal\n"
+        "    for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "        try:\n"
+        "            os.kill(int(pid), signal.SIGKILL)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    os.killpg(0, signal.SIGKILL)\n"
+    ),
+}
+
+
+def _batch_with_killers(tmp_path: Path) -> Path:
+    right = "    return x + y\n"
+    samples = [{"task_id": "HumanEval/53", "completion": KILLERS.get(i, right), "n": i} for i in range(20)]
+    path = tmp_path / "killers.jsonl"
+    path.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    return path
+
+
+def _check_killer_batch(path: Path, out: subprocess.CompletedProcess[str]) -> None:
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in Path(f"{path}_results.jsonl").read_text().splitlines()]
+    assert [r["n"] for r in rows] == list(range(20))  # one row per sample, in order
+    assert [r["passed"] for r in rows] == [i not in KILLERS for i in range(20)]
+    for i in KILLERS:
+        assert rows[i]["result"].startswith("failed: "), rows[i]
+        assert "was killed by SIGKILL" in rows[i]["result"] or "worker was lost twice" in rows[i]["result"]
+    assert json.loads(out.stdout) == {"pass@1": pytest.approx(17 / 20)}
+
+
+def test_worker_killers_cost_the_batch_nothing(tmp_path: Path) -> None:
+    path = _batch_with_killers(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path), "--k", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    _check_killer_batch(path, out)
+
+
+@pytest.mark.slow
+def test_worker_killers_cost_a_docker_batch_nothing(
+    tmp_path: Path, docker_host: str, docker_image: str
+) -> None:
+    """In a container the candidate is not contained (Docker's seccomp refuses the namespaces),
+    so these do kill their worker: it is replaced, the run retried once, then its tests crashed."""
+    path = _batch_with_killers(tmp_path)
+    env = {**os.environ, "DOCKER_HOST": docker_host, "CODEMEND_SANDBOX": "docker"}
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path), "--k", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    _check_killer_batch(path, out)
