@@ -329,3 +329,21 @@ def test_a_run_whose_worker_is_lost_twice_is_crashed_and_the_pool_goes_on() -> N
         assert [r.status for r in report.results] == ["crashed", "crashed"]
         assert "lost twice" in (report.results[0].detail or "")
         assert sb.run(problem, "def f(x):\n    return x * x\n").passed
+
+
+def test_each_candidate_is_contained_in_namespaces_of_its_own(sandbox: LocalSandbox) -> None:
+    """As root and as any user: a fresh PID namespace per run (its init is PID 1, the candidate
+    PID 2, whatever ran before), and a self-inflicted signal still ends the candidate."""
+    code = (
+        "import os\n"
+        "def f():\n"
+        "    return os.getpid(), os.getppid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+    )
+    problem = make_problem("assert f() == (2, 1, [1, 2]) or f() == (2, 1, [])", entry_point="f")
+    for _ in range(2):
+        report = sandbox.run(problem, code)
+        assert report.passed, report.results[0]
+    assert sandbox.contained is True
+    killed = sandbox.run(make_problem("assert f() == 1"), "import os, signal\nos.kill(os.getpid(), 9)\n")
+    assert killed.results[0].status == "crashed"
+    assert "SIGKILL" in (killed.results[0].detail or "")

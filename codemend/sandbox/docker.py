@@ -235,7 +235,7 @@ class DockerSandbox(PooledSandbox):
         client = self.client()
         config = json.dumps({"uids": self.uids(slot), "workdir": "/tmp"})
         worker = ContainerWorker(client, self.image, self._create_args(), config, self.python)
-        worker.start(self.limits.start_timeout_s)
+        self.note_containment(worker.start(self.limits.start_timeout_s))
         self.isolation = "container"
         if self._finalizer is None:  # also on interpreter exit, not only on close()
             self._finalizer = weakref.finalize(self, _stop_all, self._all)

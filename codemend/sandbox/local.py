@@ -142,7 +142,8 @@ class LocalSandbox(PooledSandbox):
 
     def _start_worker(self, slot: int, isolation: Isolation) -> Worker:
         worker = ProcessWorker(*self._argv(slot, isolation))
-        worker.start(self.limits.start_timeout_s)
+        hello = worker.start(self.limits.start_timeout_s)
+        self.note_containment(hello)
         return worker
 
     def _launch(self, slot: int) -> Worker:
@@ -162,8 +163,6 @@ class LocalSandbox(PooledSandbox):
                 _warned = True
             isolation = "rlimits"
             worker = self._start_worker(slot, isolation)
-        if not self._root:
-            log.info("not running as root: harness and candidate share a uid; no RLIMIT_NPROC per run")
         self.isolation = isolation
         return worker
 

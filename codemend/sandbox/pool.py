@@ -132,6 +132,8 @@ class PooledSandbox(Sandbox):
         self.size = min(workers or os.cpu_count() or 1, MAX_WORKERS)
         self.limits = limits or SandboxLimits()
         self.isolation: Isolation | None = None
+        self.contained: bool | None = None  # each candidate in namespaces of its own (hello)
+        self._containment_warned = False
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         self._lock = threading.Lock()
@@ -140,6 +142,18 @@ class PooledSandbox(Sandbox):
     def uids(self, slot: int) -> list[int]:
         """Harness and candidate uids of a worker slot."""
         return [self._uid_base + 2 * slot, self._uid_base + 2 * slot + 1]
+
+    def note_containment(self, hello: dict[str, Any]) -> None:
+        """Record whether the worker contains its candidates; say once why not, if not."""
+        self.contained = bool(hello.get("contained"))
+        if not self.contained and not self._containment_warned:
+            self._containment_warned = True
+            log.info(
+                "%s sandbox: candidates are not contained in namespaces of their own here (%s); "
+                "the worker's other layers still apply",
+                self.name,
+                hello.get("containment_error") or "not reported",
+            )
 
     @abstractmethod
     def _launch(self, slot: int) -> Worker:

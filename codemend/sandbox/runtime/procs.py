@@ -6,6 +6,7 @@ Standard library only; runs inside the sandbox.
 import contextlib
 import ctypes
 import fcntl
+import functools
 import json
 import os
 import resource
@@ -20,6 +21,9 @@ else:  # inside the sandbox
     import candidate  # type: ignore[import-not-found, no-redef]
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc_gil = ctypes.PyDLL(None, use_errno=True)  # calls that keep the GIL (clone, as fork does)
+_pyapi = ctypes.pythonapi
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220}
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 1 << 12
@@ -98,15 +102,61 @@ def _write(path: str, text: str) -> None:
         fh.write(text)
 
 
-def _unshare() -> None:
-    """Enter a new user, mount and PID namespace (the PID one applies to children), mapping the
-    current uid and gid onto themselves."""
-    uid, gid = os.getuid(), os.getgid()
-    set_dumpable(True)  # /proc/self/*_map belong to us only while dumpable
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID), "unshare")
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+def _clone(flags: int) -> int:
+    """``os.fork()`` into new namespaces (``clone`` with ``flags``): 0 in the child.
+
+    The raw system call with no new stack behaves as fork does; Python's own before- and
+    after-fork steps run around it, with the GIL held throughout, as ``os.fork`` does."""
+    number = _SYS_CLONE.get(os.uname().machine)
+    if number is None:
+        raise OSError(38, f"clone: no system call number for {os.uname().machine}")
+    _pyapi.PyOS_BeforeFork()
+    pid = _libc_gil.syscall(
+        ctypes.c_long(number), ctypes.c_ulong(flags | signal.SIGCHLD), *[ctypes.c_long(0)] * 4
+    )
+    err = ctypes.get_errno()
+    if pid == 0:
+        _pyapi.PyOS_AfterFork_Child()
+        return 0
+    _pyapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, f"clone: {os.strerror(err)}")
+    return int(pid)
+
+
+def _spawn_contained(uid: int | None, child: Any) -> int:
+    """Start ``child()`` as PID 1 of new user, mount and PID namespaces, its uid (``uid``, or
+    this process's own) mapped onto itself; the child runs only once the map is written."""
+    r, w = os.pipe()
+    set_dumpable(True)  # the child's /proc files, its id maps among them, are then ours to write
+    pid = -1
+    try:
+        pid = _clone(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID)
+    finally:
+        if pid != 0:
+            set_dumpable(False)
+    if pid == 0:
+        os.close(w)
+        go = os.read(r, 1)
+        os.close(r)
+        if go != b"1":
+            os._exit(70)
+        child()
+        os._exit(70)
+    os.close(r)
+    try:
+        if os.geteuid() != 0:  # unprivileged, gid_map needs setgroups off (root drops groups)
+            _write(f"/proc/{pid}/setgroups", "deny")
+        outer_uid = os.getuid() if uid is None else uid
+        outer_gid = os.getgid() if uid is None else uid
+        _write(f"/proc/{pid}/uid_map", f"{outer_uid} {outer_uid} 1")
+        _write(f"/proc/{pid}/gid_map", f"{outer_gid} {outer_gid} 1")
+        os.write(w, b"1")
+    except OSError:
+        pass  # the child reads no go-ahead and exits
+    finally:
+        os.close(w)
+    return pid
 
 
 def _drop_capabilities() -> None:
@@ -143,56 +193,54 @@ def _private_proc(cwd: str) -> None:
 
 
 def probe_containment(uid: int | None) -> str | None:
-    """None when ``contain`` works here for candidates of ``uid``, else why not (tried in a
-    throwaway child)."""
+    """None when candidates of ``uid`` can be contained here, else why not (tried on a
+    throwaway child: namespaces, the uid switch inside them, a private mount table)."""
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+
+    def trial() -> None:
         os.close(r)
         try:
             if uid is not None:
                 os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
-            _unshare()
+            _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
             os._exit(0)
         except BaseException as exc:
             os.write(w, str(exc).encode()[:500])
             os._exit(1)
+
+    try:
+        pid = _spawn_contained(uid, trial)
+    except OSError as exc:
+        os.close(r)
+        os.close(w)
+        return str(exc)
     os.close(w)
     with os.fdopen(r, "rb") as fh:
         why = fh.read().decode("utf-8", "replace")
     _, status = os.waitpid(pid, 0)
-    return None if status == 0 else why or describe(status)
+    return None if status == 0 else why or f"the trial child {describe(status)}"
 
 
-def contain(nproc: int, cwd: str) -> None:
-    """Put the rest of this candidate in namespaces of its own; returns in the candidate.
+def contain(nproc: int, cwd: str, report: int) -> None:
+    """Finish containing a candidate started by ``_spawn_contained``; returns in the candidate.
 
-    This process stays outside and waits; its child is PID 1 of a new PID namespace (it mounts
-    that namespace's /proc and reaps orphans); its grandchild, the candidate, returns from here.
-    The candidate sees no process but its own tree (``getppid()`` is its namespace's init,
-    which ignores its signals; ``kill(-1)`` reaches its own tree only), holds no capability, and
-    RLIMIT_NPROC counts the processes of its user namespace alone. When the candidate ends, its
-    init exits and the kernel kills whatever is left in the namespace. This process then ends
-    the way the candidate did, so the zygote reports the candidate's own exit status.
+    This process is PID 1 of the candidate's namespaces: it mounts their /proc, drops every
+    capability, forks the candidate and stays to reap orphans; when the candidate ends it
+    writes its wait status to ``report`` and exits, and the kernel kills whatever is left in
+    the namespace. The candidate sees no process but its own tree (``getppid()`` is this init,
+    which ignores its signals; ``kill(-1)`` reaches its own tree only), holds no capability,
+    and RLIMIT_NPROC counts the processes of its user namespace alone.
     """
-    _unshare()
-    r, w = os.pipe()
-    init = os.fork()
-    if init:
-        os.close(w)
-        _mirror(init, r)
-    os.close(r)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _private_proc(cwd)
     _cap(resource.RLIMIT_NPROC, nproc)
     _drop_capabilities()
     child = os.fork()
     if child:
         set_dumpable(False)
-        _reap(child, w)
-    os.close(w)
+        _reap(child, report)
+    os.close(report)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -210,25 +258,6 @@ def _reap(child: int, report: int) -> None:
             with contextlib.suppress(OSError):
                 os.write(report, status.to_bytes(4, "little"))
             os._exit(0)
-
-
-def _mirror(init: int, report: int) -> None:
-    """Wait for the namespace's init, then end as the candidate ended."""
-    while True:
-        try:
-            _, init_status = os.waitpid(init, 0)
-            break
-        except InterruptedError:
-            continue
-    data = os.read(report, 4)
-    status = int.from_bytes(data, "little") if len(data) == 4 else init_status
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        os.kill(os.getpid(), signal.SIGKILL)  # in case that signal's default is to go on
-    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
 def sweep(uids: list[int] | None, pgids: list[int]) -> None:
@@ -286,8 +315,9 @@ def describe(status: int | None) -> str:
 def zygote(sock: socket.socket) -> None:
     """Fork candidate processes on request. Started before any job is read, so a candidate's
     memory never holds test data. Answers each request with the child's pid and a pidfd, and
-    reports each child's exit status when it ends."""
-    children: dict[int, int] = {}
+    reports each child's exit status when it ends (for a contained one, the status its init
+    reported for the candidate)."""
+    children: dict[int, tuple[int, int | None]] = {}
     while True:
         watched: list[Any] = [sock, *children]
         ready, _, _ = select.select(watched, [], [])
@@ -297,28 +327,41 @@ def zygote(sock: socket.socket) -> None:
                 if not msg:
                     os._exit(0)
                 req = json.loads(msg)
-                pid = os.fork()
-                if pid == 0:
-                    _candidate(req, fds)
+                report: int | None = None
+                if req.get("contain"):
+                    report, report_w = os.pipe()
+                    pid = _spawn_contained(req["uid"], functools.partial(_candidate, req, [*fds, report_w]))
+                    os.close(report_w)
+                else:
+                    pid = os.fork()
+                    if pid == 0:
+                        _candidate(req, fds)
                 for f in fds:
                     os.close(f)
                 pidfd = os.pidfd_open(pid)  # valid until this process reaps the child
-                children[pidfd] = pid
+                children[pidfd] = (pid, report)
                 socket.send_fds(sock, [json.dumps(["spawned", pid]).encode()], [pidfd])
             else:
-                pid = children.pop(fd)
+                pid, report = children.pop(fd)
                 os.close(fd)
                 _, status = os.waitpid(pid, 0)
+                if report is not None:
+                    os.set_blocking(report, False)
+                    with contextlib.suppress(OSError):
+                        data = os.read(report, 4)
+                        status = int.from_bytes(data, "little") if len(data) == 4 else status
+                    os.close(report)
                 sock.send(json.dumps(["exited", pid, status]).encode())
 
 
 def _candidate(req: dict, fds: list[int]) -> None:
+    """The candidate's process; contained, ``fds`` ends with its init's report pipe."""
     try:
         # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
         contained = bool(req.get("contain"))
         enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
         if contained:
-            contain(req["limits"]["nproc"], req["cwd"])
+            contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1)
         if req["mode"] == "serve":
             candidate.serve()
         else:

@@ -100,7 +100,8 @@ class Supervisor:
         while waiting and (left := end - time.monotonic()) > 0:
             for fd in select.select(waiting, [], [], left)[0]:
                 waiting.remove(fd)
-        procs.sweep(self.uids, pids)
+        if waiting or not self.contained:  # a contained candidate's namespace dies with its init
+            procs.sweep(self.uids, pids)
         if path:
             shutil.rmtree(path, ignore_errors=True)
 
