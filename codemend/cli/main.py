@@ -1,32 +1,59 @@
-"""The root command group."""
+"""The root command group: each command's module is imported only when that command runs.
+
+``codemend --help`` and ``--version`` import nothing beyond click; the short help of each
+command is kept here (a test checks it matches the command's own docstring).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from codemend import __version__
-from codemend.cli.bench import bench
-from codemend.cli.check import check
-from codemend.cli.evaluate import evaluate
-from codemend.cli.export import export
-from codemend.cli.serve import serve
-from codemend.cli.solve import solve_command
+
+# name -> (module:attribute, the first line of its help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("codemend.cli.bench:bench", "Run benchmark NAME through the repair loop and score it..."),
+    "check": ("codemend.cli.check:check", "Run CODE_FILE against the tests of PROBLEM_FILE (.json or..."),
+    "evaluate": ("codemend.cli.evaluate:evaluate", 'Score SAMPLES_FILE ({"task_id", "completion"}...'),
+    "export": ("codemend.cli.export:export", "Export stored trajectories of RUN_OR_DB as training data."),
+    "serve": ("codemend.cli.serve:serve", "Serve SmolLM2-135M (llama.cpp) at http://HOST:PORT/v1 until..."),
+    "solve": (
+        "codemend.cli.solve:solve_command",
+        "Solve PROBLEM (a problem file, or BENCHMARK:ID such as...",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def load_command(name: str) -> click.Command:
+    module, _, attribute = COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{module}:{attribute} is not a click command")
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are invoked (or asked for their help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codemend")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 def main(verbose: int) -> None:
     """codemend: self-repairing code generation with a sandboxed test executor."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-main.add_command(bench)
-main.add_command(check)
-main.add_command(evaluate)
-main.add_command(export)
-main.add_command(serve)
-main.add_command(solve_command, name="solve")
