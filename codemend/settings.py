@@ -40,6 +40,11 @@ class LLMSettings(BaseModel):
     max_tokens: int | None = Field(
         default=None, ge=1, description="max_tokens for a call that sets none (None: the endpoint's own)."
     )
+    request_lock: Path | None = Field(
+        default=None,
+        description="A file locked around each request, so that processes sharing a server that "
+        "answers one request at a time queue in their clients (set for the shared embedded model).",
+    )
 
 
 class EmbeddedSettings(BaseModel):
@@ -54,6 +59,14 @@ class EmbeddedSettings(BaseModel):
     max_tokens: int = Field(default=1024, ge=1)
     n_threads: int | None = Field(default=None, ge=1)
     startup_timeout_s: float = Field(default=120.0, gt=0)
+    share: bool = Field(
+        default=True, description="Share one server among this user's processes (the same model and context)."
+    )
+    runtime_dir: Path | None = Field(
+        default=None,
+        description="Where shared servers are registered (None: $XDG_RUNTIME_DIR/codemend, else a "
+        "private folder codemend-UID in the temporary directory).",
+    )
 
 
 class SandboxSettings(BaseModel):
@@ -83,7 +96,9 @@ class Settings(BaseModel):
             fallback.pop("api_key", None)
         critic = _read_llm(env, "CODEMEND_CRITIC_", fallback=fallback)
         prefix = "CODEMEND_EMBEDDED_"
-        embedded_values = _read(env, prefix, _EMBEDDED_ENV)
+        embedded_values: dict[str, Any] = _read(env, prefix, _EMBEDDED_ENV)
+        if "runtime_dir" not in embedded_values and "XDG_RUNTIME_DIR" in env:
+            embedded_values["runtime_dir"] = Path(env["XDG_RUNTIME_DIR"]) / "codemend"
         embedded = _validate(EmbeddedSettings, embedded_values, prefix, _EMBEDDED_ENV)
         sandbox_values = _read(env, "", _SANDBOX_ENV)
         sandbox = _validate(SandboxSettings, sandbox_values, "", _SANDBOX_ENV)
@@ -109,6 +124,8 @@ _EMBEDDED_ENV = {
     "max_tokens": "MAX_TOKENS",
     "n_threads": "THREADS",
     "startup_timeout_s": "STARTUP_TIMEOUT",
+    "share": "SHARE",
+    "runtime_dir": "RUNTIME_DIR",
 }
 _SANDBOX_ENV = {
     "backend": "CODEMEND_SANDBOX",

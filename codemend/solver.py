@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import difflib
 import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -162,12 +163,31 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
     )
 
 
-def _limits(options: SolveOptions) -> Limits:
+def _unknown(given: object, valid: frozenset[str], what: str) -> None:
+    """A ``UserError`` for a key of ``given`` that is not in ``valid``, naming the closest one."""
+    if not isinstance(given, dict):
+        return
+    for key in given:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), sorted(valid), n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UserError(f"unknown {what} {key!r}: {hint}valid: {', '.join(sorted(valid))}")
+
+
+def check_options(options: dict[str, object]) -> None:
+    """Refuse misspelt options (``round=2``, ``sampling={"max_token": 50}``) instead of
+    silently running with the defaults."""
+    _unknown(options, SolveOptions.__optional_keys__, "solve() option")
+    for name in ("sampling", "repair_sampling"):
+        _unknown(options.get(name), SamplingParams.__optional_keys__, f"key of {name}")
     rounds = options.get("rounds", 3)
-    if rounds < 0:
-        raise UserError(f"rounds must be 0 or more, got {rounds}")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
+        raise UserError(f"rounds must be an int, 0 or more, got {rounds!r}")
+
+
+def _limits(options: SolveOptions) -> Limits:
     return Limits(
-        max_rounds=rounds,
+        max_rounds=options.get("rounds", 3),
         token_budget=options.get("token_budget"),
         time_budget_s=options.get("time_budget_s"),
     )
@@ -176,10 +196,33 @@ def _limits(options: SolveOptions) -> Limits:
 async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> SolveResult:
     """Generate, test, critique and repair until the visible tests pass or a limit stops it.
 
+    ``problem`` is a ``Problem`` (e.g. from ``load_problems``); without one, give ``prompt`` and
+    ``tests``. Options (an unknown name, or an unknown key in ``sampling``, is a ``UserError``
+    naming the closest valid one):
+
+    - ``prompt``, ``tests``, ``entry_point`` (None): the problem when none is given; strings in
+      ``tests`` are visible assertions.
+    - ``rounds`` (3): repairs after the first attempt.
+    - ``critic`` ("tests"): "tests" (the test report alone), "llm" or "hybrid".
+    - ``llm`` (None: ``CODEMEND_*``, else the embedded model), ``critic_llm`` (None:
+      ``CODEMEND_CRITIC_*``, else as the generator): an ``LLMClient`` or ``LLMSettings``.
+    - ``sandbox`` (None: a ``LocalSandbox``, or ``CODEMEND_SANDBOX``'s backend, for this solve).
+    - ``sampling`` (None: the endpoint's defaults) and ``repair_sampling`` (None: as
+      ``sampling``): ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``, ``n``.
+    - ``history`` ("latest"): the repair prompt shows the latest attempt, or "full": all of them.
+    - ``imports`` ("default"): the import policy; "strict" forbids network and subprocess modules.
+    - ``reward`` ("pass_fraction"): the per-step reward, by name or as a function.
+    - ``token_budget`` (None), ``time_budget_s`` (None): stop once spent.
+    - ``prompts`` (None: codemend's templates): a ``Prompts`` set.
+    - ``run_dir`` (None): keep checkpoints there, so a solve called again with the same
+      ``trajectory_id`` resumes; ``trajectory_id``, ``run_id`` (None: fresh ids).
+    - ``on_step`` (None): called with each ``StepRecord`` as it is made.
+
     Raises ``UserError`` on bad input and ``InfrastructureError`` when the sandbox or the embedded
     model cannot start; an endpoint that fails mid-run ends the trajectory with the
     ``infrastructure`` stop reason instead.
     """
+    check_options(dict(options))
     task = _problem(problem, options)
     trajectory_id = options.get("trajectory_id") or uuid.uuid4().hex
     async with AsyncExitStack() as stack:
@@ -196,9 +239,17 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
 def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> SolveResult:
     """``asolve`` for synchronous callers, also from inside a running event loop (Jupyter).
 
+    Takes the same problem and options as ``asolve`` (see ``help(codemend.asolve)``): ``rounds``
+    (3), ``critic`` ("tests"), ``llm``, ``critic_llm``, ``sandbox``, ``sampling``,
+    ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``reward``
+    ("pass_fraction"), ``token_budget``, ``time_budget_s``, ``prompts``, ``run_dir``,
+    ``trajectory_id``, ``run_id``, ``on_step``, or ``prompt``/``tests``/``entry_point`` instead of
+    a problem. An unknown option is a ``UserError``.
+
     Inside a running loop the solve gets its own loop in a worker thread: pass endpoint settings
     rather than an ``LLMClient`` that already belongs to another loop.
     """
+    check_options(dict(options))
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -150,3 +150,23 @@ def test_hidden_results_are_never_read() -> None:
     constraints = check("def add(a, b):\n    return a + b\n", report("passed", "passed", hidden="timeout"))
     assert len([c for c in constraints if c.name == "tests"]) == 2
     assert all(c.satisfied for c in constraints)
+
+
+def test_compiler_warnings_are_caught_and_become_evidence() -> None:
+    """A reply the compiler warns about prints nothing (not even with warnings as errors, as
+    pytest runs here) and the warning reaches the critique."""
+    import subprocess
+    import sys
+
+    code = "def f(x):\n    return (1, 2)(x)\n"
+    script = (
+        "from codemend.agents.constraints import _parses\n"
+        "from codemend.llm import extract_code\n"
+        f"code = {code!r}\n"
+        "extract_code('```python\\n' + code + '```')\n"
+        "print(_parses(code)[1].evidence)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert "line 2: 'tuple' object is not callable; perhaps you missed a comma?" in out.stdout

@@ -19,7 +19,7 @@ from codemend.trajectories import (
     export_trajectories,
     from_raw_row,
 )
-from codemend.trajectories.export import FORMATS, normalise_code
+from codemend.trajectories.export import FORMATS, EmptyExport, normalise_code
 from codemend.trajectories.export import rows as export_rows
 
 pytest_plugins = ["trajectory_fixtures"]
@@ -210,12 +210,24 @@ def test_dataset_card_collects_every_export(tmp_path: Path, records: list[Trajec
     assert "Rows withheld for that reason: 1" in meta["sft"]["hidden_tests"]
 
 
-def test_refuses_a_readme_it_did_not_write(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+def test_in_a_shared_folder_the_card_is_named_after_the_file(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """``--out /tmp/x.jsonl`` must not write ``/tmp/README.md``; a README.md of the user's
+    own is left as it was."""
     (tmp_path / "README.md").write_text("# my project\n")
-    with pytest.raises(UserError, match="not written by codemend"):
-        export(records, tmp_path, "sft")
+    (tmp_path / "notes.txt").write_text("mine\n")
+    result = export_trajectories(records, ExportOptions(format="sft", out=tmp_path / "x.jsonl"))
+    assert result.card == tmp_path / "x.README.md"
+    front = yaml.safe_load(result.card.read_text().split("---\n")[1])
+    assert front["configs"] == [{"config_name": "x", "data_files": [{"split": "train", "path": "x.jsonl"}]}]
     assert (tmp_path / "README.md").read_text() == "# my project\n"
-    assert not (tmp_path / "sft.jsonl").exists()
+    assert not (tmp_path / ".codemend-exports.json").exists()
+    other = tmp_path / "sub"
+    other.mkdir()
+    (other / "data.csv").write_text("a\n")
+    result = export_trajectories(records, ExportOptions(format="sft", out=other / "y.jsonl"))
+    assert result.card == other / "y.README.md" and not (other / "README.md").exists()
 
 
 def test_bad_options_name_the_flag(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
@@ -229,3 +241,14 @@ def test_bad_options_name_the_flag(tmp_path: Path, records: list[TrajectoryRecor
 
 def test_problem_fixtures_are_what_the_tests_assume() -> None:
     assert [len(p.hidden_tests()) for p in (SQUARE, ADD, ECHO_SUM)] == [1, 1, 1]
+
+
+def test_a_split_left_empty_is_refused_and_nothing_written(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """One task cannot be split by task: an empty test file would fail ``load_dataset``."""
+    one_task = [r for r in records if r.problem.id == records[0].problem.id]
+    options = ExportOptions(format="rl", out=tmp_path / "rl.jsonl", test_fraction=0.5)
+    with pytest.raises(EmptyExport, match="the test split would be empty"):
+        export_trajectories(one_task, options)
+    assert list(tmp_path.iterdir()) == []

@@ -138,15 +138,16 @@ def test_serve_runs_in_the_foreground_until_interrupted() -> None:
 
 
 @pytest.mark.slow
-def test_the_server_stops_when_its_process_is_killed() -> None:
+def test_the_server_stops_when_its_process_is_killed(tmp_path: Path) -> None:
     script = (
         "import time\n"
-        "from codemend.llm.embedded import embedded_server\n"
+        "from codemend.llm import embedded_server\n"
         "server = embedded_server()\n"
         "print(server.base_url, server.log_path, flush=True)\n"
         "time.sleep(600)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    env = {**os.environ, "CODEMEND_EMBEDDED_RUNTIME_DIR": str(tmp_path)}  # nobody else's server
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     url, log_path = proc.stdout.readline().split()
     assert Path(log_path).is_file()
@@ -192,12 +193,13 @@ def test_files_in_the_callers_cwd_are_not_imported_by_the_server(tmp_path: Path)
     for name in ("random", "typing", "inspect", "signal", "json"):
         (tmp_path / f"{name}.py").write_text(trap)
     script = (
-        "from codemend.llm.embedded import embedded_server\n"
+        "from codemend.llm import embedded_server\n"
         "import httpx\n"
         "server = embedded_server()\n"
         "print(httpx.get(server.base_url + '/models', timeout=10).json()['data'][0]['id'])\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env["CODEMEND_EMBEDDED_RUNTIME_DIR"] = str(tmp_path / "runtime")  # a server of its own
     # -P keeps the cwd off this driver's own sys.path, as a console script's is
     out = subprocess.run(
         [sys.executable, "-P", "-c", script],

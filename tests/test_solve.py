@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_prompt_tests_and_entry_point_instead_of_a_problem(
         ({"prompt": "x", "tests": ["assert f() == 1"]}, "assertion tests need an entry_point"),
         (
             {"prompt": "x", "tests": ["assert f() == 1"], "entry_point": "f", "rounds": -1},
-            "rounds must be 0 or more",
+            "rounds must be an int, 0 or more",
         ),
         (
             {"prompt": "x", "tests": ["assert f() == 1"], "entry_point": "f", "reward": "bleu"},
@@ -125,3 +126,33 @@ def test_a_client_passed_in_is_used_and_left_open(
             return llm.requests
 
     assert asyncio.run(main()) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"round": 2}, "unknown solve() option 'round': did you mean 'rounds'?"),
+        ({"sampling": {"max_token": 50}}, "unknown key of sampling 'max_token': did you mean 'max_tokens'?"),
+        ({"repair_sampling": {"temprature": 0}}, "did you mean 'temperature'?"),
+        ({"rounds": "2"}, "rounds must be an int"),
+    ],
+)
+def test_misspelt_options_are_refused_before_anything_starts(
+    square: Problem, kwargs: dict[str, Any], message: str
+) -> None:
+    """``solve(p, round=2)`` used to run the default 3 rounds; no endpoint or sandbox is given
+    here, so a check that came after starting anything would fail differently."""
+    with pytest.raises(UserError, match=re.escape(message)):
+        solve(square, **kwargs)
+    with pytest.raises(UserError, match=re.escape(message)):
+        asyncio.run(asolve(square, **kwargs))
+
+
+def test_help_lists_every_option_with_its_default() -> None:
+    doc = asolve.__doc__ or ""
+    for option in ("rounds", "critic", "llm", "critic_llm", "sandbox", "sampling", "repair_sampling",
+                   "history", "imports", "reward", "token_budget", "time_budget_s", "prompts",
+                   "run_dir", "trajectory_id", "run_id", "on_step", "prompt", "tests", "entry_point"):
+        assert f"``{option}``" in doc, option
+    assert "``rounds`` (3)" in doc and "``critic`` (\"tests\")" in doc
+    assert "help(codemend.asolve)" in (solve.__doc__ or "")

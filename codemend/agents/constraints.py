@@ -12,6 +12,7 @@ import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from codemend import pysource
 from codemend.errors import UserError
 from codemend.problems import AssertTest, Problem
 from codemend.sandbox import TestReport, TestResult
@@ -65,12 +66,14 @@ def check_constraints(
 
 def _parses(code: str) -> tuple[ast.Module | None, Constraint]:
     try:
-        tree = ast.parse(code)
+        tree, _ = pysource.parse(code)
+        warned = pysource.compile_warnings(code)
     except SyntaxError as exc:
         return None, Constraint(name="parses", satisfied=False, evidence=f"line {exc.lineno}: {exc.msg}")
     except ValueError as exc:  # null bytes
         return None, Constraint(name="parses", satisfied=False, evidence=str(exc))
-    return tree, Constraint(name="parses", satisfied=True)
+    evidence = f"the compiler warns: {'; '.join(warned)}" if warned else ""
+    return tree, Constraint(name="parses", satisfied=True, evidence=evidence)
 
 
 def _entry_point(problem: Problem, tree: ast.Module | None) -> Constraint:

@@ -27,6 +27,8 @@ def feedback_text(problem: Problem, constraints: list[Constraint], report: TestR
     lines.extend(_describe(problem, r) for r in failing[:MAX_FAILURES])
     if len(failing) > MAX_FAILURES:
         lines.append(f"({len(failing) - MAX_FAILURES} more failing test(s) not shown.)")
+    if parses.evidence and failing:  # e.g. "'tuple' object is not callable; perhaps you missed a comma?"
+        lines.append(f"Note: {parses.evidence}.")
     passed = len(results) - len(failing)
     if results and not failing:
         lines.append(f"All {len(results)} visible test(s) pass.")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codemend.benchmarks.lock import run_dir_lock
 from codemend.benchmarks.metrics import BenchSummary, summarise
 from codemend.benchmarks.plot import PLOT_FILE, plot_passk, preload
 from codemend.benchmarks.report import sample_rows, summary_lines, write_outputs
@@ -47,8 +48,28 @@ async def abench(
     on_progress: ProgressHook | None = None,
 ) -> BenchOutcome:
     """Every (problem, sample) through the repair graph, then ``samples.jsonl``, ``summary.json``,
-    ``report.md`` and ``passk_by_round.png`` in ``run_dir``."""
+    ``report.md`` and ``passk_by_round.png`` in ``run_dir``, which no other process may use
+    meanwhile (``RunDirInUse``)."""
     folder = Path(run_dir)
+    with run_dir_lock(folder):
+        return await _abench(
+            spec, problems, deps, folder, resume=resume, retry_errors=retry_errors,
+            checkpoints=checkpoints, concurrency=concurrency, on_progress=on_progress,
+        )  # fmt: skip
+
+
+async def _abench(
+    spec: BenchSpec,
+    problems: Sequence[Problem],
+    deps: BenchDeps,
+    folder: Path,
+    *,
+    resume: bool,
+    retry_errors: bool,
+    checkpoints: bool,
+    concurrency: int,
+    on_progress: ProgressHook | None,
+) -> BenchOutcome:
     preload()
     result = await run_bench(
         spec,

@@ -12,17 +12,27 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from codemend.agents import CRITIC_MODES
 from codemend.benchmarks import BENCHMARKS, BenchDeps, BenchOutcome, BenchSpec, abench, load_benchmark
 from codemend.benchmarks import Progress as BenchProgress
+from codemend.benchmarks.lock import run_dir_lock
 from codemend.benchmarks.runner import read_spec
 from codemend.benchmarks.spec import default_temperature, select
 from codemend.cli.common import (
@@ -37,6 +47,7 @@ from codemend.cli.common import (
 )
 from codemend.errors import InfrastructureError, UserError
 from codemend.llm import LLMClient, resolve
+from codemend.llm.client import BUSY_NOTICE_S, turn_wait_s
 from codemend.prompts import Prompts
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings, get_settings
@@ -79,6 +90,16 @@ def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[
     return stored
 
 
+class _BusyColumn(ProgressColumn):
+    """Says so when requests wait for a model server that other processes keep busy."""
+
+    def render(self, task: Task) -> Text:
+        waited = turn_wait_s()
+        if waited < BUSY_NOTICE_S:
+            return Text("")
+        return Text(f"model busy with other processes: waiting {waited:.0f}s", style="yellow")
+
+
 class _Bar:
     """The rich progress bar: done of total, solved so far, rate and ETA."""
 
@@ -91,6 +112,7 @@ class _Bar:
             TextColumn("{task.fields[errors]}"),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
+            _BusyColumn(),
         )
         self.progress = Progress(*columns, console=stderr, disable=not show)
         self.task = self.progress.add_task(title, total=None, solved=0, errors="", rate="")
@@ -196,18 +218,25 @@ def bench(ctx: click.Context, name: str, backend: str | None, image: str | None,
     """Run benchmark NAME through the repair loop and score it with its hidden tests."""
     run_dir: Path | None = options.pop("run_dir")
     given = {k for k in options if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
-    try:
-        if options["resume"]:
-            if run_dir is None:
-                raise UserError("--resume needs --run-dir")
-            spec = _resumed_spec(name, run_dir, options, given)
-        else:
-            spec = _spec(name, options)
-            run_dir = run_dir or Path("runs") / f"bench-{name}-{datetime.now():%Y%m%d-%H%M%S}"
-        settings = sandbox_settings(backend, image)
-    except UserError as exc:
-        die(str(exc), EXIT_BAD_INPUT)
-    outcome = _execute(spec, run_dir, settings, options)
+    with ExitStack() as held:
+        try:
+            if options["resume"]:
+                if run_dir is None:
+                    raise UserError("--resume needs --run-dir")
+                if not run_dir.is_dir():
+                    raise UserError(f"nothing to resume: {run_dir} does not exist")
+                # held before the stored settings are read and before any model or sandbox
+                # starts; released when the command ends (or dies: the kernel drops it)
+                held.enter_context(run_dir_lock(run_dir))
+                spec = _resumed_spec(name, run_dir, options, given)
+            else:
+                spec = _spec(name, options)
+                run_dir = run_dir or Path("runs") / f"bench-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+                held.enter_context(run_dir_lock(run_dir))
+            settings = sandbox_settings(backend, image)
+        except UserError as exc:
+            die(str(exc), EXIT_BAD_INPUT)
+        outcome = _execute(spec, run_dir, settings, options)
     sys.stdout.write("".join(line + "\n" for line in outcome.lines))
     stderr.print(f"run dir: {run_dir} (report.md, summary.json, samples.jsonl, passk_by_round.png)")
     if outcome.summary.infrastructure_errors or outcome.summary.unscored:

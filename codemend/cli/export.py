@@ -9,22 +9,36 @@ import click
 from codemend.cli.common import EXIT_BAD_INPUT, die, stderr
 from codemend.errors import UserError
 from codemend.trajectories import DEFAULT_STORE_PATH, FORMATS, ExportOptions, TrajectoryStore
-from codemend.trajectories.export import ExportResult, export_trajectories
+from codemend.trajectories.export import EmptyExport, ExportResult, export_trajectories
+
+EXIT_NOTHING = 1  # like a run that solved nothing: no data, and no error in the input
 
 _SOURCE_HELP = "A trajectory store (.db) to export whole, or a run id in the store given by --db."
+RUN_STORE = "trajectories.db"  # what a bench run directory holds (benchmarks.runner.STORE_FILE)
+
+
+def _store_in(path: Path) -> Path:
+    """A store file as given, or the store of a bench run directory."""
+    if path.is_dir():
+        if not (path / RUN_STORE).is_file():
+            raise UserError(f"{path} is a directory without {RUN_STORE}: give a bench run dir or a .db file")
+        return path / RUN_STORE
+    return path
 
 
 def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str | None]:
     """(store path, run id or None for every run) from the RUN_OR_DB argument."""
-    if Path(source).is_file():
+    if Path(source).is_file() or Path(source).is_dir():
         if db is not None:
-            raise UserError(f"{source} is a store file: drop --db, or give a run id instead")
-        return Path(source), run
+            raise UserError(f"{source} is a store or a run dir: drop --db, or give a run id instead")
+        return _store_in(Path(source)), run
     if source.endswith((".db", ".sqlite", ".sqlite3")) or "/" in source:
-        raise UserError(f"no trajectory store at {source}: give an existing .db file or a run id")
+        raise UserError(
+            f"no trajectory store at {source}: give an existing .db file, a bench run dir or a run id"
+        )
     if run is not None:
         raise UserError("give the run id either as RUN_OR_DB or with --run, not both")
-    store = db or DEFAULT_STORE_PATH
+    store = _store_in(db) if db is not None else DEFAULT_STORE_PATH
     if not store.is_file():
         raise UserError(f"run {source!r}: no trajectory store at {store}; point --db at the store")
     return store, source
@@ -37,7 +51,7 @@ def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str |
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PATH.jsonl|.parquet"
 )
 @click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Store for a run id."
+    "--db", type=click.Path(path_type=Path), default=None, help="Store (or bench run dir) of a run id."
 )
 @click.option("--run", default=None, help="Only this run of the store.")
 @click.option(
@@ -69,9 +83,12 @@ def export(
 ) -> None:
     """Export stored trajectories of RUN_OR_DB as training data.
 
-    RUN_OR_DB is a trajectory store (.db) or a run id in the store --db points at. Writes
+    RUN_OR_DB is a trajectory store (.db), a bench run directory, or a run id in the store --db
+    points at; the store is only read. When nothing matches the selection, nothing is written
+    and the exit status is 1. Writes
     PATH (or PATH-train/PATH-test with --split-by-task), PATH's JSON Schema beside it, and a
-    dataset card README.md in PATH's directory.
+    dataset card: README.md when PATH's directory is new, empty or holds codemend exports only
+    (several exports there are configs of one dataset), else PATH's stem + .README.md.
     """
     try:
         path, run_id = _resolve(run_or_db, db, run)
@@ -88,13 +105,17 @@ def export(
             data_source=data_source,
             env_class=env_class,
         )
-        with TrajectoryStore(path, create=False) as store:
+        with TrajectoryStore(path, read_only=True) as store:
             if run_id is not None:
                 store.run(run_id)
             source = f"{path.name}" + (f", run {run_id}" if run_id else f", runs {_runs(store)}")
             result = export_trajectories(store.trajectories(run_id), options, source=source)
+    except EmptyExport as exc:
+        die(str(exc), EXIT_NOTHING)
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
+    except OSError as exc:  # --out in a directory that cannot be made or written
+        die(f"cannot write the export {out}: {exc.strerror or exc}", EXIT_BAD_INPUT)
     _report(result)
 
 

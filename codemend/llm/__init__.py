@@ -3,8 +3,9 @@ extraction from replies."""
 
 from codemend.llm.client import LLMClient
 from codemend.llm.defaults import default_client, resolve
-from codemend.llm.embedded import EmbeddedServer, embedded_server
+from codemend.llm.embedded import EmbeddedServer
 from codemend.llm.extract import extract_code
+from codemend.llm.shared import SharedServer, embedded_server
 from codemend.llm.types import ChatResult, Choice, Message, SamplingParams, Usage
 from codemend.settings import LLMSettings
 
@@ -16,6 +17,7 @@ __all__ = [
     "LLMSettings",
     "Message",
     "SamplingParams",
+    "SharedServer",
     "Usage",
     "default_client",
     "embedded_server",

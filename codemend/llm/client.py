@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
+import logging
+import os
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -18,7 +23,14 @@ from codemend.llm.retry import translate, with_retries
 from codemend.llm.types import ChatResult, Choice, Message, SamplingParams, Usage
 from codemend.settings import LLMSettings
 
+log = logging.getLogger(__name__)
+
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+BUSY_NOTICE_S = 5.0  # a wait for a shared server's turn longer than this is reported
+_BUSY_LOG_EVERY_S = 60.0
+_TURN_POLL_S = 0.05
+_turn_waits: dict[int, float] = {}  # request -> when it started waiting for its turn
+_last_busy_log = 0.0
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary()
 )
@@ -76,11 +88,11 @@ class LLMClient:
         async def attempt() -> ChatResult:
             nonlocal attempts
             attempts += 1
-            async with limiter:
+            async with limiter, _turn(self.settings.request_lock, self.base_url):
                 body = await self._post(request)
             return _parse(body, started=started, attempts=attempts)
 
-        result = await with_retries(self.settings, attempt)
+        result = await with_retries(self.settings, attempt, endpoint=self.base_url)
         self.usage += result.usage
         self.requests += 1
         return result
@@ -106,6 +118,51 @@ class LLMClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def turn_wait_s() -> float:
+    """How long the longest request of this process has waited for a shared server (0: none)."""
+    now = time.monotonic()
+    return max((now - since for since in list(_turn_waits.values())), default=0.0)
+
+
+@contextlib.asynccontextmanager
+async def _turn(lock: Path | None, base_url: str) -> AsyncIterator[None]:
+    """Hold ``lock`` (an exclusive ``flock``) for the block: one request at a time across the
+    processes sharing a server. Polled, so that a cancelled request never holds it."""
+    if lock is None:
+        yield
+        return
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    key = id(object())
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                _turn_waits.setdefault(key, started)
+                _report_busy(base_url, time.monotonic() - started)
+                await asyncio.sleep(_TURN_POLL_S)
+        _turn_waits.pop(key, None)
+        yield
+    finally:
+        _turn_waits.pop(key, None)
+        os.close(fd)  # releases the lock
+
+
+def _report_busy(base_url: str, waited: float) -> None:
+    global _last_busy_log
+    now = time.monotonic()
+    if waited >= BUSY_NOTICE_S and now - _last_busy_log >= _BUSY_LOG_EVERY_S:
+        _last_busy_log = now
+        log.warning(
+            "the model server at %s is busy with another process's requests: a request has waited "
+            "%.0f s for its turn (waiting here, not in the server, so its timeout is not running)",
+            base_url,
+            waited,
+        )
 
 
 def _parse(body: str, *, started: float, attempts: int) -> ChatResult:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 from codemend.llm.client import LLMClient
-from codemend.llm.embedded import embedded_server
+from codemend.llm.shared import embedded_server
 from codemend.settings import EMBEDDED_MODEL_NAME, LLMSettings, get_settings
 
 
 def resolve(settings: LLMSettings) -> LLMSettings:
     """Fill in the embedded server's URL and model when no endpoint is configured.
 
-    Starts the shared embedded server if needed (blocking until it answers). The embedded server
-    answers one request at a time, so its client sends one at a time (the others wait in the
-    client, where the request timeout does not run), and replies get ``max_tokens`` from
+    Finds this user's embedded server, or starts it (blocking until it answers). The embedded
+    server answers one request at a time, so its clients send one at a time, in this process and
+    across the processes sharing it (the others wait in their clients, where the request timeout
+    does not run), and replies get ``max_tokens`` from
     ``CODEMEND_EMBEDDED_MAX_TOKENS`` unless ``CODEMEND_MAX_TOKENS`` or the call sets it.
     """
     if settings.base_url is not None:
@@ -25,6 +26,7 @@ def resolve(settings: LLMSettings) -> LLMSettings:
             "base_url": server.base_url,
             "model": settings.model or EMBEDDED_MODEL_NAME,
             "max_concurrency": 1,
+            "request_lock": server.request_lock,
             "max_tokens": settings.max_tokens or get_settings().embedded.max_tokens,
         }
     )

@@ -1,13 +1,12 @@
 """The embedded default model: llama.cpp's OpenAI-compatible server running SmolLM2-135M.
 
-Started on first use when no endpoint is configured, bound to 127.0.0.1 on a free port, shared
-by everything in the process and stopped when the process exits (Ctrl-C included; a watchdog
-process also stops it when this process is killed outright).
+``EmbeddedServer`` is one server subprocess under a watchdog, bound to 127.0.0.1 on a free port.
+``codemend.llm.shared`` decides which one a process uses: started on first use when no endpoint
+is configured, and shared by this user's processes while any of them uses it.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib.metadata
 import logging
 import os
@@ -16,15 +15,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from codemend.errors import EmbeddedServerError, UserError
 from codemend.llm._watchdog import stop_process
-from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings, get_settings
+from codemend.settings import EMBEDDED_MODEL_NAME, EmbeddedSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +68,34 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class EmbeddedServer:
-    """One llama.cpp server subprocess; ``start()`` returns once ``/v1/models`` answers."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseFiles:
+    """The files by which processes share a server (see ``codemend.llm._watchdog``)."""
 
-    def __init__(self, settings: EmbeddedSettings, *, host: str = "127.0.0.1", port: int = 0):
+    lease: Path
+    mutex: Path
+    registry: Path
+
+
+class EmbeddedServer:
+    """One llama.cpp server subprocess; ``start()`` returns once ``/v1/models`` answers.
+
+    Its watchdog stops it when this process ends, or, with ``lease``, when no process holds
+    the lease any more.
+    """
+
+    def __init__(
+        self,
+        settings: EmbeddedSettings,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        lease: LeaseFiles | None = None,
+    ):
         self.settings = settings
         self.host = host
         self.port = port
+        self.lease = lease
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self._home: Path | None = None
@@ -93,16 +113,21 @@ class EmbeddedServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The watchdog's PID (the server is its child)."""
+        return None if self._proc is None else self._proc.pid
+
     def start(self) -> None:
         if self.port == 0:
             self.port = free_port(self.host)
         command = server_command(self.settings, host=self.host, port=self.port)
         # The server runs in a private empty directory holding its log, so nothing in the
         # caller's cwd is imported by it; the watchdog stops it (and removes that directory)
-        # when this process ends in any way, SIGKILL included.
+        # when its users end in any way, SIGKILL included.
         self._home = Path(tempfile.mkdtemp(prefix="codemend-llama-"))
         self._log_path = self._home / "server.log"
-        guarded = [sys.executable, "-P", "-m", "codemend.llm._watchdog", str(os.getpid())]
+        guarded = [sys.executable, "-P", "-m", "codemend.llm._watchdog", *self._watch()]
         guarded += ["--remove", str(self._home), "--", *command]
         paths = [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
@@ -114,6 +139,8 @@ class EmbeddedServer:
                 stderr=subprocess.STDOUT,
                 cwd=self._home,
                 env=env,
+                # shared: a Ctrl-C in one user's terminal must not stop it under the others
+                start_new_session=self.lease is not None,
             )
         log.info("starting embedded model server: %s", " ".join(command))
         try:
@@ -121,6 +148,12 @@ class EmbeddedServer:
         except BaseException:
             self.stop(keep_log=True)
             raise
+
+    def _watch(self) -> list[str]:
+        if self.lease is None:
+            return [str(os.getpid())]
+        files = self.lease
+        return ["--lease", str(files.lease), "--mutex", str(files.mutex), "--registry", str(files.registry)]
 
     def wait(self) -> int:
         """Block until the server exits; its exit status."""
@@ -164,27 +197,3 @@ class EmbeddedServer:
             stop_process(proc)
         if self._home is not None and not keep_log:
             shutil.rmtree(self._home, ignore_errors=True)
-
-
-_shared: EmbeddedServer | None = None
-_shared_lock = threading.Lock()
-
-
-def embedded_server() -> EmbeddedServer:
-    """The process-wide embedded server, started on first call and stopped at exit."""
-    global _shared
-    with _shared_lock:
-        if _shared is None or not _shared.running:
-            if _shared is not None:
-                _shared.stop(keep_log=True)
-            server = EmbeddedServer(get_settings().embedded)
-            server.start()
-            if _shared is None:
-                atexit.register(_stop_shared)
-            _shared = server
-        return _shared
-
-
-def _stop_shared() -> None:
-    if _shared is not None:
-        _shared.stop()

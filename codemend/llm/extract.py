@@ -11,6 +11,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from codemend import pysource
+
 _PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3", "pycon", "ipython"})
 _OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<tag>[\w+.-]*)")
 _CODE_START = re.compile(
@@ -97,7 +99,7 @@ def _defines(code: str, name: str) -> bool:
 
 def _parse(code: str) -> ast.Module | None:
     try:
-        return ast.parse(code)
+        return pysource.parse(code)[0]
     except (SyntaxError, ValueError):
         return None
 
@@ -105,7 +107,7 @@ def _parse(code: str) -> ast.Module | None:
 def _compiles(code: str) -> bool:
     """Stricter than parsing: ``return`` outside a function parses but does not compile."""
     try:
-        compile(code, "<reply>", "exec", dont_inherit=True)
+        pysource.compile_warnings(code)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -8,6 +8,7 @@ server's ``Retry-After`` when it sent one, until the attempt or time budget runs
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +28,7 @@ from tenacity import (
 from codemend.errors import ContextLengthExceeded, ProviderError, RetriesExhausted
 from codemend.settings import LLMSettings
 
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _RETRYABLE_STATUS = frozenset({408, 429})
 # How OpenAI, vLLM, llama-cpp-python and llama.cpp's own server say a request is too long.
@@ -117,15 +119,37 @@ class _Wait:
         return self._backoff(state)
 
 
-async def with_retries(settings: LLMSettings, attempt: Callable[[], Awaitable[_T]]) -> _T:
+def _announce(settings: LLMSettings, endpoint: str) -> Callable[[RetryCallState], None]:
+    """One warning per retry: what failed, which try comes next and when."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "request to %s failed (%s); try %d of %d in %.1fs",
+            endpoint,
+            exc,
+            state.attempt_number + 1,
+            settings.max_attempts,
+            wait,
+        )
+
+    return before_sleep
+
+
+async def with_retries(
+    settings: LLMSettings, attempt: Callable[[], Awaitable[_T]], *, endpoint: str = "the endpoint"
+) -> _T:
     """Run ``attempt`` until it succeeds, raises a non-``Transient`` error or the budget is out.
 
-    Raises ``RetriesExhausted`` (keeping the last status and body) when the budget runs out.
+    Each retry is logged as a warning. Raises ``RetriesExhausted`` (keeping the last status and
+    body) when the budget runs out.
     """
     retrying = AsyncRetrying(
         stop=stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_retry_time_s),
         wait=_Wait(settings),
         retry=retry_if_exception_type(Transient),
+        before_sleep=_announce(settings, endpoint),
         reraise=False,
     )
     started = time.monotonic()

@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -169,6 +170,36 @@ def connect(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_read_only(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection that only reads (e.g. for export), working on a file or directory this
+    user cannot write; a store written by a newer codemend is refused."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    try:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError:  # WAL without its -shm in a directory we cannot write
+            conn.close()
+            conn = sqlite3.connect(
+                f"{Path(path).resolve().as_uri()}?immutable=1", uri=True, isolation_level=None,
+                check_same_thread=False,
+            )  # fmt: skip
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"{path}: trajectory store schema {version} is newer than this codemend's "
+                f"({SCHEMA_VERSION}); upgrade codemend to read it"
+            )
     except BaseException:
         conn.close()
         raise

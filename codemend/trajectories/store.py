@@ -42,12 +42,17 @@ Job = Callable[[sqlite3.Connection], Any]  # one write, run inside an open trans
 class TrajectoryStore:
     """A trajectory store at ``path``; the file is opened (and created) on first use.
 
-    ``create=False`` makes opening a missing file a ``UserError`` instead of creating it.
+    ``create=False`` makes opening a missing file a ``UserError`` instead of creating it;
+    ``read_only=True`` (implies ``create=False``) opens it for reading only, so that a store on
+    read-only media or owned by another user can still be read and exported.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, read_only: bool = False, busy_timeout_s: float = 30.0
+    ) -> None:
         self.path = Path(path)
-        self.create = create
+        self.create = create and not read_only
+        self.read_only = read_only
         self.busy_timeout_s = busy_timeout_s
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
@@ -57,6 +62,8 @@ class TrajectoryStore:
         if not self.create and not self.path.is_file():
             raise UserError(f"no trajectory store at {self.path}: give the path of an existing .db file")
         try:
+            if self.read_only:
+                return _sql.open_read_only(str(self.path), busy_timeout_s=self.busy_timeout_s)
             return _sql.open_store(str(self.path), busy_timeout_s=self.busy_timeout_s)
         except sqlite3.OperationalError as exc:
             raise UserError(f"cannot open the trajectory store {self.path}: {exc}") from None
@@ -252,7 +259,10 @@ class TrajectoryStore:
         back with ``status="infrastructure_error"`` and ``stop_reason="infrastructure"``.
         """
         self._connection()  # creates or checks the schema
-        reader = _sql.connect(str(self.path), busy_timeout_s=self.busy_timeout_s)
+        if self.read_only:
+            reader = _sql.open_read_only(str(self.path), busy_timeout_s=self.busy_timeout_s)
+        else:
+            reader = _sql.connect(str(self.path), busy_timeout_s=self.busy_timeout_s)
         try:
             reader.execute("BEGIN")  # one snapshot for the whole iteration
             yield from _read_trajectories(reader, run_id, include_unfinished)

@@ -2,6 +2,7 @@
 
 from codemend.trajectories.export.api import (
     FORMATS,
+    EmptyExport,
     ExportOptions,
     ExportResult,
     Format,
@@ -13,6 +14,7 @@ from codemend.trajectories.export.select import SelectMode, normalise_code
 
 __all__ = [
     "FORMATS",
+    "EmptyExport",
     "ExportOptions",
     "ExportResult",
     "Format",

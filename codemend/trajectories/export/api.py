@@ -68,14 +68,16 @@ def export_trajectories(
     trajectories: Iterable[TrajectoryRecord], options: ExportOptions, *, source: str = ""
 ) -> ExportResult:
     """Write ``options.out`` (split into ``<stem>-train``/``-test`` files with
-    ``test_fraction``), ``<stem>.schema.json`` and the dataset card beside them."""
+    ``test_fraction``), ``<stem>.schema.json`` and the dataset card beside them (``README.md``
+    in a dataset directory, ``<stem>.README.md`` elsewhere: see ``card``)."""
     _check(options)
     out = options.out
-    card.check_card_dir(out.parent)
+    dataset_dir = card.is_dataset_dir(out.parent)  # decided before any file is written
     mode: SelectMode = options.select or ("correct" if options.format in ("sft", "openai-sft") else "all")
     chosen = select_trajectories(trajectories, mode, options.min_reward)
     built = _builder(options)(chosen)
     kept = _refine(built.rows, options)
+    _check_not_empty(kept, options, len(chosen))
     model = _model(options)
     schema = arrow.arrow_schema(model)
     files = _write(kept, out, schema, split=options.test_fraction is not None)
@@ -90,7 +92,7 @@ def export_trajectories(
         "features": arrow.features(schema),
         "metadata": _metadata(options, mode, source, len(chosen), built.withheld, kept),
     }
-    readme = card.write_card(out.parent, entry)
+    readme = card.write_card(out.parent, entry, dataset_dir=dataset_dir)
     return ExportResult(
         files=files,
         rows=counts,
@@ -99,6 +101,29 @@ def export_trajectories(
         trajectories=len(chosen),
         withheld=built.withheld,
     )
+
+
+class EmptyExport(UserError):
+    """The selection matched no row: nothing is written (an empty Parquet or JSON Lines file
+    makes ``datasets.load_dataset`` fail, so no trainer is handed one)."""
+
+
+def _check_not_empty(kept: list[Row], options: ExportOptions, trajectories: int) -> None:
+    mode = options.select or ("correct" if options.format in ("sft", "openai-sft") else "all")
+    if not kept:
+        raise EmptyExport(
+            f"nothing to export: {trajectories} trajectories matched --select {mode}"
+            + (f" --min-reward {options.min_reward}" if options.min_reward is not None else "")
+            + f" and they gave no {options.format} row; nothing was written"
+            + (" (sft keeps solved trajectories only: try --select best)" if mode == "correct" else "")
+        )
+    if options.test_fraction is not None:
+        for split in ("train", "test"):
+            if not any(r.split == split for r in kept):
+                raise EmptyExport(
+                    f"the {split} split would be empty ({len(kept)} rows in all): change "
+                    "--split-by-task or export more tasks; nothing was written"
+                )
 
 
 def _check(options: ExportOptions) -> None:

@@ -1,10 +1,13 @@
-"""The dataset card: ``README.md`` beside the exported files, with Hugging Face YAML front
-matter (``configs``, ``dataset_info.features``) and codemend's own metadata (schema version,
-reward definition, pairing and selection rules, source runs).
+"""The dataset card, with Hugging Face YAML front matter (``configs``,
+``dataset_info.features``) and codemend's own metadata (schema version, reward definition,
+pairing and selection rules, source runs).
 
-Several exports into one directory become several configs of one dataset; what each export
-contributed is kept in ``.codemend-exports.json`` so the card can be written again whole. A
-``README.md`` that codemend did not write is never overwritten.
+In a dataset directory (one that was empty, or holds codemend exports only) the card is its
+``README.md``, and several exports there become several configs of one dataset; what each
+contributed is kept in ``.codemend-exports.json`` so the card can be written again whole.
+Anywhere else (``/tmp``, a project folder) the card of ``x.jsonl`` is ``x.README.md`` beside
+it, for that export alone: a bare ``README.md`` never lands in a shared folder, and a
+``README.md`` that codemend did not write is never touched.
 """
 
 from __future__ import annotations
@@ -23,25 +26,32 @@ _PLAIN_VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 
-def check_card_dir(directory: Path) -> None:
-    """Refuse to export where a README.md that is not a codemend card would be overwritten."""
-    readme = directory / "README.md"
-    if readme.exists() and MARKER not in readme.read_text(encoding="utf-8", errors="replace"):
-        raise UserError(
-            f"{readme} exists and was not written by codemend: export into another directory "
-            "(the dataset card is written as README.md beside the data)"
-        )
+def is_dataset_dir(directory: Path) -> bool:
+    """Whether exports into ``directory`` make up one dataset (it is new, empty, or ours)."""
+    if not directory.exists():
+        return True
+    return (directory / SIDECAR).exists() or not any(directory.iterdir())
 
 
-def write_card(directory: Path, entry: dict[str, Any]) -> Path:
-    """Add (or replace) ``entry`` — one export's config — and write the card again."""
+def card_path(directory: Path, stem: str, dataset_dir: bool) -> Path:
+    return directory / ("README.md" if dataset_dir else f"{stem}.README.md")
+
+
+def write_card(directory: Path, entry: dict[str, Any], *, dataset_dir: bool) -> Path:
+    """Write the card of the export ``entry``: in a dataset directory, add (or replace) it
+    among the directory's configs and write ``README.md`` again; elsewhere, ``<stem>.README.md``."""
+    path = card_path(directory, entry["config_name"], dataset_dir)
+    if not dataset_dir:
+        path.write_text(render([entry]), encoding="utf-8")
+        return path
     sidecar = directory / SIDECAR
     entries: dict[str, Any] = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
     entries[entry["config_name"]] = entry
     sidecar.write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    readme = directory / "README.md"
-    readme.write_text(render(list(entries.values())), encoding="utf-8")
-    return readme
+    if path.exists() and MARKER not in path.read_text(encoding="utf-8", errors="replace"):
+        raise UserError(f"{path} exists and was not written by codemend")  # only by a race
+    path.write_text(render(list(entries.values())), encoding="utf-8")
+    return path
 
 
 def render(entries: list[dict[str, Any]]) -> str:
