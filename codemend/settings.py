@@ -40,6 +40,12 @@ class LLMSettings(BaseModel):
     max_tokens: int | None = Field(
         default=None, ge=1, description="max_tokens for a call that sets none (None: the endpoint's own)."
     )
+    context_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="The model's context in tokens, when known: a prompt that cannot fit is refused "
+        "before it is sent (set for the embedded model).",
+    )
     request_lock: Path | None = Field(
         default=None,
         description="A file locked around each request, so that processes sharing a server that "
@@ -117,6 +123,7 @@ _LLM_ENV = {
     "backoff_max_s": "BACKOFF_MAX",
     "max_concurrency": "MAX_CONCURRENCY",
     "max_tokens": "MAX_TOKENS",
+    "context_tokens": "CONTEXT_TOKENS",
 }
 _EMBEDDED_ENV = {
     "gguf_path": "GGUF",

@@ -98,7 +98,12 @@ def test_mixed_run_scores_by_round_and_counts_infrastructure_apart(
         [False, True],
         [True, True],
     ]
-    assert "infrastructure errors 1 (not scored)" in out.lines[-1]
+    solved_line = next(line for line in out.lines if line.startswith("solved "))
+    assert "infrastructure errors 1 (not scored)" in solved_line
+    # the cause is printed too (it used to be only counted), without per-run attempt counts
+    cause = 'RetriesExhausted: HTTP 500 from endpoint: {"error": {"message": "scripted failure"}}'
+    assert out.summary.infrastructure_causes == {cause: 1}
+    assert f"  infrastructure error x1: {cause}" in out.lines
     for name in ("samples.jsonl", "summary.json", "report.md", "passk_by_round.png", "trajectories.db"):
         assert (tmp_path / name).stat().st_size > 0
     summary = json.loads((tmp_path / "summary.json").read_text())

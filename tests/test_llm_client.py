@@ -27,6 +27,7 @@ from codemend.errors import (
     UserError,
 )
 from codemend.llm import ChatResult, LLMClient, LLMSettings, Message
+from codemend.llm.client import MAX_BYTES_PER_TOKEN
 
 pytest_plugins = ["llm_fixtures"]
 
@@ -183,6 +184,20 @@ def test_a_prompt_too_long_for_the_context_says_so_at_once(
     assert caught.value.status == 400 and caught.value.body == TOO_LONG[server]
     assert "does not fit the model's context" in str(caught.value)
     assert len(scripted.requests) == 1  # the same request cannot fit on a retry
+
+
+def test_a_prompt_no_tokenizer_could_fit_is_refused_before_sending(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    """A 50 MB prompt used to hang the embedded server while it grew to 5 GB."""
+    settings = llm_settings.model_copy(update={"context_tokens": 100})
+    huge: list[Message] = [{"role": "user", "content": "x" * (100 * MAX_BYTES_PER_TOKEN + 1)}]
+    with pytest.raises(ContextLengthExceeded, match=r"6,401 bytes\) cannot fit the model's context of 100"):
+        run(settings, lambda llm: llm.chat(huge))
+    assert scripted.requests == []  # never sent
+    scripted.queue(ok("fits"))  # at the bound it is the endpoint's to judge
+    edge: list[Message] = [{"role": "user", "content": "x" * (100 * MAX_BYTES_PER_TOKEN)}]
+    assert run(settings, lambda llm: llm.chat(edge)).text == "fits"
 
 
 @pytest.mark.parametrize("answer", [MALFORMED_JSON, EMPTY_CHOICES], ids=["malformed", "empty"])

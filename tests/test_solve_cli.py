@@ -72,6 +72,39 @@ def test_endpoint_down_exits_3(scripted: ScriptedServer) -> None:
     out = codemend(scripted, SQUARE)
     assert out.returncode == 3, out.stderr
     assert "infrastructure_error" in out.stderr and out.stdout == ""
+    # each retry is one line at default verbosity, saying why (it used to wait in silence)
+    retries = [line for line in out.stderr.splitlines() if "failed (HTTP 503" in line]
+    assert len(retries) == 1 and f"request to {scripted.url} failed" in retries[0]
+    assert "try 2 of 2 in" in retries[0]
+
+
+def test_a_prompt_too_long_for_the_context_is_one_message_and_exit_2(scripted: ScriptedServer) -> None:
+    """It used to print "infrastructure error: ContextLengthExceeded" and exit 1 (not solved)."""
+    error = {"message": "maximum context length is 10", "code": "context_length_exceeded"}
+    too_long = json.dumps({"error": error})
+    scripted.queue(Status(code=400, body=too_long))
+    out = codemend(scripted, SQUARE)
+    assert out.returncode == 2, out.stderr
+    assert "0 generate: prompt too long: the request does not fit the model's context" in out.stderr
+    assert "infrastructure error" not in out.stderr and "Traceback" not in out.stderr
+    assert "error: the problem's prompt does not fit the model's context: shorten" in out.stderr
+    assert len(scripted.requests) == 1
+
+
+def test_help_shows_the_endpoint_timeout_and_attempts() -> None:
+    for command in ("solve", "bench"):
+        out = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+        text = " ".join(out.output.split())
+        assert "CODEMEND_TIMEOUT=120s" in text and "CODEMEND_MAX_ATTEMPTS=6" in text, command
+
+
+def test_a_bad_environment_setting_is_one_line_exit_2() -> None:
+    env = {**os.environ, "CODEMEND_TIMEOUT": "abc"}
+    out = subprocess.run([sys.executable, "-m", "codemend", "solve", SQUARE], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "invalid environment setting: CODEMEND_TIMEOUT" in out.stderr
 
 
 @pytest.mark.parametrize(

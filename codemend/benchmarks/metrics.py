@@ -8,9 +8,10 @@ or whose scoring failed, are counted apart, never as failures.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from codemend.benchmarks.passk import mean_pass_at_k
 from codemend.trajectories import TrajectoryRecord
@@ -49,6 +50,19 @@ class BenchSummary:
     feedback_tests: str = "visible"
     context_length_stops: int = 0
     """Scored trajectories that stopped because a prompt no longer fit the model's context."""
+    infrastructure_causes: dict[str, int] = field(default_factory=dict)
+    """Why the infrastructure errors happened: each distinct cause with its count, commonest first."""
+
+
+_RETRY_PREFIX = re.compile(r"gave up after \d+ attempt\(s\) in [\d.]+s: ")
+_CAUSE_CHARS = 200
+
+
+def infrastructure_cause(t: TrajectoryRecord) -> str:
+    """What ended ``t`` on an infrastructure error, without the counts that differ per run."""
+    error = next((s.error for s in reversed(t.steps) if s.error), None) or "unknown (no step recorded it)"
+    cause = " ".join(_RETRY_PREFIX.sub("", error).split())
+    return cause if len(cause) <= _CAUSE_CHARS else cause[:_CAUSE_CHARS] + "..."
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -106,4 +120,8 @@ def summarise(
         tokens_per_solved=sum(tokens) / solved if solved else None,
         wall_s_per_solved=sum(t.wall_s for t in scored) / solved if solved else None,
         feedback_tests=feedback_tests,
+        infrastructure_causes=dict(
+            Counter(infrastructure_cause(t) for t in trajectories if t.status == "infrastructure_error")
+            .most_common()
+        ),
     )

@@ -101,6 +101,8 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
         f"{cost}; infrastructure errors {s.infrastructure_errors} (not scored)"
         + (f", scoring failures {s.unscored}" if s.unscored else "")
     )
+    for cause, count in s.infrastructure_causes.items():
+        lines.append(f"  infrastructure error x{count}: {cause}")
     if s.context_length_stops:
         lines.append(
             f"{s.context_length_stops} scored trajectories stopped when a prompt no longer fit the "

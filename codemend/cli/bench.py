@@ -39,6 +39,7 @@ from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,
     die,
+    endpoint_epilog,
     parse_prompt_files,
     prompt_options,
     sandbox_options,
@@ -176,7 +177,7 @@ def _execute(
         )
 
 
-@click.command()
+@click.command(epilog=endpoint_epilog())
 @click.argument("name", type=click.Choice(BENCHMARKS))
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The data file.")
 @click.option("--split", help="The benchmark's split (MBPP: prompt, test, validation, train, all).")

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from codemend.errors import UserError
 from codemend.prompts.template import OFFERED
-from codemend.settings import SandboxSettings, get_settings
+from codemend.settings import LLMSettings, SandboxSettings, get_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
 
@@ -25,6 +25,20 @@ def die(message: str, code: int) -> NoReturn:
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def endpoint_epilog() -> str:
+    """The endpoint's settings and their defaults, for a command's ``--help``."""
+    fields = LLMSettings.model_fields
+    return (
+        "Model endpoint: CODEMEND_BASE_URL (or OPENAI_BASE_URL), CODEMEND_MODEL, OPENAI_API_KEY; "
+        "with none set, the embedded SmolLM2-135M (shared by this user's processes). Each request "
+        f"times out after CODEMEND_TIMEOUT={fields['timeout_s'].default:g}s (connecting: "
+        f"CODEMEND_CONNECT_TIMEOUT={fields['connect_timeout_s'].default:g}s) and is tried up to "
+        f"CODEMEND_MAX_ATTEMPTS={fields['max_attempts'].default} times within "
+        f"CODEMEND_MAX_RETRY_TIME={fields['max_retry_time_s'].default:g}s; each retry is reported on "
+        "stderr with its cause. The LLM critic reads CODEMEND_CRITIC_* the same way."
+    )
 
 
 def sandbox_options(func: _F) -> _F:

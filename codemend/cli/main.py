@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Any
 
 import click
 
 from codemend import __version__
+from codemend.errors import InfrastructureError, UserError
+
+EXIT_BAD_INPUT, EXIT_INFRA, EXIT_INTERRUPTED = 2, 3, 130
 
 # name -> (module:attribute, the first line of its help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,10 +48,28 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return load_command(cmd_name) if cmd_name in COMMANDS else None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Whatever a command let through is still one line, never a traceback: bad input
+        (e.g. an environment setting) exits 2, an infrastructure failure 3, Ctrl-C 130."""
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
+        except InfrastructureError as exc:
+            _fail(str(exc), EXIT_INFRA)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _fail(message: str, code: int) -> None:
+    from codemend.cli.common import die  # rich: only when there is something to say
+
+    die(message, code)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,13 +23,14 @@ from codemend.cli.common import (
     EXIT_INFRA,
     EXIT_OK,
     die,
+    endpoint_epilog,
     parse_prompt_files,
     prompt_options,
     sandbox_options,
     sandbox_settings,
     stderr,
 )
-from codemend.errors import InfrastructureError, UserError
+from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
 from codemend.llm import SamplingParams
 from codemend.problems import Problem, load_problem
 from codemend.prompts import Prompts
@@ -85,7 +86,17 @@ def _inline_problem(prompt: str, tests_file: Path | None, entry_point: str | Non
         raise UserError(f"{tests_file}: {exc}") from None
 
 
+_TOO_LONG = ContextLengthExceeded.__name__ + ": "
+TOO_LONG_HELP = (
+    "shorten the problem's prompt, lower --max-tokens, or use a model with a larger context "
+    "(the embedded one: CODEMEND_EMBEDDED_N_CTX)"
+)
+
+
 def _step_line(step: StepRecord) -> str:
+    if step.error and step.error.startswith(_TOO_LONG):
+        what = step.error.removeprefix(_TOO_LONG)
+        return f"[bold]{step.index}[/] {step.kind}: [yellow]prompt too long[/]: {what}"
     if step.error:
         return f"[bold]{step.index}[/] {step.kind}: [magenta]infrastructure error[/]: {step.error}"
     report, critique = step.report, step.critique
@@ -122,7 +133,7 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
     return sampling
 
 
-@click.command()
+@click.command(epilog=endpoint_epilog())
 @click.argument("problem_ref", metavar="PROBLEM", required=False)
 @click.option("--prompt", "prompt_text", help="The task, instead of PROBLEM (with --tests).")
 @click.option("--tests", "tests_file", type=click.Path(dir_okay=False, path_type=Path), help="For --prompt.")
@@ -174,6 +185,8 @@ def solve_command(
     stderr.print(_summary(result), soft_wrap=True)
     if result.trajectory.status == "infrastructure_error":
         sys.exit(EXIT_INFRA)
+    if result.stop_reason == "context_length" and result.code is None:  # not even a first try
+        die(f"the problem's prompt does not fit the model's context: {TOO_LONG_HELP}", EXIT_BAD_INPUT)
     sys.exit(EXIT_OK if result.passed else EXIT_FAIL)
 
 

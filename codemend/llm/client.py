@@ -18,7 +18,7 @@ from typing import Any, Self
 import openai
 from typing_extensions import Unpack
 
-from codemend.errors import ModelMisbehaviour, UserError
+from codemend.errors import ContextLengthExceeded, ModelMisbehaviour, UserError
 from codemend.llm.retry import translate, with_retries
 from codemend.llm.types import ChatResult, Choice, Message, SamplingParams, Usage
 from codemend.settings import LLMSettings
@@ -29,6 +29,11 @@ _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 BUSY_NOTICE_S = 5.0  # a wait for a shared server's turn longer than this is reported
 _BUSY_LOG_EVERY_S = 60.0
 _TURN_POLL_S = 0.05
+# No tokenizer's tokens average more bytes than this (BPE vocabularies: 3-5 bytes on text and
+# code; the longest single tokens, whitespace runs, are far below it), so a prompt of more than
+# context x this many bytes cannot fit: refused before it is sent, however large. Prompts under
+# the bound are left to the endpoint, which says so itself (HTTP 400).
+MAX_BYTES_PER_TOKEN = 64
 _turn_waits: dict[int, float] = {}  # request -> when it started waiting for its turn
 _last_busy_log = 0.0
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
@@ -77,6 +82,7 @@ class LLMClient:
         **params: Unpack[SamplingParams],
     ) -> ChatResult:
         """One chat completion; raises only ``InfrastructureError`` subclasses."""
+        _check_fits(messages, self.settings.context_tokens)
         started = time.perf_counter()
         attempts = 0
         request: dict[str, Any] = {"messages": list(messages), "model": model or self.model}
@@ -118,6 +124,18 @@ class LLMClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _check_fits(messages: Sequence[Message], context_tokens: int | None) -> None:
+    """``ContextLengthExceeded`` for a prompt too large for any tokenizer to fit the context."""
+    if context_tokens is None:
+        return
+    size = sum(len(str(m.get("content") or "").encode("utf-8", "replace")) for m in messages)
+    if size > context_tokens * MAX_BYTES_PER_TOKEN:
+        raise ContextLengthExceeded(
+            f"the prompt ({size:,} bytes) cannot fit the model's context of {context_tokens:,} tokens "
+            f"(checked before sending it)"
+        )
 
 
 def turn_wait_s() -> float:

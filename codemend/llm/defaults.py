@@ -27,6 +27,7 @@ def resolve(settings: LLMSettings) -> LLMSettings:
             "model": settings.model or EMBEDDED_MODEL_NAME,
             "max_concurrency": 1,
             "request_lock": server.request_lock,
+            "context_tokens": get_settings().embedded.n_ctx,
             "max_tokens": settings.max_tokens or get_settings().embedded.max_tokens,
         }
     )
