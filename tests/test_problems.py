@@ -133,3 +133,25 @@ def test_duplicate_ids_and_missing_files(tmp_path: Path) -> None:
 def test_assert_tests_need_an_entry_point() -> None:
     with pytest.raises(ValueError, match="need an entry_point"):
         Problem.model_validate({**GOOD, "entry_point": None})
+
+
+@pytest.mark.parametrize(
+    ("tests", "setup", "field"),
+    [
+        ([{"code": "assert square(2) == 4"}, {"code": "assert square(3 == 9"}], "", "tests.1.code"),
+        ([{"code": "assert square(2) == 4"}], "def helper(:\n    pass", "test_setup_code"),
+    ],
+)
+def test_a_test_that_cannot_parse_is_refused_at_load(
+    tmp_path: Path, tests: list[dict[str, str]], setup: str, field: str
+) -> None:
+    """It used to load, and solve asked the model to "repair" against a broken test."""
+    good = {"id": "fine", "prompt": "p", "entry_point": "square", "tests": [{"code": "assert square(1) == 1"}]}
+    bad = {"id": "square", "prompt": "p", "entry_point": "square", "tests": tests, "test_setup_code": setup}
+    path = tmp_path / "problems.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(ProblemFileError) as caught:
+        load_problems(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: field '{field}': problem 'square': ")
+    assert "does not parse (line 1: " in message

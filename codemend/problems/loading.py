@@ -27,6 +27,8 @@ def _problem(data: Any, path: str, line: int | None, prefix: str = "") -> Proble
         return Problem.model_validate(data)
     except ValidationError as exc:
         loc, msg = _field(exc)
+        pid = data.get("id") if isinstance(data.get("id"), str) else None
+        msg = f"problem {pid!r}: {msg}" if pid else msg
         raise ProblemFileError(path, msg, line=line, field=prefix + loc) from None
 
 

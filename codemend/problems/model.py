@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from codemend import pysource
 from codemend.problems.check_split import split_check
 
 Visibility = Literal["visible", "hidden"]
+
+
+def _compiled(code: str, what: str) -> str:
+    try:
+        pysource.compile_warnings(code, f"<{what}>")
+    except SyntaxError as exc:
+        raise ValueError(f"the {what} does not parse (line {exc.lineno}: {exc.msg}): {code[:80]!r}") from None
+    except ValueError as exc:  # null bytes
+        raise ValueError(f"the {what} does not parse: {exc}") from None
+    return code
 
 
 class AssertTest(BaseModel):
@@ -27,6 +38,12 @@ class AssertTest(BaseModel):
         default=False,
         description="Run inside the candidate's process (needs live objects); verdict untrusted.",
     )
+
+    @field_validator("code")
+    @classmethod
+    def _compiles(cls, code: str) -> str:
+        """A test that cannot parse would have the model "repair" against a broken test."""
+        return _compiled(code, "test")
 
 
 class IOTest(BaseModel):
@@ -95,6 +112,11 @@ class Problem(BaseModel):
         if self.entry_point is not None and not self.entry_point.isidentifier():
             raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
         return self
+
+    @field_validator("test_setup_code")
+    @classmethod
+    def _setup_compiles(cls, code: str) -> str:
+        return _compiled(code, "test setup code") if code else code
 
     def visible_tests(self) -> list[AssertTest | IOTest]:
         return [t for t in self.tests if t.visibility == "visible"]
