@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -203,7 +205,40 @@ def test_a_second_process_on_a_busy_run_dir_is_refused_naming_the_holder(
     assert "--resume" in message and "Traceback" not in second.stderr
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    with TrajectoryStore(tmp_path / "trajectories.db") as store:
-        assert len(store.trajectories()) == 4
+    assert len(stored(tmp_path)) == 4
     again = run(server, *args, "--resume")  # the lock went with its holder
     assert again.returncode == 0, again.stderr
+
+
+def test_sigint_says_what_was_kept_and_how_to_go_on_and_progress_reaches_a_log(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    """Ctrl-C used to print only "Aborted!" and exit 1 ("not solved"); with --progress and
+    stderr in a file nothing was written until the end."""
+    server.delay_s = 0.4
+    args = ("--limit", "8", "--rounds", "1", "--concurrency", "1", "--progress", "--progress-every", "0.2")
+    args = (*args, "--run-dir", str(tmp_path / "run"))
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            command(*args), env=environment(server), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err
+        )
+        deadline = time.monotonic() + 90
+        while log.read_text().count(" done, solved ") < 3:  # lines while it runs, not at the end
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no progress line was written"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    text = " ".join(log.read_text().split())
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text and "Aborted!" not in text
+    match = re.search(r"interrupted: (\d+) of 8 trajectories finished and are kept in (\S+); go on with: "
+                      r"codemend bench humaneval --run-dir (\S+) --resume", text)  # fmt: skip
+    assert match, text
+    kept = int(match.group(1))
+    assert 1 <= kept < 8 and match.group(3) == str(tmp_path / "run")
+    assert len(stored(tmp_path / "run")) == kept
+    out = run(server, "--run-dir", str(tmp_path / "run"), "--resume")
+    assert out.returncode == 0, out.stderr
+    assert len(stored(tmp_path / "run")) == 8

@@ -146,7 +146,8 @@ def test_a_test_that_cannot_parse_is_refused_at_load(
     tmp_path: Path, tests: list[dict[str, str]], setup: str, field: str
 ) -> None:
     """It used to load, and solve asked the model to "repair" against a broken test."""
-    good = {"id": "fine", "prompt": "p", "entry_point": "square", "tests": [{"code": "assert square(1) == 1"}]}
+    fine = [{"code": "assert square(1) == 1"}]
+    good = {"id": "fine", "prompt": "p", "entry_point": "square", "tests": fine}
     bad = {"id": "square", "prompt": "p", "entry_point": "square", "tests": tests, "test_setup_code": setup}
     path = tmp_path / "problems.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")

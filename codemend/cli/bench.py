@@ -10,12 +10,15 @@ embedded model cannot start, or trajectories ended on an infrastructure error: r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shlex
 import sys
+import time
 from contextlib import AsyncExitStack, ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.progress import (
@@ -33,11 +36,12 @@ from codemend.agents import CRITIC_MODES
 from codemend.benchmarks import BENCHMARKS, BenchDeps, BenchOutcome, BenchSpec, abench, load_benchmark
 from codemend.benchmarks import Progress as BenchProgress
 from codemend.benchmarks.lock import run_dir_lock
-from codemend.benchmarks.runner import read_spec
+from codemend.benchmarks.runner import STORE_FILE, read_spec
 from codemend.benchmarks.spec import default_temperature, select
 from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,
+    EXIT_INTERRUPTED,
     die,
     endpoint_epilog,
     parse_prompt_files,
@@ -52,6 +56,7 @@ from codemend.llm.client import BUSY_NOTICE_S, turn_wait_s
 from codemend.prompts import Prompts
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings, get_settings
+from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
@@ -102,9 +107,10 @@ class _BusyColumn(ProgressColumn):
 
 
 class _Bar:
-    """The rich progress bar: done of total, solved so far, rate and ETA."""
+    """The rich progress bar: done of total, solved so far, rate and ETA. When stderr is not a
+    terminal (a log file, a batch job), the same as a plain line every ``every_s`` seconds."""
 
-    def __init__(self, title: str, show: bool) -> None:
+    def __init__(self, title: str, show: bool, *, every_s: float | None = None) -> None:
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -115,10 +121,22 @@ class _Bar:
             TimeRemainingColumn(),
             _BusyColumn(),
         )
-        self.progress = Progress(*columns, console=stderr, disable=not show)
+        self.title = title
+        self.every_s = every_s
+        self.last: BenchProgress | None = None
+        self._printed_at: float | None = None
+        self._started = time.monotonic()
+        self._done_before = 0
+        self.progress = Progress(*columns, console=stderr, disable=not show or every_s is not None)
         self.task = self.progress.add_task(title, total=None, solved=0, errors="", rate="")
 
     def __call__(self, p: BenchProgress) -> None:
+        if self.last is None:
+            self._done_before = p.done
+        self.last = p
+        if self.every_s is not None:
+            self._line(p)
+            return
         task = next(t for t in self.progress.tasks if t.id == self.task)
         if task.total is None:  # the first report: what earlier invocations finished
             self.progress.update(self.task, total=p.total, completed=p.done)
@@ -126,6 +144,23 @@ class _Bar:
         rate = f"{speed * 60:.1f}/min" if speed else ""
         errors = f"[magenta]{p.infrastructure_errors} infra errors[/]" if p.infrastructure_errors else ""
         self.progress.update(self.task, completed=p.done, solved=p.solved, errors=errors, rate=rate)
+
+    def _line(self, p: BenchProgress) -> None:
+        now = time.monotonic()
+        due = self._printed_at is None or now - self._printed_at >= (self.every_s or 0)
+        if not (due or p.done >= p.total):
+            return
+        self._printed_at = now
+        elapsed = now - self._started
+        rate = (p.done - self._done_before) / elapsed * 60 if elapsed > 0 else 0.0
+        eta = f", about {(p.total - p.done) / rate:.0f} min left" if rate > 0 and p.done < p.total else ""
+        waited = turn_wait_s()
+        busy = f", model busy with other processes ({waited:.0f}s)" if waited >= BUSY_NOTICE_S else ""
+        stderr.print(
+            f"{self.title}: {p.done}/{p.total} done, solved {p.solved}, infra errors "
+            f"{p.infrastructure_errors}, {rate:.1f}/min{eta}{busy}",
+            soft_wrap=True,
+        )
 
 
 async def _client(role: str, concurrency: int, stack: AsyncExitStack) -> LLMClient:
@@ -165,16 +200,36 @@ async def _run(
 def _execute(
     spec: BenchSpec, run_dir: Path, settings: SandboxSettings, options: dict[str, Any]
 ) -> BenchOutcome:
-    bar = _Bar(f"{spec.benchmark}", show=sys.stderr.isatty() or options["progress"])
+    terminal = sys.stderr.isatty()
+    plain = None if terminal or not options["progress"] else options["progress_every"]
+    bar = _Bar(f"{spec.benchmark}", show=terminal or options["progress"], every_s=plain)
     try:
         with open_sandbox(settings, workers=os.cpu_count() or 1) as sandbox:
             return asyncio.run(_run(spec, run_dir, sandbox, options, bar))
+    except KeyboardInterrupt:
+        bar.progress.stop()
+        _interrupted(spec, run_dir, bar.last)
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     except InfrastructureError as exc:
         die(
             f"{exc} (the run dir keeps what finished: continue with --run-dir {run_dir} --resume)", EXIT_INFRA
         )
+
+
+def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> NoReturn:
+    """Ctrl-C: what was kept, and the command that goes on from there (exit 130)."""
+    kept: int | str = "?"
+    with contextlib.suppress(UserError):
+        run_id, _ = read_spec(run_dir)
+        with TrajectoryStore(run_dir / STORE_FILE, read_only=True) as store:
+            kept = len(store.finished_pairs(run_id))
+    total = f" of {last.total}" if last is not None else ""
+    die(
+        f"interrupted: {kept}{total} trajectories finished and are kept in {run_dir}; go on with: "
+        f"codemend bench {spec.benchmark} --run-dir {shlex.quote(str(run_dir))} --resume",
+        EXIT_INTERRUPTED,
+    )
 
 
 @click.command(epilog=endpoint_epilog())
@@ -210,7 +265,16 @@ def _execute(
     "(about 2 ms of CPU per graph node; worth it with slow models).",
 )
 @click.option(
-    "--progress/--no-progress", default=False, help="Show the progress bar even without a terminal."
+    "--progress/--no-progress",
+    default=False,
+    help="Show progress even without a terminal (then as a line every --progress-every seconds).",
+)
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds between progress lines when stderr is not a terminal.",
 )
 @prompt_options
 @sandbox_options

@@ -15,6 +15,7 @@ from codemend.prompts.template import OFFERED
 from codemend.settings import LLMSettings, SandboxSettings, get_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 stderr = Console(stderr=True, highlight=False)
 
