@@ -4,9 +4,24 @@ Outcomes of candidate code are data (see ``codemend.sandbox.TestReport``); only 
 - ``UserError``: bad input or configuration; the message says what to change.
 - ``InfrastructureError``: something codemend depends on failed (sandbox, endpoint). Callers
   record it as such, never as a wrong answer.
+- ``ContextLengthExceeded``: the prompt does not fit the model's context; neither of the above
+  (the input is fine for codemend, the endpoint is up): a stop of its own.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "CodemendError",
+    "ContextLengthExceeded",
+    "EmbeddedServerError",
+    "InfrastructureError",
+    "ModelMisbehaviour",
+    "ProblemFileError",
+    "ProviderError",
+    "RetriesExhausted",
+    "SandboxUnavailable",
+    "UserError",
+]
 
 
 class CodemendError(Exception):
@@ -71,13 +86,19 @@ class RetriesExhausted(ProviderError):
         )
 
 
-class ContextLengthExceeded(ProviderError):
+class ContextLengthExceeded(CodemendError):
     """The request (messages plus ``max_tokens``) does not fit the model's context window.
 
-    The endpoint is fine and retrying the same request cannot help: the repair graph ends the
-    trajectory with ``stop_reason="context_length"`` and scores what it has, and the LLM critic
-    falls back to the test report. Other callers may treat it as any ``ProviderError``.
+    Not an infrastructure failure: the endpoint is fine and retrying the same request cannot
+    help. The repair graph ends the trajectory with ``stop_reason="context_length"`` and scores
+    what it has; the LLM critic falls back to the test report. Keeps the endpoint's HTTP status
+    and raw body when the endpoint said so (None when the client refused to send the prompt).
     """
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None):
+        self.status = status
+        self.body = body
+        super().__init__(message)
 
 
 class ModelMisbehaviour(InfrastructureError):

@@ -3,8 +3,10 @@
     python perf/cli_startup.py [--repeat N]
 
 Each line is the median wall time of N runs of ``python -m codemend ARGS`` (a fresh
-interpreter each time) and its ratio to a bare interpreter's start measured in the same run.
-Targets: ``--help`` and ``--version`` under 0.3 s.
+interpreter each time) and its ratio to a bare interpreter's start measured in the same run;
+then, for the commands that run tests, the time until the command is loaded and ready to start
+its sandbox (interpreter start and every import). Targets: ``--help`` and ``--version`` under
+0.3 s; ``check`` and ``evaluate`` ready under 0.6 s.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ def main() -> None:
     for case in CASES:
         took = timed([sys.executable, "-m", "codemend", *case], args.repeat)
         print(f"{'codemend ' + ' '.join(case):32} {took:6.3f} s   x{took / base:5.1f}")
+    for command in ("check", "evaluate"):
+        ready = (
+            "from codemend.cli.main import load_command; "
+            f"load_command({command!r}); import codemend.sandbox.local, codemend.problems"
+        )
+        took = timed([sys.executable, "-c", ready], args.repeat)
+        print(f"{'codemend ' + command + ' (ready to run)':32} {took:6.3f} s   x{took / base:5.1f}")
 
 
 if __name__ == "__main__":

@@ -258,3 +258,12 @@ def test_a_client_needs_an_endpoint_and_a_model() -> None:
         LLMClient(LLMSettings(model="m"))
     with pytest.raises(UserError, match="CODEMEND_MODEL"):
         LLMClient(LLMSettings(base_url="http://127.0.0.1:9/v1"))
+
+
+def test_a_prompt_too_long_is_not_an_infrastructure_error() -> None:
+    """Handlers that catch infrastructure failures must not swallow it by type (it used to be
+    a ProviderError, so every handler had to catch it first)."""
+    from codemend.errors import CodemendError, InfrastructureError
+
+    assert issubclass(ContextLengthExceeded, CodemendError)
+    assert not issubclass(ContextLengthExceeded, InfrastructureError)

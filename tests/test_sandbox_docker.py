@@ -166,3 +166,43 @@ def test_cli_check_with_the_docker_backend(docker_host: str, docker_image: str, 
     report = json.loads(out.stdout)
     assert report["backend"] == "docker"
     assert [r["status"] for r in report["results"]] == ["passed", "failed", "passed"]
+
+
+def test_an_engine_error_is_not_a_missing_image(tmp_path: Path) -> None:
+    """Any engine error used to read as "image missing", sending the user off to build one. A
+    real HTTP server on a unix socket plays an engine that fails."""
+    import http.server
+    import socketserver
+    import threading
+
+    from codemend.sandbox.docker import image_exists
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"message": "the storage driver is broken"}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+        def get_request(self) -> tuple[Any, Any]:
+            request, _ = super().get_request()
+            return request, ("engine", 0)  # BaseHTTPRequestHandler wants a (host, port)
+
+    path = tmp_path / "engine.sock"
+    with Server(str(path), Broken) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        client = docker.DockerClient(base_url=f"unix://{path}", version="1.45")
+        try:
+            with pytest.raises(SandboxUnavailable, match="storage driver is broken"):
+                image_exists(client, "some:image")
+        finally:
+            client.close()
+            server.shutdown()

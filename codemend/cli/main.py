@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from codemend import __version__
-from codemend.errors import InfrastructureError, UserError
+from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
 
 EXIT_BAD_INPUT, EXIT_INFRA, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -53,7 +53,7 @@ class LazyGroup(click.Group):
         (e.g. an environment setting) exits 2, an infrastructure failure 3, Ctrl-C 130."""
         try:
             return super().invoke(ctx)
-        except UserError as exc:
+        except (UserError, ContextLengthExceeded) as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
         except InfrastructureError as exc:
             _fail(str(exc), EXIT_INFRA)

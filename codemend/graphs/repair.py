@@ -37,7 +37,7 @@ async def _report(ctx: RepairContext, step: StepRecord) -> None:
             await outcome
 
 
-def _failed(exc: InfrastructureError) -> str:
+def _failed(exc: InfrastructureError | ContextLengthExceeded) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 

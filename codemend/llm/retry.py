@@ -47,8 +47,9 @@ class Transient(Exception):
         self.retry_after = retry_after
 
 
-def translate(exc: openai.APIError) -> ProviderError | Transient:
-    """Map an SDK error to ours: a ``Transient`` to retry, or a ``ProviderError`` to raise."""
+def translate(exc: openai.APIError) -> ProviderError | ContextLengthExceeded | Transient:
+    """Map an SDK error to ours: a ``Transient`` to retry, or a ``ProviderError`` (or
+    ``ContextLengthExceeded``, which no retry can help) to raise."""
     if isinstance(exc, openai.APITimeoutError):
         return Transient(ProviderError("request timed out"))
     if isinstance(exc, openai.APIConnectionError):

@@ -265,8 +265,13 @@ def _stop_all(workers: list[Worker]) -> None:
 
 
 def image_exists(client: Any, image: str) -> bool:
+    """Whether the engine has ``image``; an engine that cannot answer is ``SandboxUnavailable``
+    (not a missing image, which would send the user off building one)."""
+    docker = _docker()
     try:
         client.images.get(image)
-    except Exception:
+    except docker.errors.ImageNotFound:
         return False
+    except (docker.errors.DockerException, OSError) as exc:  # requests' errors are OSErrors
+        raise SandboxUnavailable(f"the Docker engine could not look up image {image!r}: {exc}") from None
     return True
