@@ -12,7 +12,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from codemend.errors import CodemendError, InfrastructureError, SandboxUnavailable, UserError
     from codemend.problems import AssertTest, IOTest, Problem, load_problems
-    from codemend.sandbox import LocalSandbox, Sandbox, TestReport, TestResult
+    from codemend.records import TestReport, TestResult
+    from codemend.sandbox import LocalSandbox, Sandbox
     from codemend.solver import SolveResult, asolve, solve
 
 _HOMES = {

@@ -9,7 +9,8 @@ given to ``use_sandbox``.
 The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
 usable code or a hostile one (it fails inside the sandbox like any wrong answer). A broken
 ``ground_truth`` raises ``UserError``; a sandbox that fails raises ``InfrastructureError`` —
-neither is scored as a wrong answer.
+neither is scored as a wrong answer. (The per-step rewards of the repair loop itself are
+``codemend.agents.step_rewards``.)
 """
 
 from __future__ import annotations

@@ -40,9 +40,9 @@ from codemend.graphs import (
 from codemend.llm import LLMClient, LLMSettings, SamplingParams, resolve
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.prompts import Prompts
+from codemend.records import StepRecord, StopReason, TrajectoryRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import get_settings
-from codemend.trajectories import StepRecord, StopReason, TrajectoryRecord
 
 
 class SolveOptions(TypedDict, total=False):

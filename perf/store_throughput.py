@@ -37,11 +37,13 @@ import time
 from pathlib import Path
 
 from bench_overhead import _serve  # perf/ is on sys.path when this runs as a script
+from codemend.trajectories.records import Constraint
 
 from codemend.benchmarks import load_humaneval
 from codemend.benchmarks.spec import feedback_view
 from codemend.llm import LLMClient, LLMSettings
 from codemend.problems import AssertTest, Problem
+from codemend.records import Outcome
 from codemend.sandbox import LocalSandbox, Sandbox, TestReport
 from codemend.trajectories import (
     AsyncTrajectoryStore,
@@ -54,7 +56,6 @@ from codemend.trajectories import (
     export_trajectories,
 )
 from codemend.trajectories.aio import DEFAULT_STEP_DELAY_S
-from codemend.trajectories.records import Constraint
 
 TARGET_OVERHEAD = 0.05
 STEPS_PER_TRAJECTORY = 4
@@ -138,7 +139,8 @@ async def write_load(
             share -= STEPS_PER_TRAJECTORY
             sample += 1
             t0 = time.perf_counter()
-            await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds", final_reward=0.5)
+            outcome = Outcome(status="unsolved", stop_reason="max_rounds", final_reward=0.5)
+            await store.finish_trajectory(tid, outcome)
             finishes.append(time.perf_counter() - t0)
 
     shares = [n_steps // n_tasks + (i < n_steps % n_tasks) for i in range(n_tasks)]
@@ -210,7 +212,7 @@ async def solves(
                 waited += time.perf_counter() - w
         if store:
             w = time.perf_counter()
-            await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+            await store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
             waited += time.perf_counter() - w
         shares.append(waited / (time.perf_counter() - t0))
 
@@ -298,10 +300,15 @@ async def real_solves(
             await store.add_step(tid, step)
 
         t = (await asolve(problem, llm=llm, sandbox=sandbox, rounds=10, on_step=on_step)).trajectory
-        await store.finish_trajectory(
-            tid, status=t.status, stop_reason=t.stop_reason, final_code=t.final_code,
-            final_reward=t.final_reward, hidden_passed=t.hidden_passed, hidden_report=t.hidden_report,
-        )  # fmt: skip
+        outcome = Outcome(
+            status=t.status,
+            stop_reason=t.stop_reason,
+            final_code=t.final_code,
+            final_reward=t.final_reward,
+            hidden_passed=t.hidden_passed,
+            hidden_report=t.hidden_report,
+        )
+        await store.finish_trajectory(tid, outcome)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i, p) for i, p in enumerate(problems)))

@@ -14,6 +14,7 @@ import pytest
 from trajectory_data import ADD, RUN_ID, SQUARE, T0, WRITER, run_record, writer_args
 
 from codemend.errors import UserError
+from codemend.records import Outcome
 from codemend.trajectories import (
     SCHEMA_VERSION,
     TrajectoryRecord,
@@ -59,10 +60,15 @@ def test_incremental_writes_as_the_graph_makes_them(tmp_path: Path, records: lis
             assert (partial.status, partial.stop_reason) == ("infrastructure_error", "infrastructure")
             assert list(reader.trajectories()) == []
         store.add_step(tid, source.steps[1])
-        store.finish_trajectory(
-            tid, status="solved", stop_reason="solved", final_code=source.final_code, final_reward=1.0,
-            hidden_passed=True, hidden_report=source.hidden_report,
-        )  # fmt: skip
+        outcome = Outcome(
+            status="solved",
+            stop_reason="solved",
+            final_code=source.final_code,
+            final_reward=1.0,
+            hidden_passed=True,
+            hidden_report=source.hidden_report,
+        )
+        store.finish_trajectory(tid, outcome)
         store.finish_run(RUN_ID)
         [done] = store.trajectories()
         assert done.steps == source.steps
@@ -87,7 +93,7 @@ def test_misuse_is_a_user_error_naming_the_fix(tmp_path: Path, records: list[Tra
         store.add_step(tid, step)
         with pytest.raises(UserError, match="already has a step 0"):
             store.add_step(tid, step)
-        store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
         with pytest.raises(UserError, match="already finished"):
             store.add_step(tid, step.model_copy(update={"index": 1}))
         with pytest.raises(UserError, match="already finished"):
@@ -110,7 +116,7 @@ def test_resume_skips_finished_and_replaces_unfinished(
             tid = store.start_trajectory(RUN_ID, SQUARE, i)
             store.add_step(tid, step)
             if i != 1:
-                store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+                store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
         open_one = store.start_trajectory(RUN_ID, ADD, 0)
         store.add_step(open_one, step)
         # a run killed here: on resume, the unfinished pairs are dropped and not returned
@@ -136,7 +142,7 @@ def test_threads_write_concurrently(tmp_path: Path, records: list[TrajectoryReco
             tid = store.start_trajectory(RUN_ID, SQUARE, i)
             for k in range(10):
                 store.add_step(tid, step.model_copy(update={"index": k}))
-            store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+            store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
         except BaseException as exc:  # reported below
             errors.append(exc)
 

@@ -13,6 +13,7 @@ import pytest
 from trajectory_data import RUN_ID, SQUARE, run_record
 
 from codemend.errors import UserError
+from codemend.records import Outcome
 from codemend.trajectories import AsyncTrajectoryStore, StepRecord, TrajectoryRecord, TrajectoryStore
 
 pytest_plugins = ["trajectory_fixtures"]
@@ -31,7 +32,7 @@ def test_async_solves_share_one_store(tmp_path: Path, records: list[TrajectoryRe
         for k in range(5):
             await astore.add_step(tid, steps[k % 2].model_copy(update={"index": k}))
             await asyncio.sleep(0)
-        await astore.finish_trajectory(tid, status="solved", stop_reason="solved", final_reward=1.0)
+        await astore.finish_trajectory(tid, Outcome(status="solved", stop_reason="solved", final_reward=1.0))
 
     async def main() -> set[tuple[str, int]]:
         astore = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "s.db"))
@@ -78,7 +79,7 @@ def test_finish_returns_with_every_step_on_disk(tmp_path: Path, records: list[Tr
         tid = await astore.start_trajectory(RUN_ID, SQUARE, 0)
         for k in range(3):
             await astore.add_step(tid, records[0].steps[0].model_copy(update={"index": k}))
-        await astore.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        await astore.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
         on_disk = await asyncio.to_thread(_steps_on_disk, db)
         tid2 = await astore.start_trajectory(RUN_ID, SQUARE, 1)
         await astore.add_step(tid2, records[0].steps[0])
@@ -108,11 +109,11 @@ def test_a_step_that_cannot_be_stored_keeps_its_trajectory_unfinished(
         if when == "earlier transaction":
             await astore.flush()
         with pytest.raises(UserError) as caught:
-            await astore.finish_trajectory(tid, status="solved", stop_reason="solved")
+            await astore.finish_trajectory(tid, Outcome(status="solved", stop_reason="solved"))
         # starting the trajectory again (as a resume does) clears it
         tid = await astore.start_trajectory(RUN_ID, SQUARE, 0)
         await astore.add_step(tid, step)
-        await astore.finish_trajectory(tid, status="solved", stop_reason="solved")
+        await astore.finish_trajectory(tid, Outcome(status="solved", stop_reason="solved"))
         await astore.close()
         return caught.value
 
@@ -165,7 +166,7 @@ def test_the_store_serves_callers_on_several_event_loops(
             await astore.start_run(run_record())
         tid = await astore.start_trajectory(RUN_ID, SQUARE, i)
         await astore.add_step(tid, step)
-        await astore.finish_trajectory(tid, status="solved", stop_reason="solved")
+        await astore.finish_trajectory(tid, Outcome(status="solved", stop_reason="solved"))
 
     asyncio.run(one(0))
     asyncio.run(one(1))

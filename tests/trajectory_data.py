@@ -204,7 +204,7 @@ def run_record(run_id: str = RUN_ID) -> RunRecord:
 WRITER = """
 import sys
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.trajectories import RunRecord, StepRecord, TrajectoryStore
+from codemend.trajectories import Outcome, RunRecord, StepRecord, TrajectoryStore
 path, run_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 step = StepRecord.model_validate_json(open(sys.argv[4]).read())
 problem = Problem.model_validate_json(open(sys.argv[5]).read())
@@ -215,7 +215,7 @@ for i in range(n):
     tid = store.start_trajectory(run_id, problem, i)
     for k in range(4):
         store.add_step(tid, step.model_copy(update={"index": k, "reply": step.reply * 200}))
-    store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+    store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
 print("done", flush=True)
 """
 
@@ -224,7 +224,7 @@ print("done", flush=True)
 ASYNC_WRITER = """
 import asyncio, random, sys
 from codemend.problems import Problem
-from codemend.trajectories import AsyncTrajectoryStore, RunRecord, StepRecord, TrajectoryStore
+from codemend.trajectories import AsyncTrajectoryStore, Outcome, RunRecord, StepRecord, TrajectoryStore
 path, run_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 step = StepRecord.model_validate_json(open(sys.argv[4]).read())
 problem = Problem.model_validate_json(open(sys.argv[5]).read())
@@ -236,7 +236,7 @@ async def solver(store, first):
         for k in range(4):
             await store.add_step(tid, step.model_copy(update={"index": k, "reply": step.reply * 200}))
             await asyncio.sleep(random.uniform(0.001, 0.02))
-        await store.finish_trajectory(tid, status="unsolved", stop_reason="max_rounds")
+        await store.finish_trajectory(tid, Outcome(status="unsolved", stop_reason="max_rounds"))
 
 async def main():
     store = AsyncTrajectoryStore(TrajectoryStore(path))

@@ -8,7 +8,7 @@ from codemend.agents.critic import CRITIC_MODES, Critic, CriticMode, Verdict, ma
 from codemend.agents.executor import Executor, make_executor
 from codemend.agents.feedback import feedback_text
 from codemend.agents.generator import Generator, History, code_fingerprint, make_generator
-from codemend.agents.rewards import (
+from codemend.agents.step_rewards import (
     REWARDS,
     RewardFn,
     constraint_score,

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from codemend import pysource
 from codemend.errors import UserError
 from codemend.problems import AssertTest, Problem
-from codemend.sandbox import TestReport, TestResult
-from codemend.trajectories import Constraint
+from codemend.records import Constraint, TestReport, TestResult
 
 _NETWORK = ("socket", "ssl", "http", "urllib", "urllib3", "requests", "httpx", "aiohttp", "ftplib")
 _MAIL_RPC = ("smtplib", "poplib", "imaplib", "telnetlib", "xmlrpc", "socketserver", "webbrowser")

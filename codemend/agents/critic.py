@@ -17,8 +17,7 @@ from codemend.errors import ContextLengthExceeded, UserError
 from codemend.llm import LLMClient, SamplingParams
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
-from codemend.sandbox import TestReport
-from codemend.trajectories import Critique, Message
+from codemend.records import Critique, Message, TestReport
 
 CriticMode = Literal["tests", "llm", "hybrid"]
 CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
@@ -55,12 +54,13 @@ class Critic:
         values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
         request = self.prompt.render(**values)
         try:
-            result = await self.llm.chat([{"role": "user", "content": request}], **self.sampling)
+            sent = [Message(role="user", content=request)]
+            result = await self.llm.chat(sent, **self.sampling)
         except ContextLengthExceeded as exc:
             return Verdict(critique=critique.model_copy(update={"llm_error": str(exc)}))
         audit = {
             "llm_feedback": result.text.strip(),
-            "llm_messages": [Message(role="user", content=request)],
+            "llm_messages": sent,
             "llm_model": result.model or self.llm.model,
             "llm_tokens_in": result.usage.prompt_tokens,
             "llm_tokens_out": result.usage.completion_tokens,

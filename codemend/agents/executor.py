@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codemend.problems import Problem
-from codemend.sandbox import Sandbox, TestReport
+from codemend.records import TestReport
+from codemend.sandbox import Sandbox
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from codemend.agents.constraints import visible_results
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.sandbox import TestReport, TestResult
-from codemend.trajectories import Constraint
+from codemend.records import Constraint, TestReport, TestResult
 
 MAX_FAILURES = 3
 MAX_VALUE_CHARS = 200

@@ -10,10 +10,9 @@ from typing import Literal
 
 from codemend.agents.render import prompt_values
 from codemend.llm import LLMClient, SamplingParams, extract_code
-from codemend.llm import Message as ChatMessage
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
-from codemend.trajectories import Message, StepKind, StepRecord
+from codemend.records import Message, StepKind, StepRecord
 
 History = Literal["latest", "full"]
 """What a repair sends: only the latest attempt and its feedback, or the whole conversation."""
@@ -55,8 +54,7 @@ class Generator:
         """Send ``messages``; raises ``InfrastructureError`` when the endpoint fails."""
         started = datetime.now(UTC)
         sampling = self.sampling if kind == "generate" else (self.repair_sampling or self.sampling)
-        chat: list[ChatMessage] = [{"role": m.role, "content": m.content} for m in messages]
-        result = await self.llm.chat(chat, **sampling)
+        result = await self.llm.chat(messages, **sampling)
         code = extract_code(result.text, entry_point=problem.entry_point, prompt=problem.starter_code or None)
         return StepRecord(
             index=index,

@@ -20,8 +20,8 @@ from codemend.benchmarks.spec import evaluation_tests
 from codemend.errors import InfrastructureError
 from codemend.graphs import final_index
 from codemend.problems import Problem
+from codemend.records import StepRecord, TrajectoryRecord
 from codemend.sandbox import Sandbox
-from codemend.trajectories import StepRecord, TrajectoryRecord
 
 HIDDEN_FILE = "hidden.jsonl"
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from codemend.benchmarks.passk import mean_pass_at_k
-from codemend.trajectories import TrajectoryRecord
+from codemend.records import TrajectoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from codemend.benchmarks.hidden import HiddenVerdicts
 from codemend.benchmarks.metrics import BenchSummary
 from codemend.benchmarks.spec import BenchSpec
 from codemend.problems import Problem
-from codemend.trajectories import TrajectoryRecord
+from codemend.records import TrajectoryRecord
 
 SAMPLES_FILE, SUMMARY_FILE, REPORT_FILE = "samples.jsonl", "summary.json", "report.md"
 FEEDBACK = {

@@ -32,15 +32,10 @@ from codemend.graphs import CHECKPOINT_FILE, sqlite_checkpointer
 from codemend.llm import LLMClient
 from codemend.problems import Problem
 from codemend.prompts import Prompts
+from codemend.records import Outcome, RunRecord, StepRecord, TrajectoryRecord
 from codemend.sandbox import Sandbox
 from codemend.solver import asolve
-from codemend.trajectories import (
-    AsyncTrajectoryStore,
-    RunRecord,
-    StepRecord,
-    TrajectoryRecord,
-    TrajectoryStore,
-)
+from codemend.trajectories import AsyncTrajectoryStore, TrajectoryStore
 
 STORE_FILE = "trajectories.db"
 
@@ -179,18 +174,7 @@ class _Batch:
         record = result.trajectory
         for step in record.steps:  # those a resumed checkpoint already held
             await store_step(step)
-        await self.store.finish_trajectory(
-            tid,
-            status=record.status,
-            stop_reason=record.stop_reason,
-            final_code=record.final_code,
-            final_reward=record.final_reward,
-            hidden_passed=record.hidden_passed,
-            hidden_report=record.hidden_report,
-            tokens_in=record.tokens_in,
-            tokens_out=record.tokens_out,
-            wall_s=record.wall_s,
-        )
+        await self.store.finish_trajectory(tid, Outcome.of(record))
         return record
 
     async def score(self, record: TrajectoryRecord) -> HiddenVerdicts:

@@ -17,7 +17,8 @@ from codemend.benchmarks.passk import mean_pass_at_k
 from codemend.errors import ProblemFileError
 from codemend.problems import Problem
 from codemend.problems.jsonl import field, iter_jsonl
-from codemend.sandbox import Sandbox, TestReport
+from codemend.records import TestReport
+from codemend.sandbox import Sandbox
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

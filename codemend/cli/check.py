@@ -20,7 +20,8 @@ from codemend.cli.common import (
 )
 from codemend.errors import InfrastructureError, UserError
 from codemend.problems import load_problem
-from codemend.sandbox import TestReport, open_sandbox
+from codemend.records import TestReport
+from codemend.sandbox import open_sandbox
 
 _STYLE = {
     "passed": "green",

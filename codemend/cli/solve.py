@@ -34,10 +34,10 @@ from codemend.errors import ContextLengthExceeded, InfrastructureError, UserErro
 from codemend.llm import SamplingParams
 from codemend.problems import Problem, load_problem
 from codemend.prompts import Prompts
+from codemend.records import StepRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 from codemend.solver import SolveResult, solve
-from codemend.trajectories import StepRecord
 
 
 def load_reference(ref: str, data: Path | None = None, split: str | None = None) -> Problem:

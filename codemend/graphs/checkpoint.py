@@ -10,8 +10,7 @@ import aiosqlite
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from codemend.sandbox import TestReport
-from codemend.trajectories import StepRecord
+from codemend.records import StepRecord, TestReport
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 _STATE_TYPES = (StepRecord, TestReport)  # the models the state holds; nested ones travel as dicts

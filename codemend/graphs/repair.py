@@ -23,7 +23,7 @@ from codemend.agents import code_fingerprint, repair_feedback, reward_components
 from codemend.errors import ContextLengthExceeded, InfrastructureError
 from codemend.graphs.state import RepairContext, RepairState
 from codemend.graphs.trajectory import visible_solved
-from codemend.trajectories import Message, StepKind, StepRecord, StopReason
+from codemend.records import Message, StepKind, StepRecord, StopReason
 
 Update = dict[str, Any]
 NODES = ("generate", "repair", "execute", "critique", "finish")

@@ -16,8 +16,7 @@ from typing_extensions import TypedDict
 
 from codemend.agents import Critic, Executor, Generator, RewardFn, pass_fraction
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
-from codemend.trajectories import StepRecord, StopReason
+from codemend.records import StepRecord, StopReason, TestReport
 
 StepHook = Callable[[StepRecord], Awaitable[None] | None]
 """Called with each step once it is finished (a store commits it). On resume a step whose node

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from codemend.problems import Problem
-from codemend.trajectories import StepRecord, TrajectoryRecord, TrajectoryStatus
+from codemend.records import StepRecord, TrajectoryRecord, TrajectoryStatus
 
 
 def visible_solved(step: StepRecord) -> bool:

@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 
 from codemend.errors import ContextLengthExceeded, ModelMisbehaviour, UserError
 from codemend.llm.retry import translate, with_retries
-from codemend.llm.types import ChatResult, Choice, Message, SamplingParams, Usage
+from codemend.llm.types import ChatInput, ChatResult, Choice, Message, SamplingParams, Usage
 from codemend.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class LLMClient:
 
     async def chat(
         self,
-        messages: Sequence[Message],
+        messages: Sequence[ChatInput],
         *,
         model: str | None = None,
         **params: Unpack[SamplingParams],
@@ -85,7 +85,7 @@ class LLMClient:
         _check_fits(messages, self.settings.context_tokens)
         started = time.perf_counter()
         attempts = 0
-        request: dict[str, Any] = {"messages": list(messages), "model": model or self.model}
+        request: dict[str, Any] = {"messages": [_plain(m) for m in messages], "model": model or self.model}
         if self.settings.max_tokens is not None:
             request["max_tokens"] = self.settings.max_tokens
         request |= params
@@ -126,11 +126,17 @@ class LLMClient:
         await self.aclose()
 
 
-def _check_fits(messages: Sequence[Message], context_tokens: int | None) -> None:
+def _plain(message: ChatInput) -> dict[str, str]:
+    if isinstance(message, Message):
+        return {"role": message.role, "content": message.content}
+    return {"role": message["role"], "content": message["content"]}
+
+
+def _check_fits(messages: Sequence[ChatInput], context_tokens: int | None) -> None:
     """``ContextLengthExceeded`` for a prompt too large for any tokenizer to fit the context."""
     if context_tokens is None:
         return
-    size = sum(len(str(m.get("content") or "").encode("utf-8", "replace")) for m in messages)
+    size = sum(len(_plain(m)["content"].encode("utf-8", "replace")) for m in messages)
     if size > context_tokens * MAX_BYTES_PER_TOKEN:
         raise ContextLengthExceeded(
             f"the prompt ({size:,} bytes) cannot fit the model's context of {context_tokens:,} tokens "

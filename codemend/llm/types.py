@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from typing_extensions import TypedDict
 
+from codemend.records import Message
 
-class Message(TypedDict):
-    role: Literal["system", "user", "assistant"]
-    content: str
+__all__ = ["ChatInput", "ChatResult", "Choice", "Message", "SamplingParams", "Usage"]
+
+# What ``LLMClient.chat`` takes: ``Message``s, or the same as plain ``{"role", "content"}`` dicts.
+ChatInput = Message | Mapping[str, str]
 
 
 class SamplingParams(TypedDict, total=False):

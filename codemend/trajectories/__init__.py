@@ -1,5 +1,18 @@
 """Trajectories: the records of every solve, their store and their exports."""
 
+from codemend.records import (
+    SCHEMA_VERSION,
+    Constraint,
+    Critique,
+    Message,
+    Outcome,
+    RunRecord,
+    StepKind,
+    StepRecord,
+    StopReason,
+    TrajectoryRecord,
+    TrajectoryStatus,
+)
 from codemend.trajectories.aio import AsyncTrajectoryStore
 from codemend.trajectories.export import (
     FORMATS,
@@ -9,18 +22,6 @@ from codemend.trajectories.export import (
     from_raw_row,
 )
 from codemend.trajectories.ground_truth import from_ground_truth, to_ground_truth
-from codemend.trajectories.records import (
-    SCHEMA_VERSION,
-    Constraint,
-    Critique,
-    Message,
-    RunRecord,
-    StepKind,
-    StepRecord,
-    StopReason,
-    TrajectoryRecord,
-    TrajectoryStatus,
-)
 from codemend.trajectories.store import DEFAULT_STORE_PATH, TrajectoryStore, trajectory_id_for
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ExportOptions",
     "ExportResult",
     "Message",
+    "Outcome",
     "RunRecord",
     "StepKind",
     "StepRecord",

@@ -8,14 +8,12 @@ undoes only itself.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from codemend.errors import UserError
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
+from codemend.records import Outcome, RunRecord, StepRecord
 from codemend.trajectories import _sql
-from codemend.trajectories.records import RunRecord, StepRecord, StopReason, TrajectoryStatus
 
 
 def now() -> datetime:
@@ -29,21 +27,6 @@ def marks(n: int) -> str:
 def trajectory_id_for(run_id: str, problem_id: str, sample_index: int) -> str:
     """Deterministic: the same sample of the same problem in a run always has the same id."""
     return f"{run_id}:{problem_id}:{sample_index}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    """How a trajectory ended (the arguments of ``finish_trajectory``)."""
-
-    status: TrajectoryStatus
-    stop_reason: StopReason
-    final_code: str | None = None
-    final_reward: float | None = None
-    hidden_passed: bool | None = None
-    hidden_report: TestReport | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    wall_s: float | None = None
 
 
 _INSERT_STEP = (

@@ -17,8 +17,7 @@ from pydantic import TypeAdapter
 
 from codemend.errors import UserError
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
-from codemend.trajectories.records import SCHEMA_VERSION, Critique, Message, RunRecord, StepRecord
+from codemend.records import SCHEMA_VERSION, Critique, Message, RunRecord, StepRecord, TestReport
 
 DDL = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -33,15 +33,8 @@ from typing import Any
 
 from codemend.errors import UserError
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
+from codemend.records import Outcome, RunRecord, StepRecord, TrajectoryRecord
 from codemend.trajectories import _ops, _sql
-from codemend.trajectories.records import (
-    RunRecord,
-    StepRecord,
-    StopReason,
-    TrajectoryRecord,
-    TrajectoryStatus,
-)
 from codemend.trajectories.store import FeedbackTests, Job, TrajectoryStore
 
 log = logging.getLogger(__name__)
@@ -195,34 +188,10 @@ class AsyncTrajectoryStore:
         else:
             self._put(_Write(_StepJob(where, trajectory_id, step.index, row, self._failed), None))
 
-    async def finish_trajectory(
-        self,
-        trajectory_id: str,
-        *,
-        status: TrajectoryStatus,
-        stop_reason: StopReason,
-        final_code: str | None = None,
-        final_reward: float | None = None,
-        hidden_passed: bool | None = None,
-        hidden_report: TestReport | None = None,
-        tokens_in: int | None = None,
-        tokens_out: int | None = None,
-        wall_s: float | None = None,
-    ) -> None:
+    async def finish_trajectory(self, trajectory_id: str, outcome: Outcome) -> None:
         """As ``TrajectoryStore.finish_trajectory``; a ``UserError`` if one of the trajectory's
         steps could not be stored (it then stays unfinished, so a resume redoes it)."""
         where = str(self.sync.path)
-        outcome = _ops.Outcome(
-            status=status,
-            stop_reason=stop_reason,
-            final_code=final_code,
-            final_reward=final_reward,
-            hidden_passed=hidden_passed,
-            hidden_report=hidden_report,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            wall_s=wall_s,
-        )
 
         def job(conn: sqlite3.Connection) -> None:
             failed = self._failed.get(trajectory_id)

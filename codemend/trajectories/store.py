@@ -21,16 +21,15 @@ from typing import Any, Literal
 
 from codemend.errors import UserError
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
-from codemend.trajectories import _ops, _sql
-from codemend.trajectories._ops import Outcome, trajectory_id_for
-from codemend.trajectories.records import (
+from codemend.records import (
+    Outcome,
     RunRecord,
     StepRecord,
-    StopReason,
+    TestReport,
     TrajectoryRecord,
-    TrajectoryStatus,
 )
+from codemend.trajectories import _ops, _sql
+from codemend.trajectories._ops import trajectory_id_for
 
 __all__ = ["DEFAULT_STORE_PATH", "FeedbackTests", "Job", "Outcome", "TrajectoryStore", "trajectory_id_for"]
 
@@ -177,48 +176,15 @@ class TrajectoryStore:
         with self._write() as conn:
             _ops.add_step(conn, str(self.path), trajectory_id, step)
 
-    def finish_trajectory(
-        self,
-        trajectory_id: str,
-        *,
-        status: TrajectoryStatus,
-        stop_reason: StopReason,
-        final_code: str | None = None,
-        final_reward: float | None = None,
-        hidden_passed: bool | None = None,
-        hidden_report: TestReport | None = None,
-        tokens_in: int | None = None,
-        tokens_out: int | None = None,
-        wall_s: float | None = None,
-    ) -> None:
-        """Close a trajectory. Tokens default to the sum over its steps; ``wall_s`` to the time
-        since ``start_trajectory``."""
-        outcome = Outcome(
-            status=status,
-            stop_reason=stop_reason,
-            final_code=final_code,
-            final_reward=final_reward,
-            hidden_passed=hidden_passed,
-            hidden_report=hidden_report,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            wall_s=wall_s,
-        )
+    def finish_trajectory(self, trajectory_id: str, outcome: Outcome) -> None:
+        """Close a trajectory with its ``outcome`` (``Outcome.of(record)`` for a finished
+        ``TrajectoryRecord``)."""
         with self._write() as conn:
             _ops.finish_trajectory(conn, str(self.path), trajectory_id, outcome)
 
     def add_trajectory(self, record: TrajectoryRecord) -> str:
         """Store a whole finished trajectory in one transaction (imports, tests)."""
         where = str(self.path)
-        outcome = Outcome(
-            **record.model_dump(
-                include={"status", "stop_reason", "final_code", "final_reward", "hidden_passed"}
-            ),
-            hidden_report=record.hidden_report,
-            tokens_in=record.tokens_in,
-            tokens_out=record.tokens_out,
-            wall_s=record.wall_s,
-        )
         with self._write() as conn:
             tid = _ops.start_trajectory(
                 conn, where, record.run_id, record.problem, record.sample_index, record.feedback_tests, None
@@ -227,7 +193,7 @@ class TrajectoryStore:
                 raise UserError(f"trajectory id {record.trajectory_id!r} should be {tid!r}")
             for step in record.steps:
                 _ops.add_step(conn, where, tid, step)
-            _ops.finish_trajectory(conn, where, tid, outcome)
+            _ops.finish_trajectory(conn, where, tid, Outcome.of(record))
         return tid
 
     def run_batch(self, jobs: Sequence[Job]) -> list[tuple[bool, Any]]:

@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel
 
 from codemend.errors import UserError
+from codemend.records import SCHEMA_VERSION, TrajectoryRecord
 from codemend.trajectories.export import arrow, card, rows
 from codemend.trajectories.export.formats import Built, kto_rows, openai_sft_rows, raw_rows, sft_rows
 from codemend.trajectories.export.pairs import dpo_rows, openai_dpo_rows
@@ -25,7 +26,6 @@ from codemend.trajectories.export.select import (
     select_trajectories,
     split_by_task,
 )
-from codemend.trajectories.records import SCHEMA_VERSION, TrajectoryRecord
 
 Format = Literal["raw", "sft", "dpo", "kto", "rl", "openai-sft", "openai-dpo"]
 FORMATS: tuple[str, ...] = get_args(Format)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codemend.problems import Problem
-from codemend.trajectories.records import Message, StepRecord, TrajectoryRecord
+from codemend.records import Message, StepRecord, TrajectoryRecord
 
 _MIN_IO_SNIPPET = 8  # shorter stdin/stdout text ("3\n") appears in prompts by chance
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
+from codemend.records import Critique, Message, StepRecord, TestReport, TrajectoryRecord
 from codemend.trajectories.export.attempts import (
     assistant,
     attempts,
@@ -28,7 +28,6 @@ from codemend.trajectories.export.rows import (
     WeightedMessage,
 )
 from codemend.trajectories.export.select import Row
-from codemend.trajectories.records import Critique, Message, StepRecord, TrajectoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from codemend.records import Message, TrajectoryRecord
 from codemend.trajectories.export.attempts import Attempt, assistant, attempts, chat, final_attempt
 from codemend.trajectories.export.formats import Built
 from codemend.trajectories.export.rows import DpoRow, OpenAIDpoRow
 from codemend.trajectories.export.select import Row
-from codemend.trajectories.records import Message, TrajectoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from codemend.records import TrajectoryRecord
 from codemend.trajectories.export.attempts import chat, states
 from codemend.trajectories.export.formats import Built
 from codemend.trajectories.export.rows import RlRow
 from codemend.trajectories.export.select import Row
 from codemend.trajectories.ground_truth import to_ground_truth
-from codemend.trajectories.records import TrajectoryRecord
 
 
 def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_class: str) -> Built:

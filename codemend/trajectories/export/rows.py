@@ -7,43 +7,40 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codemend.records import Message
+
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ChatMessage(_Row):
-    role: Literal["system", "user", "assistant"]
-    content: str
 
 
 class SftRow(_Row):
     """TRL conversational prompt-completion: history in ``prompt``, the passing reply in
     ``completion`` (so only it is trained on)."""
 
-    prompt: list[ChatMessage]
-    completion: list[ChatMessage]
+    prompt: list[Message]
+    completion: list[Message]
 
 
 class SftMessagesRow(_Row):
     """``sft --messages``: the same conversation flattened (TRL, verl, SkyRL, OpenRLHF SFT)."""
 
-    messages: list[ChatMessage]
+    messages: list[Message]
 
 
 class DpoRow(_Row):
     """TRL explicit-prompt conversational preference row (also OpenRLHF DPO)."""
 
-    prompt: list[ChatMessage]
-    chosen: list[ChatMessage]
-    rejected: list[ChatMessage]
+    prompt: list[Message]
+    chosen: list[Message]
+    rejected: list[Message]
 
 
 class KtoRow(_Row):
     """TRL unpaired preference row: one attempt and whether it passed."""
 
-    prompt: list[ChatMessage]
-    completion: list[ChatMessage]
+    prompt: list[Message]
+    completion: list[Message]
     label: bool
 
 
@@ -69,7 +66,7 @@ class RlRow(_Row):
     ``codemend.rewards.compute_score``."""
 
     data_source: str
-    prompt: list[ChatMessage]
+    prompt: list[Message]
     ability: Literal["code"] = "code"
     env_class: str = Field(description="SkyRL environment name.")
     reward_model: RewardModel = Field(description="verl.")
@@ -91,22 +88,22 @@ class OpenAISftRow(_Row):
 
 
 class OpenAIInput(_Row):
-    messages: list[ChatMessage]
+    messages: list[Message]
 
 
 class OpenAIDpoRow(_Row):
     """OpenAI (also Together, Fireworks) preference row."""
 
     input: OpenAIInput
-    preferred_output: list[ChatMessage]
-    non_preferred_output: list[ChatMessage]
+    preferred_output: list[Message]
+    non_preferred_output: list[Message]
 
 
 class RawStep(_Row):
     index: int
     kind: str
     parent: int | None
-    messages: list[ChatMessage]
+    messages: list[Message]
     reply: str | None
     code: str | None
     passed: bool | None = Field(description="Every visible test passed.")

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from codemend.records import TrajectoryRecord
 from codemend.trajectories.export.attempts import solved, trajectory_reward
-from codemend.trajectories.records import TrajectoryRecord
 
 SelectMode = Literal["correct", "best", "all"]
 Split = Literal["train", "test"]

@@ -1,12 +1,13 @@
-"""Rewards: every step gets one (pluggable) and named components; the trajectory a final one."""
+"""Per-step rewards inside the repair loop: every step gets one (pluggable) and named
+components; the trajectory a final one. (Trainers' reward functions, which score a model's
+reply from an exported row, are ``codemend.rewards``.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from codemend.errors import UserError
-from codemend.sandbox import TestReport
-from codemend.trajectories import Critique
+from codemend.records import Critique, TestReport
 
 RewardFn = Callable[[TestReport | None, Critique | None], float]
 """``(report, critique) -> reward``. For the final reward it gets the hidden-test report and

@@ -1,18 +1,88 @@
-"""The records every solve produces: what the store keeps and the exports read.
+"""The vocabulary every layer speaks: test reports, critiques, steps, trajectories, runs.
 
-Pydantic models with ``extra="forbid"`` and a ``schema_version``: they are the on-disk and
-export schema. Nothing here knows about LangGraph; the graph hands these records over.
+The sandbox produces ``TestReport``s, the agents ``Critique``s and ``StepRecord``s, the graph
+``TrajectoryRecord``s, the store keeps them and the exports read them; none of those layers
+owns them. Pydantic models with ``extra="forbid"`` and a ``schema_version``: they are the on-disk
+and export schema. ``Message`` is the one ``{role, content}`` type, from the LLM client to the
+exported rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from codemend.problems import Problem
-from codemend.sandbox import TestReport
+
+TestStatus = Literal["passed", "failed", "error", "timeout", "memory", "crashed"]
+Isolation = Literal["namespaces", "rlimits", "container"]
+
+
+class TestResult(BaseModel):
+    """The verdict on one test."""
+
+    __test__ = False  # not a pytest class
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(description="Position of the test in the list that was run.")
+    kind: Literal["assert", "io"]
+    visibility: Literal["visible", "hidden"]
+    status: TestStatus
+    trusted: bool = Field(
+        default=True, description="False when the verdict was decided inside the candidate process."
+    )
+    duration_s: float = 0.0
+    call: str | None = Field(default=None, description="The last call of the solution, rendered.")
+    assertion: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    exc_type: str | None = None
+    exc_message: str | None = None
+    traceback: str | None = Field(default=None, description="Trimmed to the solution's frames.")
+    detail: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+class TestReport(BaseModel):
+    """All verdicts of one run, with the candidate's captured output."""
+
+    __test__ = False
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    results: list[TestResult]
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_s: float = 0.0
+    backend: str = "local"
+    isolation: Isolation = "namespaces"
+
+    @property
+    def passed(self) -> bool:
+        """Every test passed (an empty run passes nothing)."""
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def n_passed(self) -> int:
+        return sum(r.passed for r in self.results)
+
+    @property
+    def fraction_passed(self) -> float:
+        return self.n_passed / len(self.results) if self.results else 0.0
+
+    def counts(self) -> dict[str, int]:
+        tally: dict[str, int] = {}
+        for r in self.results:
+            tally[r.status] = tally.get(r.status, 0) + 1
+        return tally
+
 
 SCHEMA_VERSION = 2  # 2: stop reason context_length, Critique.llm_error
 
@@ -129,3 +199,34 @@ class RunRecord(_Record):
     critic_endpoint: str | None = None
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How a trajectory ended: what ``finish_trajectory`` stores. Tokens default to the sum over
+    the trajectory's steps and ``wall_s`` to the time since it started."""
+
+    status: TrajectoryStatus
+    stop_reason: StopReason
+    final_code: str | None = None
+    final_reward: float | None = None
+    hidden_passed: bool | None = None
+    hidden_report: TestReport | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    wall_s: float | None = None
+
+    @classmethod
+    def of(cls, record: TrajectoryRecord) -> Outcome:
+        """The outcome a finished ``record`` carries."""
+        return cls(
+            status=record.status,
+            stop_reason=record.stop_reason,
+            final_code=record.final_code,
+            final_reward=record.final_reward,
+            hidden_passed=record.hidden_passed,
+            hidden_report=record.hidden_report,
+            tokens_in=record.tokens_in,
+            tokens_out=record.tokens_out,
+            wall_s=record.wall_s,
+        )
