@@ -35,7 +35,7 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, abench, load_humaneval
+from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, RunOptions, abench, load_humaneval
 from codemend.llm import ChatResult, LLMClient, LLMSettings, Message, SamplingParams
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.sandbox import LocalSandbox, Sandbox, TestReport
@@ -127,14 +127,8 @@ async def _bench(
         async with TimedClient(settings, model) as llm:
             deps = BenchDeps(llm=llm, sandbox=TimedSandbox(inner, tests))
             started, cpu = time.perf_counter(), time.process_time()
-            outcome = await abench(
-                spec,
-                problems,
-                deps,
-                run_dir=run_dir,
-                concurrency=args.concurrency,
-                checkpoints=args.checkpoints,
-            )
+            options = RunOptions(concurrency=args.concurrency, checkpoints=args.checkpoints)
+            outcome = await abench(spec, problems, deps, run_dir=run_dir, options=options)
             return outcome, started, time.perf_counter(), time.process_time() - cpu
 
 

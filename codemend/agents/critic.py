@@ -30,7 +30,6 @@ class Verdict:
     critique: Critique
     tokens_in: int = 0
     tokens_out: int = 0
-    latency_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +69,6 @@ class Critic:
             critique=critique.model_copy(update=audit),
             tokens_in=result.usage.prompt_tokens,
             tokens_out=result.usage.completion_tokens,
-            latency_s=result.latency_s,
         )
 
 

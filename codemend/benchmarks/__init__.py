@@ -5,7 +5,7 @@ from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.metrics import BenchSummary, summarise
 from codemend.benchmarks.passk import mean_pass_at_k, pass_at_k
 from codemend.benchmarks.registry import BENCHMARKS, load_benchmark
-from codemend.benchmarks.runner import BenchDeps, BenchResult, Progress, run_bench
+from codemend.benchmarks.runner import BenchDeps, BenchResult, Progress, RunOptions, run_bench
 from codemend.benchmarks.spec import BenchSpec, FeedbackTests
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "BenchSummary",
     "FeedbackTests",
     "Progress",
+    "RunOptions",
     "abench",
     "load_benchmark",
     "load_humaneval",

@@ -10,7 +10,7 @@ from codemend.benchmarks.lock import run_dir_lock
 from codemend.benchmarks.metrics import BenchSummary, summarise
 from codemend.benchmarks.plot import PLOT_FILE, plot_passk, preload
 from codemend.benchmarks.report import sample_rows, summary_lines, write_outputs
-from codemend.benchmarks.runner import BenchDeps, BenchResult, ProgressHook, run_bench
+from codemend.benchmarks.runner import BenchDeps, BenchResult, RunOptions, run_bench
 from codemend.benchmarks.spec import BenchSpec
 from codemend.problems import Problem
 
@@ -41,47 +41,21 @@ async def abench(
     deps: BenchDeps,
     *,
     run_dir: str | Path,
-    resume: bool = False,
-    retry_errors: bool = False,
-    checkpoints: bool = False,
-    concurrency: int = 8,
-    on_progress: ProgressHook | None = None,
+    options: RunOptions | None = None,
 ) -> BenchOutcome:
-    """Every (problem, sample) through the repair graph, then ``samples.jsonl``, ``summary.json``,
-    ``report.md`` and ``passk_by_round.png`` in ``run_dir``, which no other process may use
-    meanwhile (``RunDirInUse``)."""
+    """Every (problem, sample) through the repair graph (``run_bench``), then ``samples.jsonl``,
+    ``summary.json``, ``report.md`` and ``passk_by_round.png`` in ``run_dir``, which no other
+    process may use meanwhile (``RunDirInUse``)."""
     folder = Path(run_dir)
     with run_dir_lock(folder):
-        return await _abench(
-            spec, problems, deps, folder, resume=resume, retry_errors=retry_errors,
-            checkpoints=checkpoints, concurrency=concurrency, on_progress=on_progress,
-        )  # fmt: skip
+        preload()
+        result = await run_bench(spec, problems, deps, run_dir=folder, options=options)
+        return _write(spec, problems, deps, folder, result)
 
 
-async def _abench(
-    spec: BenchSpec,
-    problems: Sequence[Problem],
-    deps: BenchDeps,
-    folder: Path,
-    *,
-    resume: bool,
-    retry_errors: bool,
-    checkpoints: bool,
-    concurrency: int,
-    on_progress: ProgressHook | None,
+def _write(
+    spec: BenchSpec, problems: Sequence[Problem], deps: BenchDeps, folder: Path, result: BenchResult
 ) -> BenchOutcome:
-    preload()
-    result = await run_bench(
-        spec,
-        problems,
-        deps,
-        run_dir=folder,
-        resume=resume,
-        retry_errors=retry_errors,
-        checkpoints=checkpoints,
-        concurrency=concurrency,
-        on_progress=on_progress,
-    )
     summary = summarise_result(spec, result)
     rows = sample_rows(result.trajectories, result.hidden, [p.id for p in problems])
     write_outputs(

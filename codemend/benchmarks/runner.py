@@ -74,6 +74,24 @@ class BenchResult:
 ProgressHook = Callable[[Progress], None]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    """How to run a bench, beyond what it is (``BenchSpec``).
+
+    ``resume``: finish the run in the run dir (its stored settings must agree); ``retry_errors``
+    (with ``resume``): run again the trajectories an infrastructure error ended; ``checkpoints``:
+    keep graph checkpoints, so that a trajectory interrupted half-way resumes after its last
+    finished node instead of starting again; ``concurrency``: trajectories in flight;
+    ``on_progress``: called with the counts after each trajectory.
+    """
+
+    resume: bool = False
+    retry_errors: bool = False
+    checkpoints: bool = False
+    concurrency: int = 8
+    on_progress: ProgressHook | None = None
+
+
 def read_spec(run_dir: Path) -> tuple[str, BenchSpec]:
     """The run id and settings of the bench run stored in ``run_dir``."""
     path = run_dir / STORE_FILE
@@ -108,43 +126,50 @@ class _Batch:
     """One invocation of a bench run: the store, the judge, the counters."""
 
     def __init__(
-        self, spec: BenchSpec, deps: BenchDeps, run_dir: Path, store: AsyncTrajectoryStore, run_id: str
+        self,
+        spec: BenchSpec,
+        deps: BenchDeps,
+        problems: Sequence[Problem],
+        *,
+        run_dir: Path,
+        store: AsyncTrajectoryStore,
+        run_id: str,
+        options: RunOptions,
     ) -> None:
         self.spec, self.deps, self.run_dir, self.store, self.run_id = spec, deps, run_dir, store, run_id
-        self.judge: HiddenJudge | None = None
-        self.checkpoints = False
+        self.judge = HiddenJudge(deps.sandbox, problems, rounds=spec.rounds)
+        self.checkpoints = options.checkpoints
+        self.on_progress = options.on_progress
         self.log = HiddenLog(run_dir)
         self.hidden = self.log.read()
-        self.on_progress: ProgressHook | None = None
-        self.total = self.done = self.solved = self.errors = 0
+        self.total = len(problems) * spec.samples
+        self.done = self.solved = self.errors = 0
 
-    def progress(self) -> Progress:
-        return Progress(
-            done=self.done, total=self.total, solved=self.solved, infrastructure_errors=self.errors
-        )
+    def report(self) -> None:
+        if self.on_progress is not None:
+            counts = Progress(
+                done=self.done, total=self.total, solved=self.solved, infrastructure_errors=self.errors
+            )
+            self.on_progress(counts)
 
     def _count(self, status: str, verdicts: HiddenVerdicts | None) -> None:
         self.done += 1
         self.errors += status == "infrastructure_error"
         self.solved += bool(verdicts and verdicts.by_round and verdicts.by_round[-1])
-        if self.on_progress is not None:
-            self.on_progress(self.progress())
 
     def recount(self, records: Sequence[TrajectoryRecord]) -> None:
         """Set the counters from the run's finished trajectories and report them."""
         self.done, self.solved, self.errors = 0, 0, 0
-        hook, self.on_progress = self.on_progress, None
         for t in records:
             self._count(t.status, self.hidden.get(t.trajectory_id))
-        self.on_progress = hook
-        if hook is not None:
-            hook(self.progress())
+        self.report()
 
     async def trajectory(self, problem: Problem, sample: int, slots: asyncio.Semaphore) -> None:
         async with slots:
             record = await self._solve(problem, sample)
         verdicts = await self.score(record) if record.status != "infrastructure_error" else None
         self._count(record.status, verdicts)
+        self.report()
 
     async def _solve(self, problem: Problem, sample: int) -> TrajectoryRecord:
         spec, deps = self.spec, self.deps
@@ -178,7 +203,6 @@ class _Batch:
         return record
 
     async def score(self, record: TrajectoryRecord) -> HiddenVerdicts:
-        assert self.judge is not None
         report = record.hidden_report
         if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:
             self.judge.remember(record.problem.id, record.final_code, report.passed)  # same tests
@@ -189,7 +213,7 @@ class _Batch:
 
     async def sweep(self) -> list[TrajectoryRecord]:
         """Every finished trajectory of the run, each scored (those a kill left unscored now)."""
-        records = await asyncio.to_thread(lambda: list(self.store.sync.trajectories(self.run_id)))
+        records = await self.store.trajectories(self.run_id)
         missing = [
             t
             for t in records
@@ -203,12 +227,12 @@ class _Batch:
 async def _forget_errors(store: AsyncTrajectoryStore, run_dir: Path, run_id: str) -> int:
     """Drop the run's trajectories that ended on an infrastructure error, and their checkpoints,
     so that they run again."""
-    records = await asyncio.to_thread(lambda: list(store.sync.trajectories(run_id)))
+    records = await store.trajectories(run_id)
     failed = [t.trajectory_id for t in records if t.status == "infrastructure_error"]
     if not failed:
         return 0
     for tid in failed:
-        await asyncio.to_thread(store.sync.discard_trajectory, tid)
+        await store.discard_trajectory(tid)
     if (run_dir / CHECKPOINT_FILE).is_file():  # else it finished on its own: nothing to forget
         async with sqlite_checkpointer(run_dir / CHECKPOINT_FILE) as saver:
             await saver.setup()
@@ -232,7 +256,7 @@ async def _open(
             raise UserError(
                 f"{run_dir} was started with other settings: {stored.model_dump(exclude_unset=True)}"
             )
-        run = await asyncio.to_thread(store.sync.run, run_id)
+        run = await store.run(run_id)
         for kind, digest in deps.prompts.hashes().items():
             if run.prompt_hashes.get(kind, digest) != digest:
                 raise UserError(
@@ -257,30 +281,23 @@ async def run_bench(
     deps: BenchDeps,
     *,
     run_dir: str | Path,
-    resume: bool = False,
-    retry_errors: bool = False,
-    checkpoints: bool = False,
-    concurrency: int = 8,
-    on_progress: ProgressHook | None = None,
+    options: RunOptions | None = None,
 ) -> BenchResult:
-    """Run (or resume) ``spec`` over ``problems`` in ``run_dir``; returns every finished trajectory
-    of the run with its hidden-test verdicts. ``retry_errors`` (with ``resume``) runs again the
-    trajectories an infrastructure error ended. ``checkpoints``: keep graph checkpoints, so that a
-    trajectory interrupted half-way resumes after its last finished node instead of starting again."""
+    """Run (or resume, see ``RunOptions``) ``spec`` over ``problems`` in ``run_dir``; returns every
+    finished trajectory of the run with its hidden-test verdicts."""
+    options = options or RunOptions()
     started = time.perf_counter()
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     store = AsyncTrajectoryStore(TrajectoryStore(folder / STORE_FILE))
     try:
-        run_id, finished = await _open(spec, deps, folder, store, resume=resume, retry_errors=retry_errors)
-        batch = _Batch(spec, deps, folder, store, run_id)
-        batch.checkpoints = checkpoints
-        batch.judge = HiddenJudge(deps.sandbox, problems, rounds=spec.rounds)
+        run_id, finished = await _open(
+            spec, deps, folder, store, resume=options.resume, retry_errors=options.retry_errors
+        )
+        batch = _Batch(spec, deps, problems, run_dir=folder, store=store, run_id=run_id, options=options)
         pending = [(p, s) for p in problems for s in range(spec.samples) if (p.id, s) not in finished]
-        batch.total = len(problems) * spec.samples
-        batch.on_progress = on_progress
         batch.recount(await batch.sweep() if finished else [])  # an earlier kill may have left some unscored
-        slots = asyncio.Semaphore(concurrency)
+        slots = asyncio.Semaphore(options.concurrency)
         async with asyncio.TaskGroup() as group:
             for problem, sample in pending:
                 group.create_task(batch.trajectory(problem, sample, slots))

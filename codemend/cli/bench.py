@@ -33,7 +33,15 @@ from rich.progress import (
 from rich.text import Text
 
 from codemend.agents import CRITIC_MODES
-from codemend.benchmarks import BENCHMARKS, BenchDeps, BenchOutcome, BenchSpec, abench, load_benchmark
+from codemend.benchmarks import (
+    BENCHMARKS,
+    BenchDeps,
+    BenchOutcome,
+    BenchSpec,
+    RunOptions,
+    abench,
+    load_benchmark,
+)
 from codemend.benchmarks import Progress as BenchProgress
 from codemend.benchmarks.lock import run_dir_lock
 from codemend.benchmarks.runner import STORE_FILE, read_spec
@@ -184,17 +192,14 @@ async def _run(
         prompts = Prompts.load(**spec.prompt_files)
         deps = BenchDeps(llm=llm, critic_llm=critic, sandbox=sandbox, prompts=prompts)
         with bar.progress:
-            return await abench(
-                spec,
-                problems,
-                deps,
-                run_dir=run_dir,
+            run = RunOptions(
                 resume=options["resume"],
                 retry_errors=options["retry_errors"],
                 checkpoints=options["checkpoints"],
                 concurrency=concurrency,
                 on_progress=bar,
             )
+            return await abench(spec, problems, deps, run_dir=run_dir, options=run)
 
 
 def _execute(

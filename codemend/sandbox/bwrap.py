@@ -41,7 +41,7 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def mounts(*, root: bool, tmpfs_mb: int, allow_site_packages: bool) -> list[str]:
+def mounts(*, tmpfs_mb: int, allow_site_packages: bool) -> list[str]:
     """An allow-list view of the host: system dirs and Python's prefix, all read-only."""
     args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
@@ -87,6 +87,6 @@ def bwrap_command(
     else:
         isolation.append("--unshare-user")
     env = ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
-    view = mounts(root=root, tmpfs_mb=tmpfs_mb, allow_site_packages=allow_site_packages)
+    view = mounts(tmpfs_mb=tmpfs_mb, allow_site_packages=allow_site_packages)
     script = f"{MOUNTED_RUNTIME}/supervisor.py"
     return [bwrap, *isolation, *view, *env, "--chdir", "/", python_binary(), "-I", "-S", "-B", script, config]

@@ -220,6 +220,19 @@ class AsyncTrajectoryStore:
         await self.flush()
         return await asyncio.to_thread(self.sync.finished_pairs, run_id)
 
+    async def run(self, run_id: str) -> RunRecord:
+        await self.flush()
+        return await asyncio.to_thread(self.sync.run, run_id)
+
+    async def trajectories(self, run_id: str | None = None) -> list[TrajectoryRecord]:
+        """The finished trajectories (of ``run_id``), read after the queued writes."""
+        await self.flush()
+        return await asyncio.to_thread(lambda: list(self.sync.trajectories(run_id)))
+
+    async def discard_trajectory(self, trajectory_id: str) -> None:
+        await self.flush()
+        await asyncio.to_thread(self.sync.discard_trajectory, trajectory_id)
+
 
 @dataclass(frozen=True, slots=True)
 class _StepJob:
