@@ -204,3 +204,15 @@ def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
         assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
     with sqlite3.connect(store_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> None:
+    """A truncated or foreign SQLite file used to end an export with "no such table: runs"."""
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (text)").connection.close()
+    with (
+        pytest.raises(UserError, match="is not a codemend trajectory store"),
+        TrajectoryStore(other, read_only=True) as store,
+    ):
+        store.runs()
+    assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]

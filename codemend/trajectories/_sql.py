@@ -199,6 +199,9 @@ def open_read_only(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
                 f"{path}: trajectory store schema {version} is newer than this codemend's "
                 f"({SCHEMA_VERSION}); upgrade codemend to read it"
             )
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"runs", "trajectories", "steps", "problems"} <= tables:
+            raise UserError(f"{path} is not a codemend trajectory store (an SQLite file without its tables)")
     except BaseException:
         conn.close()
         raise
