@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox
 from codemend.sandbox.runtime import wire
 
 PLAIN = [
@@ -176,3 +178,18 @@ def test_envelope_objects_are_not_decoded_as_tags_without_plain() -> None:
     assert json.dumps(wire.encode((1,))) == '{"t": [1]}'
     os.close(read)
     os.close(write)
+
+
+def test_the_job_the_pool_sends_has_exactly_the_declared_keys() -> None:
+    problem = Problem(
+        id="p",
+        prompt="",
+        entry_point="f",
+        tests=[{"code": "assert f() == 1"}, {"stdin": "1", "expected_stdout": "1"}],
+    )
+    job = LocalSandbox(workers=1)._job(problem, "def f():\n    return 1\n", problem.tests)
+    assert set(job) == wire.Job.__required_keys__
+    assert set(job["limits"]) == wire.Limits.__required_keys__
+    assert_spec, io_spec = (set(t) for t in job["tests"])
+    assert assert_spec == wire.AssertSpec.__required_keys__
+    assert io_spec == wire.IOSpec.__required_keys__

@@ -15,8 +15,8 @@ from codemend.sandbox.report import TestReport
 class Sandbox(ABC):
     """Runs untrusted candidate code against a problem's tests, isolated from the host.
 
-    Failing is data (a ``TestReport``); only a sandbox that cannot start raises
-    ``SandboxUnavailable``.
+    Failing is data (a ``TestReport``); only the sandbox's own failures raise, and always as an
+    ``InfrastructureError`` (see ``run``).
     """
 
     name: str = "sandbox"
@@ -25,7 +25,21 @@ class Sandbox(ABC):
     def run(
         self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
     ) -> TestReport:
-        """Run ``code`` against ``tests`` (default: all of the problem's tests)."""
+        """Run ``code`` against ``tests`` (default: all of the problem's tests).
+
+        Whatever the candidate does (fail, raise, hang, exhaust its limits, kill its own
+        processes or the worker running it) is a verdict in the report. What raises is the
+        sandbox itself, as an ``InfrastructureError``; for the pooled backends (local, docker):
+
+        - ``SandboxUnavailable`` when a worker cannot be started: on the first run (workers
+          start lazily, all of them), or at any later run when a worker that was lost (no reply
+          before the run's deadline, or its stream ended) cannot be replaced. A lost worker that
+          can be replaced is, and the run is tried once more on it; lost again, the run's tests
+          are ``crashed`` and nothing raises.
+        - ``InfrastructureError`` itself when the worker's supervisor replies that it failed
+          to run this job (an error of its own, e.g. out of file descriptors, processes or
+          space for the run's directory); that worker stays in the pool and serves the next run.
+        """
 
     async def arun(
         self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None

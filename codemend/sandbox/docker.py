@@ -22,7 +22,7 @@ from typing import Any
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox.bwrap import ROOT_CAPS, RUNTIME_DIR
-from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker
+from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_argument
 
 DEFAULT_IMAGE = "codemend-python:3.11"
 LABEL = "codemend.sandbox"
@@ -233,7 +233,7 @@ class DockerSandbox(PooledSandbox):
 
     def _launch(self, slot: int) -> Worker:
         client = self.client()
-        config = json.dumps({"uids": self.uids(slot), "workdir": "/tmp"})
+        config = worker_argument(self.uids(slot), "/tmp")
         worker = ContainerWorker(client, self.image, self._create_args(), config, self.python)
         self.note_containment(worker.start(self.limits.start_timeout_s))
         self.isolation = "container"

@@ -10,7 +10,6 @@ the same workers run with rlimits only, after one warning, unless isolation was 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import subprocess
@@ -19,7 +18,7 @@ from typing import IO, Literal
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox import bwrap as bw
-from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker
+from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_argument
 from codemend.sandbox.report import Isolation
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ class LocalSandbox(PooledSandbox):
     def _argv(self, slot: int, isolation: Isolation) -> tuple[list[str], str]:
         uids = self.uids(slot) if self._root else None
         if isolation == "namespaces":
-            config = json.dumps({"uids": uids, "workdir": "/tmp"})
+            config = worker_argument(uids, "/tmp")
             path = self.bwrap_path or bw.find_bwrap()
             if path is None:
                 raise SandboxUnavailable(
@@ -136,7 +135,7 @@ class LocalSandbox(PooledSandbox):
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="codemend-sandbox-")
             os.chmod(self._tmp.name, 0o711)
-        config = json.dumps({"uids": uids, "workdir": self._tmp.name})
+        config = worker_argument(uids, self._tmp.name)
         script = str(bw.RUNTIME_DIR / "supervisor.py")
         return [bw.python_binary(), "-I", "-S", "-B", script, config], self._tmp.name
 

@@ -17,8 +17,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from codemend.errors import InfrastructureError, SandboxUnavailable
 from codemend.problems.model import AssertTest, IOTest, Problem
@@ -37,6 +37,12 @@ def uid_block() -> int:
     this process (RLIMIT_NPROC counts per uid machine-wide, so two pools must not share them)."""
     block = (os.getpid() * 8 + next(_instances)) % 30_000
     return 1_000_000 + block * 2 * MAX_WORKERS
+
+
+def worker_argument(uids: list[int] | None, workdir: str) -> str:
+    """The supervisor's command-line argument: a ``wire.WorkerConfig``, as JSON."""
+    config: wire.WorkerConfig = {"uids": uids, "workdir": workdir}
+    return json.dumps(config)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +90,7 @@ class Worker(ABC):
     def stderr_tail(self) -> str:
         return ""
 
-    def start(self, timeout: float) -> dict[str, Any]:
+    def start(self, timeout: float) -> wire.Hello:
         self._open()
         try:
             return self._read(time.monotonic() + timeout)
@@ -93,7 +99,7 @@ class Worker(ABC):
             self.stop()
             raise SandboxUnavailable(f"sandbox worker did not start: {exc}\n{tail}") from None
 
-    def request(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def request(self, job: wire.Job, timeout: float) -> wire.Reply | wire.Failure:
         body = json.dumps(job, separators=(",", ":")).encode()
         try:
             self._send(len(body).to_bytes(4, "big") + body)
@@ -101,7 +107,8 @@ class Worker(ABC):
             raise WorkerLost(f"cannot send the job: {exc}") from None
         return self._read(time.monotonic() + timeout)
 
-    def _read(self, deadline: float) -> dict[str, Any]:
+    def _read(self, deadline: float) -> Any:
+        """The next frame from the supervisor, decoded (a ``Hello``, a ``Reply`` or a ``Failure``)."""
         while True:
             if len(self._buf) >= 4:
                 size = int.from_bytes(self._buf[:4], "big")
@@ -110,8 +117,7 @@ class Worker(ABC):
                 if len(self._buf) >= 4 + size:
                     body = bytes(self._buf[4 : 4 + size])
                     del self._buf[: 4 + size]
-                    reply: dict[str, Any] = json.loads(body)
-                    return reply
+                    return json.loads(body)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerLost("no reply before the deadline")
@@ -143,7 +149,7 @@ class PooledSandbox(Sandbox):
         """Harness and candidate uids of a worker slot."""
         return [self._uid_base + 2 * slot, self._uid_base + 2 * slot + 1]
 
-    def note_containment(self, hello: dict[str, Any]) -> None:
+    def note_containment(self, hello: wire.Hello) -> None:
         """Record whether the worker contains its candidates; say once why not, if not."""
         self.contained = bool(hello.get("contained"))
         if not self.contained and not self._containment_warned:
@@ -176,20 +182,20 @@ class PooledSandbox(Sandbox):
             self._all.clear()
             self._idle = queue.Queue()
 
-    def _job(self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest]) -> dict[str, Any]:
-        limits = asdict(self.limits)
+    def _job(self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest]) -> wire.Job:
+        limits = self.limits
         return {
             "code": code,
             "entry_point": problem.entry_point,
             "setup": problem.test_setup_code,
-            "tests": [t.model_dump() for t in tests],
+            "tests": [cast(wire.TestSpec, t.model_dump()) for t in tests],
             "time_limit_s": problem.time_limit_s,
-            "output_limit": limits["output_bytes"],
+            "output_limit": limits.output_bytes,
             "limits": {
                 "memory_mb": problem.memory_limit_mb,
-                "nproc": limits["nproc"],
-                "nofile": limits["nofile"],
-                "fsize_mb": limits["fsize_mb"],
+                "nproc": limits.nproc,
+                "nofile": limits.nofile,
+                "fsize_mb": limits.fsize_mb,
             },
         }
 
@@ -225,7 +231,7 @@ class PooledSandbox(Sandbox):
             isolation=self.isolation,
         )
 
-    def _lost_twice(self, job: dict[str, Any], why: str) -> dict[str, Any]:
+    def _lost_twice(self, job: wire.Job, why: str) -> wire.Reply:
         """The reply for a job whose worker was lost on both tries: every test ``crashed``.
 
         A run that keeps killing its worker is the likeliest cause, and one sample must never
@@ -240,7 +246,7 @@ class PooledSandbox(Sandbox):
             "stderr_truncated": False,
         }
 
-    def _dispatch(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _dispatch(self, job: wire.Job, timeout: float) -> wire.Reply | wire.Failure:
         for attempt in (1, 2):
             worker = self._idle.get()
             slot = self._all.index(worker)

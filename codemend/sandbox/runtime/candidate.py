@@ -63,18 +63,18 @@ def _call(namespace: dict[str, object], msg: list) -> list[object]:
     owner, _, method = name.partition(".")
     target = namespace.get(owner)
     if not callable(target) or (method and not isinstance(target, type)):
-        return ["exc", seq, "NameError", f"name {name!r} is not defined by the solution", "", False]
+        return [wire.EXC, seq, "NameError", f"name {name!r} is not defined by the solution", "", False]
     try:
         # ``Class.method``: LeetCode-style, called on a fresh instance
         fn = getattr(target(), method) if method else target
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        return ["exc", seq, *exc_info(exc)]
+        return [wire.EXC, seq, *exc_info(exc)]
     try:
         after = [[i, wire.encode(args[i])] for i in mutable]
-        return ["ok", seq, wire.encode(result), after]
+        return [wire.OK, seq, wire.encode(result), after]
     except (wire.Unencodable, RecursionError) as exc:
-        return ["unplain", seq, str(exc)[:MSG_LIMIT]]
+        return [wire.UNPLAIN, seq, str(exc)[:MSG_LIMIT]]
 
 
 def _run_test(namespace: dict[str, object], msg: list) -> list[object]:
@@ -84,8 +84,8 @@ def _run_test(namespace: dict[str, object], msg: list) -> list[object]:
         exec(compile(setup, "setup.py", "exec"), scope)
         exec(compile(code, "test.py", "exec"), scope)
     except BaseException as exc:
-        return ["exc", seq, *exc_info(exc, "test.py")]
-    return ["passed", seq]
+        return [wire.EXC, seq, *exc_info(exc, "test.py")]
+    return [wire.PASSED, seq]
 
 
 def _streams() -> None:
@@ -111,18 +111,18 @@ def serve() -> None:
         namespace = _load(code, "solution")
     except BaseException as exc:
         _flush()
-        wire.send_frame(CHANNEL, ["import_error", *exc_info(exc)])
+        wire.send_frame(CHANNEL, [wire.IMPORT_ERROR, *exc_info(exc)])
         return
     _flush()
     names = sorted(k for k, v in namespace.items() if isinstance(k, str) and callable(v))
     names = [n for n in names if not n.startswith("__")]
     classes = [n for n in names if isinstance(namespace[n], type)]
-    wire.send_frame(CHANNEL, ["ready", names, classes])
+    wire.send_frame(CHANNEL, [wire.READY, names, classes])
     while True:
         msg = wire.recv_frame(CHANNEL, plain=True)
         if msg is wire.EOF or not isinstance(msg, list) or not msg:
             return
-        reply = _call(namespace, msg) if msg[0] == "call" else _run_test(namespace, msg)
+        reply = _call(namespace, msg) if msg[0] == wire.CALL else _run_test(namespace, msg)
         _flush()
         wire.send_frame(CHANNEL, reply)
 
@@ -133,13 +133,13 @@ def run_program() -> None:
     if not isinstance(code, str):
         return
     _streams()
-    outcome: list[object] = ["exit", 0]
+    outcome: list[object] = [wire.EXIT, 0]
     try:
         _load(code, "__main__")
     except SystemExit as exc:
         status = exc.code
-        outcome = ["exit", status if isinstance(status, int) else (0 if status is None else 1)]
+        outcome = [wire.EXIT, status if isinstance(status, int) else (0 if status is None else 1)]
     except BaseException as exc:
-        outcome = ["exc", *exc_info(exc)]
+        outcome = [wire.EXC, *exc_info(exc)]
     _flush()
     wire.send_frame(CHANNEL, outcome)

@@ -11,7 +11,7 @@ import ast
 import builtins
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 if __package__:
     from codemend.sandbox.runtime import wire
@@ -118,7 +118,7 @@ class Proxies:
         mutable = [i for i, a in enumerate(args) if type(a) in (list, dict, set)]
         self.seq += 1
         try:
-            wire.send_frame(CHANNEL, ["call", self.seq, name, enc_args, enc_kwargs, mutable])
+            wire.send_frame(CHANNEL, [wire.CALL, self.seq, name, enc_args, enc_kwargs, mutable])
             reply = wire.recv_frame(CHANNEL, plain=True)
         except (OSError, wire.FrameError) as exc:
             return self._gone(f"broke the protocol: {exc}")
@@ -127,12 +127,12 @@ class Proxies:
         if not (isinstance(reply, list) and len(reply) >= 2 and reply[1] == self.seq):
             return self._gone("sent a malformed reply")
         kind = reply[0]
-        if kind == "ok" and len(reply) == 4:
+        if kind == wire.OK and len(reply) == 4:
             for index, value in reply[3]:
                 self._write_back(args, index, value)
             self.last_result, self.has_result = reply[2], True
             return reply[2]
-        if kind == "exc" and len(reply) == 6:
+        if kind == wire.EXC and len(reply) == 6:
             info: list[Any] = [str(x) if i < 3 else bool(x) for i, x in enumerate(reply[2:])]
             if info[3]:
                 self.poison = {"status": "error", "info": info}
@@ -140,7 +140,7 @@ class Proxies:
             error = _rebuild(info[0], info[1])
             self.last_exc = (error, info)
             raise error
-        if kind == "unplain" and len(reply) == 3:
+        if kind == wire.UNPLAIN and len(reply) == 3:
             raise Unplain(str(reply[2]))
         return self._gone("sent an unknown reply")
 
@@ -164,7 +164,7 @@ class Proxies:
     def run_in_child(self, setup: str, code: str) -> list:
         self.seq += 1
         try:
-            wire.send_frame(CHANNEL, ["test", self.seq, setup, code])
+            wire.send_frame(CHANNEL, [wire.TEST, self.seq, setup, code])
             reply = wire.recv_frame(CHANNEL, plain=True)
         except (OSError, wire.FrameError) as exc:
             self._gone(f"broke the protocol: {exc}")
@@ -244,7 +244,7 @@ def _from_info(status: str, info: list, **fields: object) -> dict:
     return _result(status, exc_type=info[0], exc_message=info[1], traceback=info[2], **fields)
 
 
-def run_test(test: dict, base: dict, setup: str, proxies: Proxies) -> dict:
+def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) -> dict:
     proxies.reset()
     called = {k for k, v in base.items() if getattr(v, "__name__", None) == k} | {"candidate"}
     try:
@@ -291,35 +291,35 @@ def run_test(test: dict, base: dict, setup: str, proxies: Proxies) -> dict:
     return outcome
 
 
-def _in_child(test: dict, setup: str, proxies: Proxies) -> dict:
+def _in_child(test: wire.AssertSpec, setup: str, proxies: Proxies) -> dict:
     try:
         reply = proxies.run_in_child(setup, test["code"])
     except CandidateGone:
         return _result("crashed", trusted=False, detail=proxies.poison and proxies.poison.get("detail"))
-    if reply[0] == "passed":
+    if reply[0] == wire.PASSED:
         return {**_result("passed"), "trusted": False}
     info: list[Any] = [str(x) for x in reply[2:5]] + [bool(reply[5]) if len(reply) > 5 else False]
     status = "failed" if info[0] == "AssertionError" else "error"
     return {**_from_info(status, info), "trusted": False}
 
 
-def main(job: dict, indexes: list[int]) -> None:
+def main(job: wire.Job, indexes: list[int]) -> None:
     """Run the job's assertion tests ``indexes`` in order, reporting on ``CONTROL``."""
     proxies = Proxies()
     ready = wire.recv_frame(CHANNEL, plain=True)
     tests, setup = job["tests"], job.get("setup", "")
-    if ready is wire.EOF or not isinstance(ready, list) or ready[0] not in ("ready", "import_error"):
+    if ready is wire.EOF or not isinstance(ready, list) or ready[0] not in (wire.READY, wire.IMPORT_ERROR):
         for i in indexes:
             wire.send_frame(
                 CONTROL,
-                ["result", i, _result("crashed", detail="the candidate process exited while loading")],
+                [wire.RESULT, i, _result("crashed", detail="the candidate process exited while loading")],
             )
         return
-    if ready[0] == "import_error":
+    if ready[0] == wire.IMPORT_ERROR:
         info: list[Any] = [str(x) for x in ready[1:4]] + [bool(ready[4])]
         for i in indexes:
             result = _from_info("error", info, detail="the solution raised while loading")
-            wire.send_frame(CONTROL, ["result", i, result])
+            wire.send_frame(CONTROL, [wire.RESULT, i, result])
         return
     base: dict = {"__builtins__": builtins, "__name__": "__test__"}
     names = [n for n in ready[1] if isinstance(n, str) and n.isidentifier()]
@@ -335,14 +335,14 @@ def main(job: dict, indexes: list[int]) -> None:
     except BaseException as exc:
         setup_info = exc_info(exc, "setup.py")
         for i in indexes:
-            wire.send_frame(
-                CONTROL, ["result", i, _from_info("error", setup_info, detail="the test setup code raised")]
-            )
+            result = _from_info("error", setup_info, detail="the test setup code raised")
+            wire.send_frame(CONTROL, [wire.RESULT, i, result])
         return
     for i in indexes:
-        wire.send_frame(CONTROL, ["start", i])
-        test = {**tests[i], "in_child": True} if in_child else tests[i]
-        wire.send_frame(CONTROL, ["result", i, run_test(test, base, setup, proxies)])
+        wire.send_frame(CONTROL, [wire.START, i])
+        spec = cast(wire.AssertSpec, tests[i])  # ``indexes`` are assertion tests
+        test: wire.AssertSpec = {**spec, "in_child": True} if in_child else spec
+        wire.send_frame(CONTROL, [wire.RESULT, i, run_test(test, base, setup, proxies)])
         if proxies.dead:
             return
-    wire.send_frame(CONTROL, ["done"])
+    wire.send_frame(CONTROL, [wire.DONE])

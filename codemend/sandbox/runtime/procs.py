@@ -16,9 +16,10 @@ import socket
 from typing import Any
 
 if __package__:
-    from codemend.sandbox.runtime import candidate
+    from codemend.sandbox.runtime import candidate, wire
 else:  # inside the sandbox
     import candidate  # type: ignore[import-not-found, no-redef]
+    import wire  # type: ignore[import-not-found, no-redef]
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc_gil = ctypes.PyDLL(None, use_errno=True)  # calls that keep the GIL (clone, as fork does)
@@ -65,7 +66,13 @@ def _cap(res: int, value: int) -> None:
 
 
 def enter(
-    fds: list[int], uid: int | None, limits: dict, cwd: str, *, dumpable: bool = False, nproc: bool = True
+    fds: list[int],
+    uid: int | None,
+    limits: wire.ProcessLimits,
+    cwd: str,
+    *,
+    dumpable: bool = False,
+    nproc: bool = True,
 ) -> None:
     """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits.
 
@@ -326,7 +333,7 @@ def zygote(sock: socket.socket) -> None:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
                 if not msg:
                     os._exit(0)
-                req = json.loads(msg)
+                req: wire.SpawnRequest = json.loads(msg)
                 report: int | None = None
                 if req.get("contain"):
                     report, report_w = os.pipe()
@@ -340,7 +347,7 @@ def zygote(sock: socket.socket) -> None:
                     os.close(f)
                 pidfd = os.pidfd_open(pid)  # valid until this process reaps the child
                 children[pidfd] = (pid, report)
-                socket.send_fds(sock, [json.dumps(["spawned", pid]).encode()], [pidfd])
+                socket.send_fds(sock, [json.dumps([wire.SPAWNED, pid]).encode()], [pidfd])
             else:
                 pid, report = children.pop(fd)
                 os.close(fd)
@@ -351,10 +358,10 @@ def zygote(sock: socket.socket) -> None:
                         data = os.read(report, 4)
                         status = int.from_bytes(data, "little") if len(data) == 4 else status
                     os.close(report)
-                sock.send(json.dumps(["exited", pid, status]).encode())
+                sock.send(json.dumps([wire.EXITED, pid, status]).encode())
 
 
-def _candidate(req: dict, fds: list[int]) -> None:
+def _candidate(req: wire.SpawnRequest, fds: list[int]) -> None:
     """The candidate's process; contained, ``fds`` ends with its init's report pipe."""
     try:
         # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
@@ -362,7 +369,7 @@ def _candidate(req: dict, fds: list[int]) -> None:
         enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
         if contained:
             contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1)
-        if req["mode"] == "serve":
+        if req["mode"] == wire.SERVE:
             candidate.serve()
         else:
             candidate.run_program()

@@ -5,17 +5,159 @@ boundaries only as plain data: None, bool, int, float (nan/inf included), str, b
 tuple, dict, set, frozenset and complex, decoded type-exact. Subclasses of these cross as their
 base type (contents only); other objects do not cross, so an object that compares equal to
 everything cannot reach the process that decides verdicts.
+
+The messages of every channel are declared here too: the host's (JSON objects, as the
+``TypedDict``s below, plain dicts at run time) and the runtime's own (JSON arrays whose first
+element is one of the frame kinds below).
 Standard library only: this file runs inside the sandbox under ``python -I -S``.
 """
 
 import json
 import os
 import struct
-from typing import Any
+from typing import Any, Final, Literal, Required, TypedDict, final
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 400
 _HEADER = struct.Struct(">I")
+
+
+# -- host <-> supervisor: JSON objects -------------------------------------------------------
+
+
+class WorkerConfig(TypedDict, total=False):
+    """The supervisor's command-line argument."""
+
+    uids: Required[list[int] | None]  # [harness uid, candidate uid]; None: run as this process's
+    workdir: Required[str]  # where run directories are made
+    contain: bool  # try namespaces of their own for candidates (default True)
+
+
+class Hello(TypedDict):
+    """The supervisor's first frame, once it is ready for jobs."""
+
+    hello: int
+    pid: int
+    uid_split: bool
+    contained: bool
+    containment_error: str | None  # why candidates are not contained, or None
+
+
+class Limits(TypedDict):
+    """A job's resource limits for each process it runs."""
+
+    memory_mb: int
+    nproc: int
+    nofile: int
+    fsize_mb: int
+
+
+class ProcessLimits(Limits):
+    """The limits one harness or candidate process is started with."""
+
+    cpu_s: float
+
+
+class AssertSpec(TypedDict):
+    """An ``AssertTest`` as it crosses (its ``model_dump()``)."""
+
+    kind: Literal["assert"]
+    code: str
+    visibility: str
+    in_child: bool
+
+
+class IOSpec(TypedDict):
+    """An ``IOTest`` as it crosses (its ``model_dump()``)."""
+
+    kind: Literal["io"]
+    stdin: str
+    expected_stdout: str
+    visibility: str
+
+
+TestSpec = AssertSpec | IOSpec
+
+
+class Job(TypedDict):
+    """One candidate against a list of tests: the host's request to a supervisor."""
+
+    code: str
+    entry_point: str | None
+    setup: str
+    tests: list[TestSpec]
+    time_limit_s: float  # per test, wall clock
+    output_limit: int  # bytes of stdout and of stderr kept
+    limits: Limits
+
+
+# One test's verdict: ``status`` (see ``TestStatus``), then any other field of ``TestResult``;
+# the harness adds ``trusted``.
+Verdict = dict[str, Any]
+
+
+@final
+class Reply(TypedDict):
+    """The supervisor's answer to a job: a verdict per test, in the job's order."""
+
+    results: list[Verdict | None]
+    stdout: str
+    stdout_truncated: bool
+    stderr: str
+    stderr_truncated: bool
+
+
+@final
+class Failure(TypedDict):
+    """The supervisor's answer to a job it failed to run (a fault of its own, not the run's)."""
+
+    error: str
+
+
+# -- supervisor -> zygote: a JSON object, the candidate's fds alongside ----------------------
+
+Mode = Literal["serve", "program"]
+SERVE: Final = "serve"  # assertion tests: answer the harness's calls
+PROGRAM: Final = "program"  # an I/O test: run the code as ``__main__``
+
+
+class SpawnRequest(TypedDict):
+    mode: Mode
+    uid: int | None
+    limits: ProcessLimits
+    cwd: str
+    contain: bool
+
+
+# -- frame kinds: the first element of every array frame -------------------------------------
+
+# zygote -> supervisor: [SPAWNED, pid] (a pidfd alongside), [EXITED, pid, wait status];
+# GONE stands for the end of its socket.
+SPAWNED: Final = "spawned"
+EXITED: Final = "exited"
+GONE: Final = "eof"
+# harness -> supervisor, control (fd 4): [START, index], [RESULT, index, verdict], [DONE]
+START: Final = "start"
+RESULT: Final = "result"
+DONE: Final = "done"
+# harness -> candidate, channel (fd 3), after the supervisor sent the code as a string frame:
+# [CALL, seq, name, args, kwargs, indexes of mutable args], [TEST, seq, setup, code]
+CALL: Final = "call"
+TEST: Final = "test"
+# candidate -> harness: first [READY, names, class names] or [IMPORT_ERROR, *exc_info]; then
+# per request [OK, seq, result, [[index, arg after]]], [EXC, seq, *exc_info],
+# [UNPLAIN, seq, why] (a call's result is not plain data) or [PASSED, seq] (a TEST)
+READY: Final = "ready"
+IMPORT_ERROR: Final = "import_error"
+OK: Final = "ok"
+EXC: Final = "exc"
+UNPLAIN: Final = "unplain"
+PASSED: Final = "passed"
+# candidate in program mode -> supervisor: [EXIT, status] or [EXC, *exc_info]
+EXIT: Final = "exit"
+
+
+# -- framing and the plain-data codec --------------------------------------------------------
 
 
 class FrameError(Exception):
