@@ -39,6 +39,14 @@ def test_help_and_version_import_nothing_heavy(args: list[str]) -> None:
     assert _imported_after(code) == []
 
 
+@pytest.mark.parametrize("command", ["check", "evaluate"])
+def test_the_commands_that_only_run_tests_load_no_model_code(command: str) -> None:
+    """``evaluate`` used to import the repair graph, LangGraph and openai (3 s) through
+    ``codemend.benchmarks``' package imports, before running a single test."""
+    heavy = _imported_after(f"from codemend.cli.main import load_command; load_command({command!r})")
+    assert not {"langgraph", "langchain_core", "openai", "matplotlib", "datasets"} & set(heavy)
+
+
 def test_each_commands_short_help_is_its_own() -> None:
     for name, (_, short) in COMMANDS.items():
         first = (load_command(name).help or "").strip().splitlines()[0]
