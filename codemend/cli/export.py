@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
@@ -12,8 +13,8 @@ from codemend.trajectories import DEFAULT_STORE_PATH, FORMATS, ExportOptions, Tr
 from codemend.trajectories.export import EmptyExport, ExportResult, export_trajectories
 
 EXIT_NOTHING = 1  # like a run that solved nothing: no data, and no error in the input
+INSPECT = "inspect"  # an Inspect AI eval log (codemend.trajectories.export.inspect_log), not rows
 
-_SOURCE_HELP = "A trajectory store (.db) to export whole, or a run id in the store given by --db."
 RUN_STORE = "trajectories.db"  # what a bench run directory holds (benchmarks.runner.STORE_FILE)
 
 
@@ -46,9 +47,14 @@ def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str |
 
 @click.command()
 @click.argument("run_or_db", metavar="RUN_OR_DB")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Row format.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PATH.jsonl|.parquet"
+    "--format", "fmt", type=click.Choice([*FORMATS, INSPECT]), required=True, help="Row format, or inspect."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PATH.jsonl|.parquet (inspect: PATH.eval)",
 )
 @click.option(
     "--db", type=click.Path(path_type=Path), default=None, help="Store (or bench run dir) of a run id."
@@ -89,9 +95,22 @@ def export(
     PATH (or PATH-train/PATH-test with --split-by-task), PATH's JSON Schema beside it, and a
     dataset card: README.md when PATH's directory is new, empty or holds codemend exports only
     (several exports there are configs of one dataset), else PATH's stem + .README.md.
+    --format inspect writes one run as an Inspect AI eval log (PATH.eval or .json, for inspect
+    view; needs the inspect extra) and takes none of the row selection options.
     """
     try:
         path, run_id = _resolve(run_or_db, db, run)
+        if fmt == INSPECT:
+            given = {
+                "--select": select,
+                "--min-reward": min_reward,
+                "--max-per-task": max_per_task,
+                "--dedup": dedup or None,
+                "--split-by-task": test_fraction,
+                "--messages": messages or None,
+            }
+            _export_inspect(path, run_id, out, [name for name, value in given.items() if value is not None])
+            return
         options = ExportOptions(
             format=fmt,  # type: ignore[arg-type]  # a click.Choice of FORMATS
             out=out,
@@ -114,9 +133,29 @@ def export(
         die(str(exc), EXIT_NOTHING)
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
+    except sqlite3.DatabaseError as exc:  # a store damaged past its first pages
+        die(f"cannot read the trajectory store {run_or_db}: {exc}", EXIT_BAD_INPUT)
     except OSError as exc:  # --out in a directory that cannot be made or written
         die(f"cannot write the export {out}: {exc.strerror or exc}", EXIT_BAD_INPUT)
     _report(result)
+
+
+def _export_inspect(path: Path, run_id: str | None, out: Path, refused: list[str]) -> None:
+    from codemend.benchmarks.hidden import HiddenLog
+    from codemend.trajectories.export.inspect_log import write_inspect_log
+
+    if refused:
+        raise UserError(f"--format inspect exports whole runs: drop {', '.join(refused)}")
+    with TrajectoryStore(path, read_only=True) as store:
+        runs = [store.run(run_id)] if run_id is not None else store.runs()
+        if len(runs) != 1:
+            raise UserError(f"{path} holds {len(runs)} runs: choose one with --run ({_runs(store)})")
+        hidden = HiddenLog(path.parent).read() if path.name == RUN_STORE else {}
+        by_round = {tid: v.by_round for tid, v in hidden.items() if not v.error}
+        samples = write_inspect_log(runs[0], store.trajectories(runs[0].run_id), out, by_round)
+    stderr.print(
+        f"{samples} samples (one per trajectory) -> {out}; open with: inspect view --log-dir {out.parent}"
+    )
 
 
 def _runs(store: TrajectoryStore) -> str:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "codemend.cli.solve:solve_command",
         "Solve PROBLEM (a problem file, or BENCHMARK:ID such as...",
     ),
+    "view": ("codemend.cli.view:view", "Write RUN_DIR's trajectories as a static site to browse offline."),
 }
 
 
