@@ -16,7 +16,7 @@ from conftest import make_problem
 
 from codemend.errors import SandboxUnavailable
 from codemend.sandbox import DockerSandbox, SandboxLimits
-from codemend.sandbox.docker import LABEL
+from codemend.sandbox.docker import LABEL, image_exists
 
 
 @pytest.fixture
@@ -111,6 +111,35 @@ def test_a_container_that_stops_answering_is_removed_and_the_job_retried(
         assert not any(c.id == stuck for c in ours(client))
 
 
+@pytest.mark.timeout(180)
+def test_a_lost_container_that_cannot_be_replaced_raises_every_time_and_never_hangs(
+    docker_host: str, docker_image: str, client: Any
+) -> None:
+    """The container is killed and its image is gone: each run raises ``SandboxUnavailable`` at
+    once instead of waiting forever for the lost worker; with the image back, the next run gets a
+    fresh container."""
+    image = "codemend-lost-image:1"
+    square = "def f(x):\n    return x * x\n"
+    client.images.get(docker_image).tag(image)
+    try:
+        with DockerSandbox(base_url=docker_host, image=image, workers=1) as sb:
+            sb.start()
+            (cid,) = sb.container_ids()
+            client.api.kill(cid)
+            client.images.remove(image)
+            for _ in range(3):
+                started = time.monotonic()
+                with pytest.raises(SandboxUnavailable, match="not found"):
+                    sb.run(make_problem("assert f(2) == 4"), square)
+                assert time.monotonic() - started < 30
+            client.images.get(docker_image).tag(image)
+            assert sb.run(make_problem("assert f(2) == 4"), square).passed
+            assert sb.container_ids() != [cid]
+    finally:
+        if image_exists(client, image):
+            client.images.remove(image)
+
+
 def test_a_killed_host_leaves_no_container(
     docker_host: str, docker_image: str, client: Any, tmp_path: Path
 ) -> None:
@@ -174,8 +203,6 @@ def test_an_engine_error_is_not_a_missing_image(tmp_path: Path) -> None:
     import http.server
     import socketserver
     import threading
-
-    from codemend.sandbox.docker import image_exists
 
     class Broken(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

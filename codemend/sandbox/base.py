@@ -32,13 +32,17 @@ class Sandbox(ABC):
         sandbox itself, as an ``InfrastructureError``; for the pooled backends (local, docker):
 
         - ``SandboxUnavailable`` when a worker cannot be started: on the first run (workers
-          start lazily, all of them), or at any later run when a worker that was lost (no reply
-          before the run's deadline, or its stream ended) cannot be replaced. A lost worker that
+          start lazily, all of them; if one cannot, none is left running), or at any later run
+          when a worker that was lost (no reply before the run's deadline, its stream ended or
+          failed, or what came on it was not a frame) cannot be replaced. A lost worker that
           can be replaced is, and the run is tried once more on it; lost again, the run's tests
-          are ``crashed`` and nothing raises.
+          are ``crashed`` and nothing raises. A slot whose replacement failed is started again
+          by the next run that needs it, which raises at once if it still cannot start.
         - ``InfrastructureError`` itself when the worker's supervisor replies that it failed
           to run this job (an error of its own, e.g. out of file descriptors, processes or
-          space for the run's directory); that worker stays in the pool and serves the next run.
+          space for the run's directory), or replies with something that is not a reply (a
+          field missing, a verdict of unknown status); that worker stays in the pool and
+          serves the next run.
         """
 
     async def arun(

@@ -27,7 +27,7 @@ from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_a
 DEFAULT_IMAGE = "codemend-python:3.11"
 LABEL = "codemend.sandbox"
 _STDERR_KEEP = 8192
-_RUNTIME_FILES = ("wire.py", "candidate.py", "harness.py", "procs.py", "supervisor.py")
+_RUNTIME_FILES = ("wire.py", "candidate.py", "harness.py", "procs.py", "io_tests.py", "supervisor.py")
 # Runs first in the container: read the runtime's sources from stdin, write them to the tmpfs,
 # then become the supervisor (same stdin/stdout). The image needs nothing of codemend.
 _BOOT = """import json, os, sys

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from pydantic import ValidationError
+
 from codemend.errors import InfrastructureError, SandboxUnavailable
 from codemend.problems.model import AssertTest, IOTest, Problem
 from codemend.sandbox.base import Sandbox
@@ -45,6 +47,28 @@ def worker_argument(uids: list[int] | None, workdir: str) -> str:
     return json.dumps(config)
 
 
+def _result(index: int, test: AssertTest | IOTest, verdict: object) -> TestResult:
+    """A test's result from the supervisor's verdict, which the wire sends without the test's
+    index, kind and visibility (the host knows them); ``InfrastructureError`` if it is not one."""
+    if not isinstance(verdict, dict):
+        raise InfrastructureError(f"sandbox supervisor sent test {index} a verdict that is not an object")
+    fields = {k: v for k, v in verdict.items() if k in _RESULT_FIELDS}
+    try:
+        return TestResult(index=index, kind=test.kind, visibility=test.visibility, **fields)
+    except ValidationError as exc:
+        raise InfrastructureError(
+            f"sandbox supervisor sent test {index} a malformed verdict: {_problems(exc)}"
+        ) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """pydantic's complaints, one clause each: field, what is wrong, what came."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {str(e.get('input'))[:100]!r})"
+        for e in exc.errors()
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxLimits:
     """Limits beyond each problem's own time and memory limits."""
@@ -67,6 +91,7 @@ class Worker(ABC):
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self.lost = False  # stopped after it was lost; its slot needs a fresh worker
 
     @abstractmethod
     def _open(self) -> None:
@@ -93,11 +118,14 @@ class Worker(ABC):
     def start(self, timeout: float) -> wire.Hello:
         self._open()
         try:
-            return self._read(time.monotonic() + timeout)
+            hello = self._read(time.monotonic() + timeout)
+            if not isinstance(hello, dict) or "hello" not in hello:
+                raise WorkerLost(f"its first frame is not a hello: {str(hello)[:200]}")
         except WorkerLost as exc:
             tail = self.stderr_tail()
             self.stop()
             raise SandboxUnavailable(f"sandbox worker did not start: {exc}\n{tail}") from None
+        return cast(wire.Hello, hello)
 
     def request(self, job: wire.Job, timeout: float) -> wire.Reply | wire.Failure:
         body = json.dumps(job, separators=(",", ":")).encode()
@@ -108,7 +136,11 @@ class Worker(ABC):
         return self._read(time.monotonic() + timeout)
 
     def _read(self, deadline: float) -> Any:
-        """The next frame from the supervisor, decoded (a ``Hello``, a ``Reply`` or a ``Failure``)."""
+        """The next frame from the supervisor, decoded (a ``Hello``, a ``Reply`` or a ``Failure``).
+
+        ``WorkerLost`` when no frame can be had: no reply before ``deadline``, the stream ended or
+        failed (e.g. a reset socket), or what came is not a frame (oversized, not JSON); after
+        that the stream cannot be trusted to be in step, so the worker is done."""
         while True:
             if len(self._buf) >= 4:
                 size = int.from_bytes(self._buf[:4], "big")
@@ -117,16 +149,20 @@ class Worker(ABC):
                 if len(self._buf) >= 4 + size:
                     body = bytes(self._buf[4 : 4 + size])
                     del self._buf[: 4 + size]
-                    return json.loads(body)
+                    try:
+                        return json.loads(body)
+                    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too deep
+                        raise WorkerLost(f"undecodable reply frame ({exc}): {body[:200]!r}") from None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerLost("no reply before the deadline")
-            if select.select([self._fileno()], [], [], remaining)[0]:
-                chunk = self._recv()
-                if chunk is None:
-                    continue
-                if not chunk:
-                    raise WorkerLost("the worker's stream ended")
+            try:
+                chunk = self._recv() if select.select([self._fileno()], [], [], remaining)[0] else None
+            except OSError as exc:
+                raise WorkerLost(f"cannot read from the worker: {exc}") from None
+            if chunk == b"":
+                raise WorkerLost("the worker's stream ended")
+            if chunk:
                 self._buf += chunk
 
 
@@ -166,12 +202,19 @@ class PooledSandbox(Sandbox):
         """A started worker for ``slot`` (raise ``SandboxUnavailable``); sets ``isolation``."""
 
     def start(self) -> None:
-        """Start the workers; raise ``SandboxUnavailable`` if they cannot start."""
+        """Start the workers; raise ``SandboxUnavailable`` if they cannot start (then none is left
+        running, and the next call tries again)."""
         with self._lock:
             if self._all:
                 return
-            self._all.append(self._launch(0))  # in place: finalizers may hold this list
-            self._all.extend(self._launch(slot) for slot in range(1, self.size))
+            try:
+                for slot in range(self.size):
+                    self._all.append(self._launch(slot))  # in place: finalizers may hold this list
+            except BaseException:
+                for w in self._all:
+                    w.stop()
+                self._all.clear()
+                raise
             for w in self._all:
                 self._idle.put(w)
 
@@ -208,28 +251,39 @@ class PooledSandbox(Sandbox):
         timeout = self.limits.job_grace_s + (len(selected) + 1) * (problem.time_limit_s + 2.0)
         started = time.monotonic()
         reply = self._dispatch(job, timeout)
-        if "error" in reply:
+        if isinstance(reply, dict) and "error" in reply:
             raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
-        results = [
-            TestResult(
-                index=i,
-                kind=t.kind,
-                visibility=t.visibility,
-                **{k: v for k, v in (r or {}).items() if k in _RESULT_FIELDS},
-            )
-            for i, (t, r) in enumerate(zip(selected, reply["results"], strict=True))
-        ]
+        return self._report(selected, reply, time.monotonic() - started)
+
+    def _report(self, tests: list[AssertTest | IOTest], reply: Any, duration: float) -> TestReport:
+        """The report of a ``Reply``. A reply that is not one (a field missing, a verdict too few,
+        a verdict of unknown status...) is an ``InfrastructureError`` saying what is wrong: the
+        supervisor's own fault, which must not pass for a verdict on the candidate."""
+        if not isinstance(reply, dict):
+            raise InfrastructureError(f"sandbox supervisor replied with a non-object: {reply!r:.200}")
+        missing = sorted(wire.Reply.__required_keys__ - set(reply))
+        if missing:
+            raise InfrastructureError(f"sandbox supervisor sent a reply without {', '.join(missing)}")
+        verdicts = reply["results"]
+        if not isinstance(verdicts, list) or len(verdicts) != len(tests):
+            count = len(verdicts) if isinstance(verdicts, list) else type(verdicts).__name__
+            raise InfrastructureError(f"sandbox supervisor sent {count} verdicts for {len(tests)} tests")
+        results = [_result(i, t, r) for i, (t, r) in enumerate(zip(tests, verdicts, strict=True))]
         assert self.isolation is not None
-        return TestReport(
-            results=results,
-            stdout=reply["stdout"],
-            stderr=reply["stderr"],
-            stdout_truncated=reply["stdout_truncated"],
-            stderr_truncated=reply["stderr_truncated"],
-            duration_s=round(time.monotonic() - started, 6),
-            backend=self.name,
-            isolation=self.isolation,
-        )
+        try:
+            return TestReport(
+                results=results,
+                stdout=reply["stdout"],
+                stderr=reply["stderr"],
+                stdout_truncated=reply["stdout_truncated"],
+                stderr_truncated=reply["stderr_truncated"],
+                duration_s=round(duration, 6),
+                backend=self.name,
+                isolation=self.isolation,
+            )
+        except ValidationError as exc:
+            problems = _problems(exc)
+            raise InfrastructureError(f"sandbox supervisor sent a malformed reply: {problems}") from None
 
     def _lost_twice(self, job: wire.Job, why: str) -> wire.Reply:
         """The reply for a job whose worker was lost on both tries: every test ``crashed``.
@@ -248,16 +302,14 @@ class PooledSandbox(Sandbox):
 
     def _dispatch(self, job: wire.Job, timeout: float) -> wire.Reply | wire.Failure:
         for attempt in (1, 2):
-            worker = self._idle.get()
-            slot = self._all.index(worker)
+            worker = self._take()
             try:
                 reply = worker.request(job, timeout)
             except WorkerLost as exc:
                 tail = worker.stderr_tail()
                 worker.stop()
-                fresh = self._launch(slot)
-                self._all[slot] = fresh
-                self._idle.put(fresh)
+                worker.lost = True
+                self._replace(self._all.index(worker))
                 if attempt == 2:
                     log.warning("sandbox worker lost twice on one run: %s\n%s", exc, tail)
                     return self._lost_twice(job, str(exc))
@@ -265,3 +317,21 @@ class PooledSandbox(Sandbox):
             self._idle.put(worker)
             return reply
         raise AssertionError("unreachable")
+
+    def _take(self) -> Worker:
+        """An idle, live worker. A slot whose worker was lost and could not be replaced then is
+        started again first: ``SandboxUnavailable`` at once if it still cannot be."""
+        while True:
+            worker = self._idle.get()
+            if not worker.lost:
+                return worker
+            self._replace(self._all.index(worker))
+
+    def _replace(self, slot: int) -> None:
+        """Start a fresh worker in ``slot``, whose worker is lost, and make it idle. If it cannot
+        start, the lost one goes back to the idle queue before ``SandboxUnavailable`` propagates,
+        so no later run waits for a worker that will never come back."""
+        try:
+            self._all[slot] = self._launch(slot)
+        finally:
+            self._idle.put(self._all[slot])

@@ -1,4 +1,5 @@
-"""Process plumbing for the supervisor: entering a role, limits, killing, the zygote.
+"""Process plumbing for the supervisor: entering a role, limits, killing, the zygote, and
+capturing what the run's processes write.
 
 Standard library only; runs inside the sandbox.
 """
@@ -317,6 +318,35 @@ def describe(status: int | None) -> str:
         hint = {"SIGXCPU": " (CPU time limit)", "SIGSEGV": " (e.g. recursion too deep)"}.get(name, "")
         return f"was killed by {name}{hint}"
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+class Capture:
+    """Keeps the first ``limit`` bytes of a stream, counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.data, self.total = limit, bytearray(), 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.data)
+
+    def drain(self, fd: int) -> None:
+        """Take what is left in the pipe ``fd`` once its writers are gone."""
+        os.set_blocking(fd, False)
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                self.feed(chunk)
+        except BlockingIOError:
+            pass
 
 
 def zygote(sock: socket.socket) -> None:

@@ -3,7 +3,8 @@
 It never executes candidate or test code. Per job it forks a harness process (test code,
 uid A) and asks the zygote for candidate processes (model code, uid B), enforces per-test
 wall-clock deadlines, drains and caps their output, kills every process of a finished run and
-compares I/O-test output itself. Standard library only: run as ``python -I -S supervisor.py``.
+compares I/O-test output itself (``io_tests``). Standard library only: run as
+``python -I -S supervisor.py``.
 """
 
 import contextlib
@@ -16,32 +17,13 @@ import sys
 import time
 
 if __package__:
-    from codemend.sandbox.runtime import harness, procs, wire
+    from codemend.sandbox.runtime import harness, io_tests, procs, wire
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import harness  # type: ignore[import-not-found, no-redef]
+    import io_tests  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
-
-
-class Capture:
-    """Keeps the first ``limit`` bytes of a stream, counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.data, self.total = limit, bytearray(), 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.limit - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", "replace")
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > len(self.data)
 
 
 class ZygoteGone(Exception):
@@ -100,16 +82,6 @@ class Session:
         return [r for r in mine if r is not None and r["status"] == "crashed" and _vague(r.get("detail"))]
 
 
-class Program:
-    """A candidate running an I/O test: its process, its pipes, its report channel."""
-
-    def __init__(
-        self, path: str, c_pid: int, c_fd: int, s_end: socket.socket, out_r: int, err_r: int
-    ) -> None:
-        self.path, self.c_pid, self.c_fd, self.s_end = path, c_pid, c_fd, s_end
-        self.out_r, self.err_r = out_r, err_r
-
-
 class Supervisor:
     def __init__(self, config: wire.WorkerConfig, zygote: socket.socket, contained: bool) -> None:
         self.uids: list[int] | None = config.get("uids")
@@ -129,9 +101,7 @@ class Supervisor:
             raise ZygoteGone("the zygote is gone")
         return msg, fds
 
-    def _spawn(
-        self, mode: wire.Mode, fds: list[int], limits: wire.ProcessLimits, cwd: str
-    ) -> tuple[int, int]:
+    def spawn(self, mode: wire.Mode, fds: list[int], limits: wire.ProcessLimits, cwd: str) -> tuple[int, int]:
         """A candidate process from the zygote: its pid and a pidfd that signals its exit."""
         uid = self.uids[1] if self.uids else None
         req: wire.SpawnRequest = {
@@ -147,7 +117,7 @@ class Supervisor:
             if msg[0] == wire.SPAWNED:
                 return int(msg[1]), pidfds[0]
 
-    def _exit_status(self, pid: int, timeout: float = 5.0) -> int | None:
+    def exit_status(self, pid: int, timeout: float = 5.0) -> int | None:
         end = time.monotonic() + timeout
         while pid not in self.exits and time.monotonic() < end:
             if select.select([self.zygote], [], [], max(0.0, end - time.monotonic()))[0]:
@@ -155,7 +125,7 @@ class Supervisor:
         return self.exits.pop(pid, None)
 
     # -- per-run resources ----------------------------------------------------------------
-    def _make_dir(self) -> str:
+    def make_dir(self) -> str:
         self.serial += 1
         path = os.path.join(self.workdir, f"run-{os.getpid()}-{self.serial}")
         os.mkdir(path, 0o700)
@@ -163,7 +133,7 @@ class Supervisor:
             os.chown(path, self.uids[1], self.uids[1])
         return path
 
-    def _cleanup(self, pidfds: list[int], pids: list[int], path: str | None, grace: float) -> None:
+    def cleanup(self, pidfds: list[int], pids: list[int], path: str | None, grace: float) -> None:
         """Give the run's processes ``grace`` seconds to end by themselves, then sweep."""
         end = time.monotonic() + grace
         waiting = list(pidfds)
@@ -179,7 +149,7 @@ class Supervisor:
     def run(self, job: wire.Job) -> wire.Reply:
         tests = job["tests"]
         results: list[wire.Verdict | None] = [None] * len(tests)
-        out, err = Capture(job["output_limit"]), Capture(job["output_limit"])
+        out, err = procs.Capture(job["output_limit"]), procs.Capture(job["output_limit"])
         pending = [i for i, t in enumerate(tests) if t["kind"] == "assert"]
         while pending:
             self._assert_session(job, pending, results, out, err)
@@ -191,7 +161,7 @@ class Supervisor:
             pending = left
         for i, test in enumerate(tests):
             if test["kind"] == "io":
-                results[i] = self._io_test(job, test, err)
+                results[i] = io_tests.run(self, job, test, err)
         return {
             "results": results,
             "stdout": out.text(),
@@ -200,7 +170,7 @@ class Supervisor:
             "stderr_truncated": err.truncated,
         }
 
-    def _limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:
+    def process_limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:
         return {**job["limits"], "cpu_s": job["time_limit_s"] * (tests + 1)}
 
     def _assert_session(
@@ -208,8 +178,8 @@ class Supervisor:
         job: wire.Job,
         pending: list[int],
         results: list[wire.Verdict | None],
-        out: Capture,
-        err: Capture,
+        out: procs.Capture,
+        err: procs.Capture,
     ) -> None:
         """Run ``pending`` in one harness against one candidate until all are decided, the
         harness or the candidate dies, or a test overruns its time; as many verdicts as that gave."""
@@ -220,15 +190,15 @@ class Supervisor:
 
     def _start_session(self, session: Session, job: wire.Job) -> None:
         """Spawn the candidate, send it the code, fork the harness."""
-        session.path = self._make_dir()
+        session.path = self.make_dir()
         h_end, c_end = socket.socketpair()
         session.ctl_r, ctl_w = os.pipe()
         session.out_r, out_w = os.pipe()
         session.err_r, err_w = os.pipe()
         null = os.open(os.devnull, os.O_RDWR)
-        limits = self._limits(job, len(session.pending))
+        limits = self.process_limits(job, len(session.pending))
         fds = [null, out_w, err_w, c_end.fileno()]
-        session.c_pid, session.c_fd = self._spawn(wire.SERVE, fds, limits, session.path)
+        session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, limits, session.path)
         for fd in (out_w, err_w):
             os.close(fd)
         c_end.close()
@@ -256,7 +226,7 @@ class Supervisor:
             os._exit(0)
         return pid
 
-    def _watch_session(self, session: Session, out: Capture, err: Capture) -> None:
+    def _watch_session(self, session: Session, out: procs.Capture, err: procs.Capture) -> None:
         """Relay output and verdicts until the harness is done or dead, or a deadline passes."""
         s = session
         watch = {s.ctl_r, s.out_r, s.err_r, s.h_fd, s.c_fd}
@@ -280,7 +250,7 @@ class Supervisor:
                     if not chunk or not s.on_control(chunk):
                         watch.discard(fd)
 
-    def _settle_session(self, session: Session, out: Capture, err: Capture) -> None:
+    def _settle_session(self, session: Session, out: procs.Capture, err: procs.Capture) -> None:
         """Decide the tests the session ended on, end its processes, say how a candidate that
         died ended."""
         s = session
@@ -291,125 +261,21 @@ class Supervisor:
         c_died = s.c_died or bool(select.select([s.c_fd], [], [], 1.0 if vague else 0)[0])
         # After "done" the harness exits and the candidate sees its channel close.
         grace = 0.0 if s.timed_out else 0.5
-        self._cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace)
+        self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace)
         os.waitpid(s.h_pid, 0)
         for fd in (s.out_r, s.err_r):  # what is left in the pipes after the kill
-            _drain(fd, out if fd == s.out_r else err)
+            (out if fd == s.out_r else err).drain(fd)
         for fd in (s.ctl_r, s.out_r, s.err_r, s.c_fd, s.h_fd):
             os.close(fd)
-        status = self._exit_status(s.c_pid)
+        status = self.exit_status(s.c_pid)
         if c_died:  # the harness only saw the channel close; say how the process ended
             why = f"the candidate process {procs.describe(status)}"
             for r in s.vague_crashes():
                 r["detail"] = why
 
-    def _io_test(self, job: wire.Job, test: wire.IOSpec, err: Capture) -> wire.Verdict:
-        limit = job["time_limit_s"]
-        expected = test["expected_stdout"]
-        out = Capture(max(job["output_limit"], 2 * len(expected) + 4096))
-        program = self._start_program(job, test)
-        start = time.monotonic()
-        with contextlib.suppress(OSError):
-            wire.send_frame(program.s_end.fileno(), job["code"])
-        exited = _relay_program(program, out, err, start + limit)
-        duration = round(time.monotonic() - start, 6)
-        outcome, status = self._settle_program(program, out, err)
-        base = {"expected": _clip(expected), "actual": _clip(out.text()), "duration_s": duration}
-        if not exited:
-            return {**base, "status": "timeout", "detail": f"no exit within {limit:g} s of wall-clock time"}
-        return {**base, **_program_verdict(outcome, status, out, expected)}
-
-    def _start_program(self, job: wire.Job, test: wire.IOSpec) -> Program:
-        """Spawn the candidate as a program, ``test``'s input on its stdin."""
-        path = self._make_dir()
-        stdin = os.memfd_create("stdin")
-        os.write(stdin, test["stdin"].encode())
-        os.lseek(stdin, 0, os.SEEK_SET)
-        s_end, c_end = socket.socketpair()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        fds = [stdin, out_w, err_w, c_end.fileno()]
-        c_pid, c_fd = self._spawn(wire.PROGRAM, fds, self._limits(job, 0), path)
-        for fd in (stdin, out_w, err_w):
-            os.close(fd)
-        c_end.close()
-        return Program(path, c_pid, c_fd, s_end, out_r, err_r)
-
-    def _settle_program(self, program: Program, out: Capture, err: Capture) -> tuple[object, int | None]:
-        """End the program's processes; its report (or ``EOF``) and its wait status."""
-        p = program
-        self._cleanup([p.c_fd], [p.c_pid], p.path, 0.0)
-        p.s_end.setblocking(False)
-        try:
-            outcome = wire.recv_frame(p.s_end.fileno(), limit=1 << 20)
-        except (OSError, wire.FrameError):
-            outcome = wire.EOF
-        p.s_end.close()
-        for fd in (p.out_r, p.err_r):
-            _drain(fd, out if fd == p.out_r else err)
-            os.close(fd)
-        os.close(p.c_fd)
-        return outcome, self._exit_status(p.c_pid)
-
-
-def _relay_program(program: Program, out: Capture, err: Capture, deadline: float) -> bool:
-    """Relay the program's output until it exits; False if ``deadline`` came first."""
-    watch = {program.out_r, program.err_r, program.c_fd}
-    while watch:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        for fd in select.select(list(watch), [], [], remaining)[0]:
-            if fd == program.c_fd:
-                watch.discard(fd)
-                continue
-            chunk = os.read(fd, 1 << 16)
-            (out if fd == program.out_r else err).feed(chunk) if chunk else watch.discard(fd)
-    return True
-
-
-def _program_verdict(outcome: object, status: int | None, out: Capture, expected: str) -> wire.Verdict:
-    """How a program that exited in time did: from its report, else from its wait status."""
-    if isinstance(outcome, list) and outcome and outcome[0] == wire.EXC:
-        info = [str(x) for x in outcome[1:4]]
-        kind = "memory" if info[0] == "MemoryError" else "error"
-        return {"status": kind, "exc_type": info[0], "exc_message": info[1], "traceback": info[2]}
-    if isinstance(outcome, list) and outcome[:1] == [wire.EXIT]:
-        code = outcome[1]
-    elif status is not None and os.WIFEXITED(status):  # e.g. os._exit(): no report, a status
-        code = os.waitstatus_to_exitcode(status)
-    else:
-        return {"status": "crashed", "detail": f"the program {procs.describe(status)}"}
-    if code != 0:
-        return {"status": "error", "detail": f"the program exited with status {code}"}
-    if out.truncated:
-        return {"status": "failed", "detail": "output exceeded the capture limit"}
-    passed = _normalise(out.text()) == _normalise(expected)
-    return {"status": "passed" if passed else "failed"}
-
 
 def _vague(detail: str | None) -> bool:
     return detail is None or detail.startswith(("the candidate process exited", "the test harness died"))
-
-
-def _normalise(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
-def _clip(text: str, limit: int = 2000) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
-
-
-def _drain(fd: int, capture: Capture) -> None:
-    os.set_blocking(fd, False)
-    try:
-        while chunk := os.read(fd, 1 << 16):
-            capture.feed(chunk)
-    except BlockingIOError:
-        pass
 
 
 def _frames(buf: bytearray) -> list:

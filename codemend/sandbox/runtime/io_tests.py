@@ -1,0 +1,133 @@
+"""I/O tests, run by the supervisor: the candidate as a program on the test's stdin, its output
+compared here, never in a process that ran candidate or test code.
+
+The candidate comes from the zygote like any other; the supervisor lends its run directories,
+its spawning and its sweep. Standard library only; runs inside the sandbox.
+"""
+
+import contextlib
+import os
+import select
+import socket
+import time
+from typing import TYPE_CHECKING
+
+if __package__:
+    from codemend.sandbox.runtime import procs, wire
+else:  # inside the sandbox
+    import procs  # type: ignore[import-not-found, no-redef]
+    import wire  # type: ignore[import-not-found, no-redef]
+
+if TYPE_CHECKING:
+    from codemend.sandbox.runtime.supervisor import Supervisor
+
+
+class Program:
+    """A candidate running an I/O test: its process, its pipes, its report channel."""
+
+    def __init__(
+        self, path: str, c_pid: int, c_fd: int, s_end: socket.socket, out_r: int, err_r: int
+    ) -> None:
+        self.path, self.c_pid, self.c_fd, self.s_end = path, c_pid, c_fd, s_end
+        self.out_r, self.err_r = out_r, err_r
+
+
+def run(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, err: procs.Capture) -> wire.Verdict:
+    """The verdict on ``test``; what the program writes to stderr goes to ``err``."""
+    limit = job["time_limit_s"]
+    expected = test["expected_stdout"]
+    out = procs.Capture(max(job["output_limit"], 2 * len(expected) + 4096))
+    program = _start(sup, job, test)
+    start = time.monotonic()
+    with contextlib.suppress(OSError):
+        wire.send_frame(program.s_end.fileno(), job["code"])
+    exited = _relay(program, out, err, start + limit)
+    duration = round(time.monotonic() - start, 6)
+    outcome, status = _settle(sup, program, out, err)
+    base = {"expected": _clip(expected), "actual": _clip(out.text()), "duration_s": duration}
+    if not exited:
+        return {**base, "status": "timeout", "detail": f"no exit within {limit:g} s of wall-clock time"}
+    return {**base, **_verdict(outcome, status, out, expected)}
+
+
+def _start(sup: "Supervisor", job: wire.Job, test: wire.IOSpec) -> Program:
+    """Spawn the candidate as a program, ``test``'s input on its stdin."""
+    path = sup.make_dir()
+    stdin = os.memfd_create("stdin")
+    os.write(stdin, test["stdin"].encode())
+    os.lseek(stdin, 0, os.SEEK_SET)
+    s_end, c_end = socket.socketpair()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    fds = [stdin, out_w, err_w, c_end.fileno()]
+    c_pid, c_fd = sup.spawn(wire.PROGRAM, fds, sup.process_limits(job, 0), path)
+    for fd in (stdin, out_w, err_w):
+        os.close(fd)
+    c_end.close()
+    return Program(path, c_pid, c_fd, s_end, out_r, err_r)
+
+
+def _relay(program: Program, out: procs.Capture, err: procs.Capture, deadline: float) -> bool:
+    """Relay the program's output until it exits; False if ``deadline`` came first."""
+    watch = {program.out_r, program.err_r, program.c_fd}
+    while watch:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        for fd in select.select(list(watch), [], [], remaining)[0]:
+            if fd == program.c_fd:
+                watch.discard(fd)
+                continue
+            chunk = os.read(fd, 1 << 16)
+            (out if fd == program.out_r else err).feed(chunk) if chunk else watch.discard(fd)
+    return True
+
+
+def _settle(
+    sup: "Supervisor", program: Program, out: procs.Capture, err: procs.Capture
+) -> tuple[object, int | None]:
+    """End the program's processes; its report (or ``EOF``) and its wait status."""
+    p = program
+    sup.cleanup([p.c_fd], [p.c_pid], p.path, 0.0)
+    p.s_end.setblocking(False)
+    try:
+        outcome = wire.recv_frame(p.s_end.fileno(), limit=1 << 20)
+    except (OSError, wire.FrameError):
+        outcome = wire.EOF
+    p.s_end.close()
+    for fd in (p.out_r, p.err_r):
+        (out if fd == p.out_r else err).drain(fd)
+        os.close(fd)
+    os.close(p.c_fd)
+    return outcome, sup.exit_status(p.c_pid)
+
+
+def _verdict(outcome: object, status: int | None, out: procs.Capture, expected: str) -> wire.Verdict:
+    """How a program that exited in time did: from its report, else from its wait status."""
+    if isinstance(outcome, list) and outcome and outcome[0] == wire.EXC:
+        info = [str(x) for x in outcome[1:4]]
+        kind = "memory" if info[0] == "MemoryError" else "error"
+        return {"status": kind, "exc_type": info[0], "exc_message": info[1], "traceback": info[2]}
+    if isinstance(outcome, list) and outcome[:1] == [wire.EXIT]:
+        code = outcome[1]
+    elif status is not None and os.WIFEXITED(status):  # e.g. os._exit(): no report, a status
+        code = os.waitstatus_to_exitcode(status)
+    else:
+        return {"status": "crashed", "detail": f"the program {procs.describe(status)}"}
+    if code != 0:
+        return {"status": "error", "detail": f"the program exited with status {code}"}
+    if out.truncated:
+        return {"status": "failed", "detail": "output exceeded the capture limit"}
+    passed = _normalise(out.text()) == _normalise(expected)
+    return {"status": "passed" if passed else "failed"}
+
+
+def _normalise(text: str) -> list[str]:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _clip(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
