@@ -127,11 +127,9 @@ def test_a_lost_container_that_cannot_be_replaced_raises_every_time_and_never_ha
             (cid,) = sb.container_ids()
             client.api.kill(cid)
             client.images.remove(image)
-            for _ in range(3):
-                started = time.monotonic()
+            for _ in range(3):  # a hang would be stopped by pytest's timeout
                 with pytest.raises(SandboxUnavailable, match="not found"):
                     sb.run(make_problem("assert f(2) == 4"), square)
-                assert time.monotonic() - started < 30
             client.images.get(docker_image).tag(image)
             assert sb.run(make_problem("assert f(2) == 4"), square).passed
             assert sb.container_ids() != [cid]
