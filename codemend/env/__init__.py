@@ -1,0 +1,37 @@
+"""The repair loop as a multi-turn RL environment, and adapters to the trainers' interfaces.
+
+``RepairEnv`` (async) and ``SyncRepairEnv`` run the repair graph with the policy as its
+generator; ``GymRepairEnv`` (Gymnasium-style), ``SkyRLRepairEnv`` (SkyRL-gym ``BaseTextEnv``),
+``CodemendInteraction`` (verl ``BaseInteraction``) and ``make_rollout_func`` (TRL
+``GRPOTrainer``) adapt it. Frameworks are imported only by the adapter that needs them.
+"""
+
+from codemend.env.core import TRUNCATING_STOPS, EnvConfig, EnvStep, RepairEnv
+from codemend.env.gym import GymRepairEnv
+from codemend.env.policy import PolicyChannel
+from codemend.env.rewards import REWARD_MODES, EnvRewards, RewardMode
+from codemend.env.rows import problem_from_row, shared_sandbox
+from codemend.env.skyrl import SkyRLRepairEnv
+from codemend.env.sync import SyncRepairEnv
+from codemend.env.trl import episode_reward, make_rollout_func, repair_dataset
+from codemend.env.verl import CodemendInteraction
+
+__all__ = [
+    "REWARD_MODES",
+    "TRUNCATING_STOPS",
+    "CodemendInteraction",
+    "EnvConfig",
+    "EnvRewards",
+    "EnvStep",
+    "GymRepairEnv",
+    "PolicyChannel",
+    "RepairEnv",
+    "RewardMode",
+    "SkyRLRepairEnv",
+    "SyncRepairEnv",
+    "episode_reward",
+    "make_rollout_func",
+    "problem_from_row",
+    "repair_dataset",
+    "shared_sandbox",
+]

@@ -1,0 +1,71 @@
+"""The generator's endpoint inside an environment: the policy being trained.
+
+The repair graph asks its generator's ``LLMClient`` for a chat completion; here that request
+is handed to whoever drives the environment (it is the next observation) and the completion is
+the action passed to ``step``. The graph's nodes run unchanged around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from typing_extensions import Unpack
+
+from codemend.errors import ContextLengthExceeded
+from codemend.llm import ChatInput, ChatResult, Choice, LLMClient, LLMSettings, SamplingParams, Usage
+
+FitsFn = Callable[[list[ChatInput]], bool]
+"""Whether a prompt still fits the policy's context; False stops the episode with
+``context_length``, the graph's own stop."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    """A prompt waiting for the policy's answer."""
+
+    messages: list[ChatInput]
+    params: SamplingParams
+    answer: asyncio.Future[tuple[str, Usage]]
+    asked_at: float = field(default_factory=time.perf_counter)
+
+
+class PolicyChannel(LLMClient):
+    """An ``LLMClient`` whose replies come from ``step(action)`` instead of an HTTP endpoint.
+
+    It opens no connection (``LLMClient.__init__`` is not called: there is no endpoint); only
+    ``chat`` is used by the generator.
+    """
+
+    def __init__(self, *, model: str = "policy", fits: FitsFn | None = None) -> None:
+        self.settings = LLMSettings(base_url="policy://", model=model)
+        self.base_url = "policy://"
+        self.model = model
+        self.usage = Usage()
+        self.requests = 0
+        self.fits = fits
+        self.pending: asyncio.Queue[Request] = asyncio.Queue()
+
+    async def chat(
+        self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
+    ) -> ChatResult:
+        prompt = list(messages)
+        if self.fits is not None and not self.fits(prompt):
+            raise ContextLengthExceeded("the prompt does not fit the policy's context")
+        request = Request(messages=prompt, params=params, answer=asyncio.get_running_loop().create_future())
+        await self.pending.put(request)
+        text, usage = await request.answer
+        self.usage += usage
+        self.requests += 1
+        return ChatResult(
+            choices=(Choice(text=text, finish_reason="stop"),),
+            model=self.model,
+            usage=usage,
+            latency_s=time.perf_counter() - request.asked_at,
+            attempts=1,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to close."""

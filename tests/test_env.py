@@ -1,0 +1,165 @@
+"""``RepairEnv``: the repair graph driven by ``reset``/``step``, with the real sandbox.
+
+The policy is scripted: each action is a reply text, as a model would write it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from repair_helpers import HIDDEN_MARK, RIGHT, WRONG
+from trajectory_data import RUN_ID, run_record
+
+from codemend.env import EnvConfig, EnvRewards, RepairEnv, SyncRepairEnv
+from codemend.env.core import first_observation
+from codemend.errors import UserError
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox
+from codemend.trajectories import (
+    AsyncTrajectoryStore,
+    ExportOptions,
+    TrajectoryStore,
+    export_trajectories,
+)
+
+pytest_plugins = ["repair_fixtures"]
+HALF = "def square(x):\n    return x * abs(x)\n"  # square(3) passes, square(-2) fails
+
+
+def reply(code: str) -> str:
+    return f"Here is the solution:\n```python\n{code}```\n"
+
+
+def run_episode(env: RepairEnv, codes: list[str]) -> list:
+    async def main() -> list:
+        observations = [await env.reset()]
+        steps = []
+        for code in codes:
+            result = await env.step(reply(code))
+            steps.append(result)
+            if result.done:
+                break
+            observations.append(result.observation)
+        return [observations, steps]
+
+    return asyncio.run(main())
+
+
+def test_episode_observations_rewards_and_stop(square: Problem, sandbox: LocalSandbox) -> None:
+    env = RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=3))
+    observations, steps = run_episode(env, [WRONG, RIGHT])
+    first = observations[0]
+    assert first == first_observation(square) and first[-1]["role"] == "user"
+    assert "assert square(3) == 9" in first[-1]["content"]
+    # the repair prompt continues the conversation: the attempt, then the critic's feedback
+    assert observations[1][: len(first)] == first
+    assert observations[1][len(first)] == {"role": "assistant", "content": reply(WRONG)}
+    assert steps[0].new_messages == observations[1][len(first) + 1 :]
+    assert "expected: 4" in steps[0].new_messages[0]["content"]
+    assert [s.done for s in steps] == [False, True]
+    assert steps[1].stop_reason == "solved" and steps[1].terminated and not steps[1].truncated
+    assert [s.reward for s in steps] == [0.0, 1.0]  # final-only by default, on the hidden tests
+    info = steps[1].info
+    assert info["report"].passed and info["critique"].score == 1.0 and info["hidden_passed"] is True
+    assert info["reward_components"]["final"] == 1.0
+    assert steps[0].info["report"].n_passed == 0 and steps[0].info["critique"].feedback
+    # the hidden test is scored but never shown
+    shown = str(observations) + str([s.new_messages for s in steps])
+    assert HIDDEN_MARK not in shown
+    assert env.trajectory is not None and env.trajectory.status == "solved"
+    assert [s.kind for s in env.trajectory.steps] == ["generate", "repair"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("final", [0.0, 0.0, 1.0]),
+        ("per_turn", [0.0, 0.5, 1.0]),
+        ("improvement", [0.0, 0.5, 0.5]),
+        ("discounted", [0.0, 0.0, 0.81]),
+    ],
+)
+def test_reward_modes(square: Problem, sandbox: LocalSandbox, mode: str, expected: list[float]) -> None:
+    config = EnvConfig(max_turns=3, rewards=EnvRewards(mode=mode, discount=0.9))  # type: ignore[arg-type]
+    _, steps = run_episode(RepairEnv(square, sandbox=sandbox, config=config), [WRONG, HALF, RIGHT])
+    assert [s.reward for s in steps] == pytest.approx(expected)
+
+
+def test_constraint_score_is_a_dense_term(square: Problem, sandbox: LocalSandbox) -> None:
+    config = EnvConfig(max_turns=2, rewards=EnvRewards(mode="final", constraint_weight=0.5))
+    _, steps = run_episode(RepairEnv(square, sandbox=sandbox, config=config), [WRONG, RIGHT])
+    wrong_score = steps[0].info["critique"].score
+    assert 0.0 < wrong_score < 1.0
+    assert [s.reward for s in steps] == pytest.approx([0.5 * wrong_score, 1.0 + 0.5])
+
+
+def test_max_turns_truncates_and_final_reward_uses_the_best_attempt(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    env = RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=2))
+    _, steps = run_episode(env, [WRONG, HALF])
+    assert steps[-1].stop_reason == "max_rounds" and steps[-1].truncated and steps[-1].done
+    assert steps[-1].info["code"] == HALF
+    # the best attempt (HALF) is scored on the hidden tests: square(4) == 16 passes
+    assert steps[-1].reward == pytest.approx(steps[-1].info["final_reward"]) and steps[-1].reward == 1.0
+    assert steps[-1].info["hidden_passed"] is True
+
+
+def test_repeating_an_attempt_ends_with_no_progress(square: Problem, sandbox: LocalSandbox) -> None:
+    env = RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=4))
+    _, steps = run_episode(env, [WRONG, WRONG.replace("x * x", "x*x"), RIGHT])
+    assert len(steps) == 2 and steps[-1].stop_reason == "no_progress" and steps[-1].terminated
+    assert steps[-1].info["report"] is None  # the repeat is not run again
+
+
+def test_a_prompt_that_does_not_fit_stops_with_context_length(square: Problem, sandbox: LocalSandbox) -> None:
+    env = RepairEnv(square, sandbox=sandbox, fits=lambda messages: len(messages) < 3)
+    _, steps = run_episode(env, [WRONG, RIGHT])
+    assert len(steps) == 1 and steps[0].stop_reason == "context_length" and steps[0].truncated
+
+
+def test_many_episodes_in_flight_share_one_sandbox(square: Problem, tmp_path: Path) -> None:
+    async def one(env: RepairEnv, codes: list[str]) -> float:
+        await env.reset()
+        for code in codes:
+            result = await env.step(reply(code))
+            if result.done:
+                return result.reward
+        raise AssertionError("the episode did not end")
+
+    async def main(sandbox: LocalSandbox) -> list[float]:
+        store = AsyncTrajectoryStore(TrajectoryStore(tmp_path / "env.db"))
+        await store.start_run(run_record())
+        plans = [[WRONG, RIGHT], [RIGHT], [WRONG, HALF, RIGHT], [HALF, RIGHT]] * 2
+        envs = [
+            RepairEnv(square, sandbox=sandbox, store=store, run_id=RUN_ID, sample_index=i)
+            for i in range(len(plans))
+        ]
+        rewards = await asyncio.gather(*(one(e, p) for e, p in zip(envs, plans, strict=True)))
+        await store.close()
+        return list(rewards)
+
+    with LocalSandbox(workers=2, isolation="namespaces") as sandbox:
+        rewards = asyncio.run(main(sandbox))
+    assert rewards == [1.0] * 8
+    with TrajectoryStore(tmp_path / "env.db") as store:
+        stored = list(store.trajectories(RUN_ID))
+    assert sorted(t.sample_index for t in stored) == list(range(8))
+    # online episodes are the same exportable data as solves
+    result = export_trajectories(stored, ExportOptions(format="sft", out=tmp_path / "sft.jsonl"))
+    assert result.rows["train"] == 8 and HIDDEN_MARK not in (tmp_path / "sft.jsonl").read_text()
+
+
+def test_sync_wrapper_and_misuse(square: Problem, sandbox: LocalSandbox) -> None:
+    env = SyncRepairEnv(RepairEnv(square, sandbox=sandbox))
+    with pytest.raises(UserError, match="reset"):
+        env.step("anything")
+    assert env.reset() == first_observation(square)
+    env.reset()  # a second reset ends the running episode cleanly
+    result = env.step(reply(RIGHT))
+    assert result.done and result.stop_reason == "solved"
+    env.close()
+    with pytest.raises(UserError, match="reward mode"):
+        EnvRewards(mode="sparse")  # type: ignore[arg-type]

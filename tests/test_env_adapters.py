@@ -1,0 +1,217 @@
+"""Contract tests: every adapter, driven by the same scripted policy over the same problems,
+shows the same conversation, pays the same rewards and stops for the same reasons as
+``RepairEnv`` itself. (The TRL adapter's token-level rollouts are checked inside GRPO, in
+``test_train_grpo_env.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from trajectory_data import ADD, ECHO_SUM, SQUARE
+
+from codemend.env import (
+    CodemendInteraction,
+    EnvConfig,
+    EnvRewards,
+    GymRepairEnv,
+    RepairEnv,
+    SkyRLRepairEnv,
+    problem_from_row,
+)
+from codemend.env.rows import ground_truth
+from codemend.errors import UserError
+from codemend.problems import IOTest, Problem
+from codemend.sandbox import LocalSandbox
+
+FENCE = "```"
+PROBLEMS = [SQUARE, ADD, ECHO_SUM]
+SCRIPTS = {
+    # repaired on the second turn
+    "square": ["def square(x):\n    return x * 2\n", "def square(x):\n    return x * x\n"],
+    # wrong twice, then the first attempt again: no progress
+    "add": [
+        "def add(a, b):\n    return a - b\n",
+        "def add(a, b):\n    return a * b\n",
+        "def add(a,b):\n  return a-b\n",
+    ],
+    # an I/O program never fixed: the repair budget runs out
+    "echo-sum": ["print(sum(map(int, input().split())) + 1)\n", "print(0)\n", "print(1)\n"],
+}
+STOPS = {"square": "solved", "add": "no_progress", "echo-sum": "max_rounds"}
+SETTINGS = {"max_turns": 3, "reward_mode": "improvement", "constraint_weight": 0.1}
+CONFIG = EnvConfig(max_turns=3, rewards=EnvRewards(mode="improvement", constraint_weight=0.1))
+
+
+def action(code: str) -> str:
+    return f"My answer:\n{FENCE}python\n{code}{FENCE}\n"
+
+
+@dataclass
+class Run:
+    conversations: list[list[dict[str, str]]]
+    """The whole conversation the model sees before each of its turns."""
+    rewards: list[float]
+    stop: str | None
+
+
+def reference(problem: Problem, sandbox: LocalSandbox) -> Run:
+    async def main() -> Run:
+        env = RepairEnv(problem, sandbox=sandbox, config=CONFIG)
+        run = Run([await env.reset()], [], None)
+        for code in SCRIPTS[problem.id]:
+            result = await env.step(action(code))
+            run.rewards.append(result.reward)
+            if result.done:
+                run.stop = result.stop_reason
+                return run
+            run.conversations.append(result.observation)
+        raise AssertionError("the script ran out")
+
+    return asyncio.run(main())
+
+
+def gym(problem: Problem, sandbox: LocalSandbox) -> Run:
+    env = GymRepairEnv(PROBLEMS, sandbox=sandbox, config=CONFIG)
+    obs, info = env.reset(options={"index": PROBLEMS.index(problem)})
+    assert info["problem_id"] == problem.id
+    run = Run([obs], [], None)
+    for code in SCRIPTS[problem.id]:
+        obs, reward, terminated, truncated, info = env.step(action(code))
+        run.rewards.append(reward)
+        if terminated or truncated:
+            assert truncated == (info["stop_reason"] == "max_rounds")
+            run.stop = info["stop_reason"]
+            env.close()
+            return run
+        run.conversations.append(obs)
+    raise AssertionError("the script ran out")
+
+
+def skyrl(problem: Problem, sandbox: LocalSandbox) -> Run:
+    extras = {"reward_spec": {"method": "rule", "ground_truth": ground_truth(problem)}, "extra_info": {}}
+    env = SkyRLRepairEnv(SETTINGS, extras, sandbox=sandbox)
+    chat, _ = env.init([{"role": "user", "content": "the row's prompt"}])
+    run = Run([list(chat)], [], None)
+    for code in SCRIPTS[problem.id]:
+        out = env.step(action(code))
+        assert set(out) == {"observations", "reward", "done", "metadata", "postprocessed_action"}
+        run.rewards.append(out["reward"])
+        if out["done"]:
+            assert out["observations"] == []
+            run.stop = out["metadata"]["stop_reason"]
+            env.close()
+            return run
+        chat = [*chat, {"role": "assistant", "content": action(code)}, *out["observations"]]
+        run.conversations.append(chat)
+    raise AssertionError("the script ran out")
+
+
+def verl(problem: Problem, sandbox: LocalSandbox) -> Run:
+    async def main() -> Run:
+        interaction = CodemendInteraction({"name": "codemend_repair", **SETTINGS, "sandbox": sandbox})
+        kwargs = {"name": "codemend_repair", "ground_truth": ground_truth(problem)}
+        rid = await interaction.start_interaction("request-1", **kwargs)
+        messages: list[dict[str, Any]] = list(interaction.first_prompts[rid])
+        run = Run([list(messages)], [], None)
+        for code in SCRIPTS[problem.id]:
+            messages.append({"role": "assistant", "content": action(code)})
+            done, text, score, extra = await interaction.generate_response(rid, messages, **kwargs)
+            run.rewards.append(score)
+            if done:
+                run.stop = extra["stop_reason"]
+                assert await interaction.calculate_score(rid) == pytest.approx(sum(run.rewards))
+                await interaction.finalize_interaction(rid)
+                return run
+            messages.append({"role": "user", "content": text})
+            run.conversations.append(list(messages))
+        raise AssertionError("the script ran out")
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.id)
+def test_adapters_agree_with_the_environment(problem: Problem, sandbox: LocalSandbox) -> None:
+    expected = reference(problem, sandbox)
+    assert expected.stop == STOPS[problem.id]
+    assert len(expected.rewards) == len(SCRIPTS[problem.id]) == len(expected.conversations)
+    hidden = [t.stdin if isinstance(t, IOTest) else t.code for t in problem.hidden_tests()]
+    for name, adapter in {"gym": gym, "skyrl": skyrl, "verl": verl}.items():
+        got = adapter(problem, sandbox)
+        assert got.conversations == expected.conversations, name
+        assert got.rewards == pytest.approx(expected.rewards), name
+        assert got.stop == expected.stop, name
+        assert not [h for h in hidden for c in got.conversations if h in str(c)], name
+
+
+def test_rows_name_their_problem() -> None:
+    truth = ground_truth(SQUARE)
+    for row in (
+        {"ground_truth": truth},
+        {"reward_spec": {"ground_truth": truth}},
+        {"reward_model": {"ground_truth": truth}},
+    ):
+        assert problem_from_row(row) == SQUARE
+    with pytest.raises(UserError, match="ground_truth"):
+        problem_from_row({"prompt": []})
+
+
+class ScriptedModel:
+    """A causal LM's ``generate`` answering from ``SCRIPTS``: the scripted policy at the token
+    level, for the TRL adapter (which samples with the trainer's model)."""
+
+    device = "cpu"
+    training = False
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def eval(self) -> ScriptedModel:
+        return self
+
+    def generate(self, input_ids: Any, **kwargs: Any) -> Any:
+        import torch
+
+        text = self.tokenizer.decode(input_ids[0].tolist())
+        problem = next(p for p in PROBLEMS if p.prompt.strip().splitlines()[0] in text)
+        turn = text.count("<|im_start|>assistant") - 1
+        ids = self.tokenizer(action(SCRIPTS[problem.id][turn]), add_special_tokens=False)["input_ids"]
+        new = torch.tensor([[*ids, self.tokenizer.eos_token_id]])
+        return torch.cat([input_ids, new], dim=1)
+
+
+@pytest.mark.slow
+def test_trl_rollouts_agree_with_the_environment(sandbox: LocalSandbox) -> None:
+    pytest.importorskip("transformers", reason="the TRL adapter needs the train extra")
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from codemend.env import make_rollout_func, repair_dataset
+    from codemend.env.trl import TokenChat
+    from codemend.llm.embedded import default_gguf
+
+    gguf = default_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    trainer = SimpleNamespace(
+        processing_class=tokenizer,
+        model=ScriptedModel(tokenizer),
+        accelerator=SimpleNamespace(unwrap_model=lambda model: model),
+    )
+    rollout = make_rollout_func(PROBLEMS, sandbox=sandbox, config=CONFIG)
+    prompts = [row["prompt"] for row in repair_dataset(PROBLEMS, CONFIG)]
+    out = rollout(prompts, trainer)
+    chat = TokenChat(tokenizer)
+    for i, problem in enumerate(PROBLEMS):
+        expected = reference(problem, sandbox)
+        assert out["turn_rewards"][i] == pytest.approx(expected.rewards)
+        assert out["episode_reward"][i] == pytest.approx(sum(expected.rewards))
+        assert out["stop_reason"][i] == expected.stop
+        ids, mask = out["prompt_ids"][i] + out["completion_ids"][i], [0] * len(out["prompt_ids"][i])
+        mask += out["env_mask"][i]
+        starts = [k for k in range(1, len(mask)) if mask[k] == 1 and mask[k - 1] == 0]
+        # before each attempt the model saw exactly the conversation, in the chat template
+        seen = [tokenizer.decode(ids[:k]) for k in starts]
+        assert seen == [chat.render(c, True) for c in expected.conversations]
