@@ -13,8 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.samples import evaluate_samples, read_samples
 from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, sandbox_options, sandbox_settings, stderr
+from codemend.cli.ray_option import ray_address, ray_option
 from codemend.errors import InfrastructureError, UserError
-from codemend.sandbox import open_sandbox
+from codemend.sandbox import Sandbox, open_sandbox
+from codemend.settings import SandboxSettings
 
 
 def _ks(text: str) -> list[int]:
@@ -27,6 +29,15 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
+def _sandbox(settings: SandboxSettings, size: int, address: str | None) -> Sandbox:
+    """This machine's sandbox, or with ``--ray`` the cluster's runners (their nodes' pools)."""
+    if address is None:
+        return open_sandbox(settings, workers=size)
+    from codemend.cluster import ClusterSandbox  # imports Ray: only with --ray
+
+    return ClusterSandbox.start(address, sandbox=settings)
+
+
 @click.command()
 @click.argument("benchmark", type=click.Choice(["humaneval"]))
 @click.argument("samples_file", type=click.Path(dir_okay=False, path_type=Path))
@@ -34,6 +45,7 @@ def _ks(text: str) -> list[int]:
 @click.option("--json", "as_json", is_flag=True, help="Print pass@k as JSON.")
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds per test.")
 @click.option("--workers", type=int, default=None, help="Parallel sandbox workers (default: cores).")
+@ray_option
 @sandbox_options
 def evaluate(
     benchmark: str,
@@ -44,6 +56,7 @@ def evaluate(
     workers: int | None,
     backend: str | None,
     image: str | None,
+    ray: str | None,
 ) -> None:
     """Score SAMPLES_FILE ({"task_id", "completion"} per line) against the hidden tests.
 
@@ -55,6 +68,7 @@ def evaluate(
         settings = sandbox_settings(backend, image)
         problems = {p.id: p.model_copy(update={"time_limit_s": timeout}) for p in load_humaneval()}
         samples = read_samples(samples_file, set(problems))
+        address = ray_address(ray)
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     if not samples:
@@ -63,9 +77,10 @@ def evaluate(
     show = not as_json and len(samples) >= 20
     try:
         with (
-            open_sandbox(settings, workers=size) as sandbox,
+            _sandbox(settings, size, address) as sandbox,
             Progress(*columns, console=stderr, disable=not show) as bar,
         ):
+            size = max(size, int(getattr(sandbox, "size", size)))
             task = bar.add_task(f"{benchmark}: evaluating", total=len(samples))
             records, scores = evaluate_samples(
                 samples, problems, sandbox, ks=ks, workers=size, progress=lambda: bar.advance(task)

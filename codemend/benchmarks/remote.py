@@ -1,0 +1,138 @@
+"""Trajectories that run in another process (``codemend.cluster``): what is sent, what comes back.
+
+A ``TrajectoryBackend`` takes a ``TrajectoryJob`` (the problem, what the loop may see of it, the
+sample's seed), runs the repair loop and the hidden scoring where it has a sandbox
+(``run_job``), and returns a ``Solved``: plain records (JSON on the wire). The batch runner
+stays the only writer of the store: ``store_solved`` writes a trajectory that finished
+elsewhere, once; the same trajectory arriving again (a retried task) is not stored twice.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts
+from codemend.benchmarks.spec import BenchSpec, CriticName, FeedbackTests, feedback_view, sampling_for
+from codemend.errors import UserError
+from codemend.llm import LLMClient, SamplingParams
+from codemend.problems import Problem
+from codemend.prompts import Prompts
+from codemend.records import Outcome, TrajectoryRecord
+from codemend.sandbox import Sandbox
+from codemend.solver import asolve
+from codemend.trajectories import AsyncTrajectoryStore, trajectory_id_for
+
+
+class TrajectoryJob(BaseModel):
+    """One (problem, sample) of a run, as sent to where it runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    problem: Problem
+    """The original problem: its hidden tests score the answers and never reach the model."""
+    view: Problem
+    """What the repair loop sees (``feedback_view``)."""
+    sample: int
+    run_id: str
+    trajectory_id: str
+    rounds: int
+    critic: CriticName
+    sampling: SamplingParams
+    feedback_tests: FeedbackTests
+
+
+class Solved(BaseModel):
+    """What comes back: the finished trajectory, its hidden verdicts (None after an
+    infrastructure stop, which is never scored), where it ran and how long it took there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record: TrajectoryRecord
+    verdicts: HiddenVerdicts | None
+    node_id: str = ""
+    runner_s: float = 0.0
+
+
+class TrajectoryBackend(Protocol):
+    async def solve(self, job: TrajectoryJob) -> Solved: ...
+
+    async def judge(
+        self, problem: Problem, record: TrajectoryRecord, *, rounds: int, feedback_tests: FeedbackTests
+    ) -> HiddenVerdicts: ...
+
+
+def job_for(spec: BenchSpec, problem: Problem, sample: int, run_id: str) -> TrajectoryJob:
+    return TrajectoryJob(
+        problem=problem,
+        view=feedback_view(problem, spec.feedback_tests),
+        sample=sample,
+        run_id=run_id,
+        trajectory_id=trajectory_id_for(run_id, problem.id, sample),
+        rounds=spec.rounds,
+        critic=spec.critic,
+        sampling=sampling_for(spec, problem.id, sample),
+        feedback_tests=spec.feedback_tests,
+    )
+
+
+async def judge_record(
+    sandbox: Sandbox,
+    problem: Problem,
+    record: TrajectoryRecord,
+    *,
+    rounds: int,
+    feedback_tests: FeedbackTests,
+) -> HiddenVerdicts:
+    """The hidden verdicts of a finished trajectory, as the local runner's ``HiddenJudge`` gives them."""
+    judge = HiddenJudge(sandbox, [problem], rounds=rounds)
+    report = record.hidden_report
+    if feedback_tests != "all" and report is not None and record.final_code is not None:
+        judge.remember(problem.id, record.final_code, report.passed)  # the same tests, already run
+    return await judge.judge(record)
+
+
+async def run_job(
+    job: TrajectoryJob, *, llm: LLMClient, critic_llm: LLMClient | None, sandbox: Sandbox, prompts: Prompts
+) -> Solved:
+    """The repair loop on ``job.view``, then the hidden scoring of what it produced."""
+    result = await asolve(
+        job.view,
+        llm=llm,
+        critic_llm=critic_llm,
+        sandbox=sandbox,
+        prompts=prompts,
+        rounds=job.rounds,
+        critic=job.critic,
+        sampling=job.sampling,
+        trajectory_id=job.trajectory_id,
+        run_id=job.run_id,
+    )
+    # what the local runner's store adds when it opens the trajectory
+    record = result.trajectory.model_copy(
+        update={"sample_index": job.sample, "feedback_tests": job.feedback_tests}
+    )
+    if record.status == "infrastructure_error":
+        return Solved(record=record, verdicts=None)
+    verdicts = await judge_record(
+        sandbox, job.problem, record, rounds=job.rounds, feedback_tests=job.feedback_tests
+    )
+    return Solved(record=record, verdicts=verdicts)
+
+
+async def store_solved(store: AsyncTrajectoryStore, record: TrajectoryRecord) -> bool:
+    """Store a trajectory that finished elsewhere; False (nothing written) when the store already
+    holds it finished. An unfinished copy (a killed run) is replaced."""
+    try:
+        tid = await store.start_trajectory(
+            record.run_id, record.problem, record.sample_index, feedback_tests=record.feedback_tests
+        )
+    except UserError:
+        if (record.problem.id, record.sample_index) in await store.finished_pairs(record.run_id):
+            return False
+        raise
+    for step in record.steps:
+        await store.add_step(tid, step)
+    await store.finish_trajectory(tid, Outcome.of(record))
+    return True

@@ -1,0 +1,140 @@
+"""codemend on a real Ray cluster: ``codemend bench --ray`` against the scripted endpoint, with the
+real sandbox on every node. Every scenario runs in ``tests/cluster_scenarios.py`` inside a fresh
+network namespace holding only ``lo``, so Ray, the endpoint and the sandbox bind and talk on
+127.0.0.1 only; these tests assert on what the scenarios observed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from cluster_scenarios import in_loopback_namespace
+
+from codemend.cli.bench import bench
+from codemend.cluster import check_address
+from codemend.errors import UserError
+
+SCENARIOS = Path(__file__).resolve().parent / "cluster_scenarios.py"
+
+
+def _scenario(name: str) -> dict[str, Any]:
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.fail("the Ray tests need util-linux's unshare and iproute2's ip (a loopback-only namespace)")
+    done = in_loopback_namespace([sys.executable, str(SCENARIOS), name], timeout=600)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("{"):
+        pytest.fail(f"scenario {name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_nodes() -> dict[str, Any]:
+    """A 2-node ``ray.cluster_utils.Cluster`` (1 CPU and ``sandbox: 1`` each): the same bench
+    locally and on the cluster, then again with the second node killed mid-run."""
+    return _scenario("local-vs-ray")
+
+
+@pytest.fixture(scope="module")
+def cli() -> dict[str, Any]:
+    """``ray start --head`` and ``codemend bench --ray 127.0.0.1:PORT``, its driver SIGKILLed
+    mid-run and resumed; a bare ``--ray`` reading ``CODEMEND_RAY_ADDRESS``."""
+    return _scenario("cli")
+
+
+@pytest.mark.slow
+def test_a_ray_run_scores_exactly_as_the_local_run(two_nodes: dict[str, Any]) -> None:
+    assert two_nodes["ray"] == two_nodes["local"]
+    assert two_nodes["local"]["summary"]["metrics"]["trajectories"] == 16
+    assert set(two_nodes["ray_counts"].values()) == {11}  # one row per sample, finished
+    assert len(two_nodes["ray_counts"]) == 16
+    assert two_nodes["server_errors"] == []
+
+
+@pytest.mark.slow
+def test_trajectories_spread_over_both_nodes(two_nodes: dict[str, Any]) -> None:
+    used = {p["node_id"] for p in two_nodes["ray_placements"]}
+    assert used == set(two_nodes["nodes"])
+    assert len(two_nodes["ray_placements"]) == 16
+
+
+@pytest.mark.slow
+def test_a_node_lost_mid_run_loses_nothing_and_duplicates_nothing(two_nodes: dict[str, Any]) -> None:
+    assert two_nodes["loss_removed"]
+    lost = [p["lost_node"] for p in two_nodes["loss_placements"] if "lost_node" in p]
+    assert lost == [two_nodes["worker_node"]]
+    assert len(two_nodes["loss_counts"]) == 16
+    assert set(two_nodes["loss_counts"].values()) == {11}
+    assert two_nodes["loss"] == two_nodes["local"]
+    stored_after_loss = [p for p in two_nodes["loss_placements"] if "trajectory_id" in p]
+    assert len({p["trajectory_id"] for p in stored_after_loss}) == len(stored_after_loss) == 16
+
+
+@pytest.mark.slow
+def test_one_rate_limit_per_endpoint_across_the_cluster(two_nodes: dict[str, Any]) -> None:
+    limiter = two_nodes["limiter"]
+    assert limiter["max_in_flight"] == 2
+    assert 0.3 < limiter["waited_for_expiry_s"] < 5  # leases of dead holders expire
+
+
+@pytest.mark.slow
+def test_cli_ray_run_killed_and_resumed_matches_the_local_run(cli: dict[str, Any]) -> None:
+    assert cli["killed_while_running"], "the driver finished before it could be killed"
+    assert 3 <= cli["killed_after"] < 12
+    assert cli["resume_exit"] == 0, cli["resume_stderr"]
+    assert set(cli["counts"].values()) == {11} and len(cli["counts"]) == 12
+    resumed, local = cli["ray"], cli["local"]
+    assert resumed["summary"]["resumed_trajectories"] >= 3
+    assert local["summary"]["resumed_trajectories"] == 0
+    assert {**resumed["summary"], "resumed_trajectories": 0} == local["summary"]
+    assert resumed["samples"] == local["samples"]
+    assert cli["server_errors"] == []
+
+
+@pytest.mark.slow
+def test_a_bare_ray_flag_uses_codemend_ray_address(cli: dict[str, Any]) -> None:
+    assert cli["bare_exit"] == 0, cli["bare_stderr"]
+    assert cli["bare"] == cli["local"]
+
+
+@pytest.mark.slow
+def test_evaluate_on_the_cluster_scores_as_locally(cli: dict[str, Any]) -> None:
+    local, ray = cli["evaluate"]["local"], cli["evaluate"]["ray"]
+    assert ray["exit"] == 0, ray["stderr"]
+    assert local["exit"] == 0, local["stderr"]
+    assert json.loads(ray["stdout"]) == json.loads(local["stdout"]) == {"pass@1": 0.5}
+    assert ray["results"] == local["results"]
+
+
+def test_addresses_ray_can_reach() -> None:
+    assert check_address("auto") == "auto"
+    assert check_address("127.0.0.1:6379") == "127.0.0.1:6379"
+    assert check_address("ray://head.example:10001") == "ray://head.example:10001"
+    with pytest.raises(UserError, match="give auto, ray://HOST:PORT"):
+        check_address("head.example")
+
+
+def test_bench_refuses_what_cannot_leave_this_machine(tmp_path: Path) -> None:
+    env = {"CODEMEND_BASE_URL": "http://127.0.0.1:9/v1", "CODEMEND_MODEL": "m"}
+    args = ["humaneval", "--limit", "1", "--run-dir", str(tmp_path / "a"), "--ray", "127.0.0.1:1"]
+    result = CliRunner().invoke(bench, [*args, "--checkpoints"], env=env)
+    assert result.exit_code == 2
+    assert "drop --checkpoints" in result.output
+    result = CliRunner().invoke(bench, ["humaneval", "--ray", "nowhere", "--run-dir", str(tmp_path / "b")])
+    assert result.exit_code == 2
+    assert "give auto" in result.output
+
+
+def test_nothing_of_ray_is_imported_without_ray() -> None:
+    code = (
+        "import sys, codemend, codemend.cli.bench, codemend.cli.evaluate, codemend.benchmarks.runner;"
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith(('ray.', 'codemend.cluster'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
