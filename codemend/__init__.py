@@ -11,14 +11,17 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from codemend.errors import CodemendError, InfrastructureError, SandboxUnavailable, UserError
+    from codemend.optimise import SpeedSettings
     from codemend.problems import AssertTest, IOTest, Problem, load_problems
-    from codemend.records import TestReport, TestResult
+    from codemend.records import SpeedMeasurement, TestReport, TestResult
     from codemend.sandbox import LocalSandbox, Sandbox
     from codemend.solver import SolveResult, asolve, solve
 
 _HOMES = {
     "codemend.errors": ("CodemendError", "InfrastructureError", "SandboxUnavailable", "UserError"),
+    "codemend.optimise": ("SpeedSettings",),
     "codemend.problems": ("AssertTest", "IOTest", "Problem", "load_problems"),
+    "codemend.records": ("SpeedMeasurement",),
     "codemend.sandbox": ("LocalSandbox", "Sandbox", "TestReport", "TestResult"),
     "codemend.solver": ("SolveResult", "asolve", "solve"),
 }
@@ -48,6 +51,8 @@ __all__ = [
     "Sandbox",
     "SandboxUnavailable",
     "SolveResult",
+    "SpeedMeasurement",
+    "SpeedSettings",
     "TestReport",
     "TestResult",
     "UserError",

@@ -63,6 +63,11 @@ class TestReport(BaseModel):
     duration_s: float = 0.0
     backend: str = "local"
     isolation: Isolation = "namespaces"
+    cpu_s: float | None = Field(
+        default=None,
+        description="CPU time (user + system) of the candidate's process trees, fork to exit, "
+        "as the sandbox's supervisor got it from wait4: measured outside the candidate.",
+    )
 
     @property
     def passed(self) -> bool:
@@ -84,7 +89,52 @@ class TestReport(BaseModel):
         return tally
 
 
-SCHEMA_VERSION = 2  # 2: stop reason context_length, Critique.llm_error
+Objective = Literal["correctness", "speed"]
+SpeedVerdict = Literal["faster", "slower", "same", "incorrect"]
+
+
+class SpeedMeasurement(BaseModel):
+    """A candidate's cost against a baseline's, measured from outside both: paired fresh-process
+    repetitions in one sandbox, compared with a one-sided Mann-Whitney U test."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["cpu", "wall"] = Field(
+        default="cpu",
+        description="cpu: user + system CPU seconds of each run's candidate process tree, fork to "
+        "exit (import time included), from the supervisor's wait4; wall: each run's wall time, "
+        "used where candidates are not contained (a detached helper's CPU time would escape wait4).",
+    )
+    contained: bool = Field(
+        description="Candidates ran in namespaces of their own, so every process they spawned was "
+        "reaped inside and its CPU time counted."
+    )
+    inputs: list[str] = Field(default_factory=list, description="The workload: calls or stdin, shortened.")
+    warmup: int = 0
+    baseline_s: list[float] = Field(default_factory=list)
+    candidate_s: list[float] = Field(default_factory=list)
+    baseline_median_s: float | None = None
+    candidate_median_s: float | None = None
+    speedup: float | None = Field(default=None, description="Baseline median / candidate median.")
+    u_statistic: float | None = Field(default=None, description="Pairs (candidate < baseline), ties half.")
+    p_faster: float | None = Field(default=None, description="One-sided p: the candidate costs less.")
+    p_slower: float | None = None
+    test: Literal["mann-whitney-exact", "mann-whitney-normal"] | None = None
+    alpha: float = 0.05
+    verdict: SpeedVerdict
+    failure: str | None = Field(default=None, description="Why the candidate is incorrect on the workload.")
+    failing_input: str | None = None
+    wall_s: float = Field(default=0.0, description="What the measurement cost, wall clock.")
+
+    @property
+    def credited_speedup(self) -> float:
+        """The speedup when significant either way, else 1.0 (PIE: incorrect counts as 1.0)."""
+        if self.verdict in ("faster", "slower") and self.speedup is not None:
+            return self.speedup
+        return 1.0
+
+
+SCHEMA_VERSION = 3  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements
 
 StepKind = Literal["generate", "repair"]
 StopReason = Literal[
@@ -151,6 +201,9 @@ class StepRecord(_Record):
     code: str | None = None
     report: TestReport | None = Field(default=None, description="Visible tests only.")
     critique: Critique | None = None
+    measurement: SpeedMeasurement | None = Field(
+        default=None, description="--objective speed: this code's cost against the baseline's."
+    )
     reward: float | None = Field(default=None, description="The step's reward (pluggable).")
     rewards: dict[str, float] = Field(default_factory=dict, description="Named reward components.")
     tokens_in: int = 0
@@ -183,6 +236,13 @@ class TrajectoryRecord(_Record):
     tokens_out: int = 0
     wall_s: float = 0.0
     feedback_tests: Literal["visible", "all", "none"] = "visible"
+    objective: Objective = "correctness"
+    baseline_step: int | None = Field(
+        default=None,
+        description="--objective speed without a reference solution: the step whose (first "
+        "passing) code is the baseline.",
+    )
+    final_measurement: SpeedMeasurement | None = None
 
 
 class RunRecord(_Record):
@@ -215,6 +275,9 @@ class Outcome:
     tokens_in: int | None = None
     tokens_out: int | None = None
     wall_s: float | None = None
+    objective: Objective = "correctness"
+    baseline_step: int | None = None
+    final_measurement: SpeedMeasurement | None = None
 
     @classmethod
     def of(cls, record: TrajectoryRecord) -> Outcome:
@@ -229,4 +292,7 @@ class Outcome:
             tokens_in=record.tokens_in,
             tokens_out=record.tokens_out,
             wall_s=record.wall_s,
+            objective=record.objective,
+            baseline_step=record.baseline_step,
+            final_measurement=record.final_measurement,
         )

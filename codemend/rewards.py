@@ -7,7 +7,11 @@ sandbox: a module-wide ``LocalSandbox`` started on first use and closed at exit,
 given to ``use_sandbox``.
 
 The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
-usable code or a hostile one (it fails inside the sandbox like any wrong answer). A broken
+usable code or a hostile one (it fails inside the sandbox like any wrong answer). With
+``objective="speed"`` (``extra_info["objective"]`` of a speed run's rows) it is the
+correctness-gated speedup reward instead: 0 unless every test passes, then a bounded function of
+the CPU-time speedup over the ground truth's ``reference_solution``, measured from outside the
+candidate in paired fresh-process runs (``codemend.optimise``). A broken
 ``ground_truth`` raises ``UserError``; a sandbox that fails raises ``InfrastructureError`` —
 neither is scored as a wrong answer. (The per-step rewards of the repair loop itself are
 ``codemend.agents.step_rewards``.)
@@ -23,7 +27,9 @@ from typing import Any
 
 from codemend.errors import UserError
 from codemend.llm import extract_code
+from codemend.optimise import SpeedSettings, Workload, measure_speed, measured_reward, prepare_workload
 from codemend.problems import Problem
+from codemend.records import Objective
 from codemend.sandbox import LocalSandbox, Sandbox
 from codemend.trajectories.ground_truth import from_ground_truth
 
@@ -64,15 +70,46 @@ def _shared_sandbox() -> Sandbox:
         return _sandbox
 
 
-def score_reply(problem: Problem, reply: str, sandbox: Sandbox | None = None) -> float:
-    """The fraction of ``problem``'s tests the code in ``reply`` passes."""
+def score_reply(
+    problem: Problem,
+    reply: str,
+    sandbox: Sandbox | None = None,
+    objective: Objective = "correctness",
+    speed: SpeedSettings | None = None,
+) -> float:
+    """The fraction of ``problem``'s tests the code in ``reply`` passes; for ``speed``, 0 unless
+    all pass, then the gated speedup reward against ``problem.reference_solution``."""
     if not isinstance(reply, str) or not reply.strip():
         return 0.0
     code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt)
     if not code.strip():
         return 0.0
-    report = (sandbox or _shared_sandbox()).run(problem, code)
-    return report.fraction_passed
+    box = sandbox or _shared_sandbox()
+    report = box.run(problem, code)
+    if objective != "speed":
+        return report.fraction_passed
+    if not report.passed:
+        return 0.0
+    reference = problem.reference_solution
+    if reference is None:
+        raise UserError(f"problem {problem.id}: a speed score needs the ground truth's reference_solution")
+    measured = measure_speed(box, _workload(box, problem, reference), reference, code, speed)
+    return measured_reward(measured, True)
+
+
+_workloads: dict[tuple[int, str, str], Workload] = {}
+
+
+def _workload(sandbox: Sandbox, problem: Problem, reference: str) -> Workload:
+    """The problem's measured workload, its expected outputs from the reference (once each)."""
+    key = (id(sandbox), problem.id, reference)
+    with _lock:
+        found = _workloads.get(key)
+    if found is None:
+        found = prepare_workload(sandbox, problem, reference)
+        with _lock:
+            _workloads[key] = found
+    return found
 
 
 def compute_score(
@@ -80,8 +117,10 @@ def compute_score(
 ) -> float:
     """verl's custom reward: ``ground_truth`` is the ``reward_model.ground_truth`` string of a
     codemend ``rl`` row; ``solution_str`` is the decoded response. ``data_source`` and
-    ``extra_info`` are accepted for verl and not needed."""
-    return score_reply(from_ground_truth(ground_truth), solution_str)
+    ``extra_info`` are accepted for verl; ``extra_info["objective"] == "speed"`` scores the
+    gated speedup."""
+    objective = (extra_info or {}).get("objective", "correctness")
+    return score_reply(from_ground_truth(ground_truth), solution_str, objective=objective)
 
 
 def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -91,12 +130,15 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     truths = _ground_truths(kwargs, len(completions))
     problems = [from_ground_truth(t) for t in truths]
     replies = [_completion_text(c) for c in completions]
+    infos = kwargs.get("extra_info") or [{}] * len(replies)
+    objectives = [
+        (i or {}).get("objective", "correctness") if isinstance(i, dict) else "correctness" for i in infos
+    ]
     sandbox = _shared_sandbox()
     width = int(getattr(sandbox, "size", 4))
+    jobs = zip(problems, replies, objectives, strict=True)
     with ThreadPoolExecutor(max_workers=max(1, min(width, len(replies)))) as pool:
-        return list(
-            pool.map(lambda pr: score_reply(pr[0], pr[1], sandbox), zip(problems, replies, strict=True))
-        )
+        return list(pool.map(lambda job: score_reply(job[0], job[1], sandbox, job[2]), jobs))
 
 
 def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:

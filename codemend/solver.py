@@ -38,9 +38,10 @@ from codemend.graphs import (
     to_trajectory,
 )
 from codemend.llm import LLMClient, LLMSettings, SamplingParams, resolve
+from codemend.optimise import SpeedSettings
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.prompts import Prompts
-from codemend.records import StepRecord, StopReason, TrajectoryRecord
+from codemend.records import Objective, StepRecord, StopReason, TrajectoryRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import get_settings
 
@@ -73,6 +74,10 @@ class SolveOptions(TypedDict, total=False):
     trajectory_id: str | None
     run_id: str | None
     on_step: StepHook | None
+    objective: Objective
+    """"correctness" (default) or "speed": make a correct program faster."""
+    speed: SpeedSettings | None
+    """How speed is measured (repetitions, warm-up, alpha)."""
 
 
 class SolveResult(BaseModel):
@@ -149,6 +154,7 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
             llm=generator_llm,
             generate_prompt=prompts.generate,
             repair_prompt=prompts.repair,
+            optimise_prompt=prompts.optimise,
             sampling=options.get("sampling"),
             repair_sampling=options.get("repair_sampling"),
             history=options.get("history", "latest"),
@@ -156,10 +162,11 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
         critic=make_critic(
             mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
         ),
-        executor=make_executor(_sandbox(options.get("sandbox"), stack)),
+        executor=make_executor(_sandbox(options.get("sandbox"), stack), options.get("speed")),
         reward=reward_function(options.get("reward", "pass_fraction")),
         limits=_limits(options),
         on_step=options.get("on_step"),
+        objective=options.get("objective", "correctness"),
     )
 
 
@@ -180,6 +187,9 @@ def check_options(options: dict[str, object]) -> None:
     _unknown(options, SolveOptions.__optional_keys__, "solve() option")
     for name in ("sampling", "repair_sampling"):
         _unknown(options.get(name), SamplingParams.__optional_keys__, f"key of {name}")
+    objective = options.get("objective", "correctness")
+    if objective not in ("correctness", "speed"):
+        raise UserError(f"objective must be 'correctness' or 'speed', got {objective!r}")
     rounds = options.get("rounds", 3)
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
         raise UserError(f"rounds must be an int, 0 or more, got {rounds!r}")
@@ -217,6 +227,11 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
     - ``run_dir`` (None): keep checkpoints there, so a solve called again with the same
       ``trajectory_id`` resumes; ``trajectory_id``, ``run_id`` (None: fresh ids).
     - ``on_step`` (None): called with each ``StepRecord`` as it is made.
+    - ``objective`` ("correctness"): "speed" starts from a correct program (the problem's
+      ``reference_solution``, else the first passing answer) and asks for faster ones; each
+      correct candidate's CPU time is measured against it in fresh sandboxed runs
+      (``codemend.optimise``), and the reward is the correctness-gated speedup.
+    - ``speed`` (None: ``SpeedSettings()``): repetitions, warm-up and alpha of that measurement.
 
     Raises ``UserError`` on bad input and ``InfrastructureError`` when the sandbox or the embedded
     model cannot start; an endpoint that fails mid-run ends the trajectory with the
@@ -243,8 +258,9 @@ def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> So
     (3), ``critic`` ("tests"), ``llm``, ``critic_llm``, ``sandbox``, ``sampling``,
     ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``reward``
     ("pass_fraction"), ``token_budget``, ``time_budget_s``, ``prompts``, ``run_dir``,
-    ``trajectory_id``, ``run_id``, ``on_step``, or ``prompt``/``tests``/``entry_point`` instead of
-    a problem. An unknown option is a ``UserError``.
+    ``trajectory_id``, ``run_id``, ``on_step``, ``objective`` ("correctness"), ``speed``, or
+    ``prompt``/``tests``/``entry_point`` instead of a problem. An unknown option is a
+    ``UserError``.
 
     Inside a running loop the solve gets its own loop in a worker thread: pass endpoint settings
     rather than an ``LLMClient`` that already belongs to another loop.

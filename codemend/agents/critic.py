@@ -2,7 +2,9 @@
 
 Modes: ``tests`` (deterministic only), ``llm`` (an LLM reads the code and the report and writes a
 diagnosis and a fix plan from ``critique.md``; the generator gets that), ``hybrid`` (the generator
-gets both). The deterministic constraints and feedback are kept in every mode.
+gets both). The deterministic constraints and feedback are kept in every mode. With a speed
+measurement (``--objective speed``) correctness comes first: a failing test is the feedback as
+always, and only a correct candidate is told its measured cost (a ``speed`` constraint).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from codemend.agents.feedback import feedback_text
 from codemend.agents.render import prompt_values
 from codemend.errors import ContextLengthExceeded, UserError
 from codemend.llm import LLMClient, SamplingParams
+from codemend.optimise import speed_feedback
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
-from codemend.records import Critique, Message, TestReport
+from codemend.records import Constraint, Critique, Message, SpeedMeasurement, TestReport
 
 CriticMode = Literal["tests", "llm", "hybrid"]
 CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
@@ -40,13 +43,25 @@ class Critic:
     llm: LLMClient | None = None
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
 
-    async def __call__(self, problem: Problem, code: str, report: TestReport) -> Verdict:
-        """Judge ``code`` from its visible-test ``report``; the LLM call may raise
-        ``InfrastructureError``. When the LLM prompt does not fit its context, the critique is
-        the report's alone, and ``llm_error`` says why."""
+    async def __call__(
+        self,
+        problem: Problem,
+        code: str,
+        report: TestReport,
+        measurement: SpeedMeasurement | None = None,
+        baseline: str = "the reference solution",
+    ) -> Verdict:
+        """Judge ``code`` from its visible-test ``report`` (and its speed ``measurement`` against
+        ``baseline``, if measured); the LLM call may raise ``InfrastructureError``. When the LLM
+        prompt does not fit its context, the critique is the report's alone, and ``llm_error``
+        says why."""
         constraints = check_constraints(problem, code, report, self.policy)
-        score = sum(c.satisfied for c in constraints) / len(constraints)
         feedback = feedback_text(problem, constraints, report)
+        if measurement is not None and all(c.satisfied for c in constraints):
+            feedback = speed_feedback(measurement, baseline)
+            faster = measurement.verdict == "faster"
+            constraints.append(Constraint(name="speed", satisfied=faster, evidence=feedback))
+        score = sum(c.satisfied for c in constraints) / len(constraints)
         critique = Critique(constraints=constraints, score=score, feedback=feedback, mode=self.mode)
         if self.llm is None or self.mode == "tests" or all(c.satisfied for c in constraints):
             return Verdict(critique=critique)

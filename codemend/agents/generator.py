@@ -1,4 +1,5 @@
-"""The generator agent: a first attempt from ``generate.md``, repairs from ``repair.md``."""
+"""The generator agent: a first attempt from ``generate.md``, repairs from ``repair.md``, and
+(``--objective speed``) requests for faster correct code from ``optimise.md``."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Generator:
     llm: LLMClient
     generate_prompt: PromptTemplate
     repair_prompt: PromptTemplate
+    optimise_prompt: PromptTemplate | None = None
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
     repair_sampling: SamplingParams | None = None
     history: History = "latest"
@@ -43,6 +45,18 @@ class Generator:
     def repair_messages(self, problem: Problem, previous: StepRecord, feedback: str) -> list[Message]:
         values = prompt_values(problem) | {"code": (previous.code or "").rstrip(), "feedback": feedback}
         request = Message(role="user", content=self.repair_prompt.render(**values))
+        return self._continued(previous, request)
+
+    def optimise_messages(
+        self, problem: Problem, code: str, feedback: str, previous: StepRecord | None
+    ) -> list[Message]:
+        """Ask for a faster version of the correct ``code`` (the reference when ``previous`` is None)."""
+        template = self.optimise_prompt or load_prompt("optimise")
+        values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
+        request = Message(role="user", content=template.render(**values))
+        return [request] if previous is None else self._continued(previous, request)
+
+    def _continued(self, previous: StepRecord, request: Message) -> list[Message]:
         if self.history == "latest":
             return [request]
         answer = Message(role="assistant", content=previous.reply or "")
@@ -76,6 +90,7 @@ def make_generator(
     llm: LLMClient,
     generate_prompt: PromptTemplate | None = None,
     repair_prompt: PromptTemplate | None = None,
+    optimise_prompt: PromptTemplate | None = None,
     sampling: SamplingParams | None = None,
     repair_sampling: SamplingParams | None = None,
     history: History = "latest",
@@ -85,6 +100,7 @@ def make_generator(
         llm=llm,
         generate_prompt=generate_prompt or load_prompt("generate"),
         repair_prompt=repair_prompt or load_prompt("repair"),
+        optimise_prompt=optimise_prompt,
         sampling=sampling or SamplingParams(),
         repair_sampling=repair_sampling,
         history=history,

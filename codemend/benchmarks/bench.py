@@ -32,6 +32,7 @@ def summarise_result(spec: BenchSpec, result: BenchResult) -> BenchSummary:
         rounds=spec.rounds,
         samples=spec.samples,
         feedback_tests=spec.feedback_tests,
+        objective=spec.objective,
     )
 
 

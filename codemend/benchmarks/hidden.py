@@ -2,7 +2,7 @@
 
 Every distinct candidate of a trajectory runs once against the original problem's hidden tests
 (cached by code), so the score "after round r" is the verdict of the answer a run stopped after
-round r would have returned: ``final_index(steps[: r + 1])``, exactly as the graph picks it.
+round r would have returned: ``answer_index(steps[: r + 1])``, exactly as the graph picks it.
 Nothing here reaches a model, and stored steps are never changed: the verdicts go to
 ``hidden.jsonl`` in the run dir, one line per trajectory, recomputed for any trajectory that
 lacks one (a run killed between finishing a trajectory and scoring it).
@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from codemend.benchmarks.spec import evaluation_tests
 from codemend.errors import InfrastructureError
-from codemend.graphs import final_index
+from codemend.graphs import answer_index
 from codemend.problems import Problem
-from codemend.records import StepRecord, TrajectoryRecord
+from codemend.records import Objective, StepRecord, TrajectoryRecord
 from codemend.sandbox import Sandbox
 
 HIDDEN_FILE = "hidden.jsonl"
@@ -40,11 +40,16 @@ class HiddenVerdicts(BaseModel):
     """The sandbox failed while scoring: counted as an infrastructure error, rescored on resume."""
 
 
-def by_round(steps: Sequence[StepRecord], verdicts: Sequence[bool | None], rounds: int) -> list[bool]:
-    """``verdicts[final_index(steps[: r + 1])]`` for r in 0..rounds (False when there is no answer)."""
+def by_round(
+    steps: Sequence[StepRecord],
+    verdicts: Sequence[bool | None],
+    rounds: int,
+    objective: Objective = "correctness",
+) -> list[bool]:
+    """``verdicts[answer_index(steps[: r + 1])]`` for r in 0..rounds (False when there is no answer)."""
     out = []
     for r in range(rounds + 1):
-        chosen = final_index(list(steps[: r + 1]))
+        chosen = answer_index(list(steps[: r + 1]), objective)
         out.append(bool(chosen is not None and verdicts[chosen]))
     return out
 
@@ -52,10 +57,18 @@ def by_round(steps: Sequence[StepRecord], verdicts: Sequence[bool | None], round
 class HiddenJudge:
     """Runs the evaluation tests of the original problems on candidates, once per distinct code."""
 
-    def __init__(self, sandbox: Sandbox, problems: Iterable[Problem], *, rounds: int) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        problems: Iterable[Problem],
+        *,
+        rounds: int,
+        objective: Objective = "correctness",
+    ) -> None:
         self.sandbox = sandbox
         self.problems = {p.id: p for p in problems}
         self.rounds = rounds
+        self.objective: Objective = objective
         self._cache: dict[tuple[str, str], asyncio.Future[bool]] = {}
 
     def remember(self, problem_id: str, code: str, passed: bool) -> None:
@@ -87,7 +100,7 @@ class HiddenJudge:
         except InfrastructureError as exc:
             error = f"{type(exc).__name__}: {exc}"
             return HiddenVerdicts(trajectory_id=tid, steps=[], by_round=[], error=error)
-        rounds = by_round(trajectory.steps, verdicts, self.rounds)
+        rounds = by_round(trajectory.steps, verdicts, self.rounds, self.objective)
         return HiddenVerdicts(trajectory_id=tid, steps=list(verdicts), by_round=rounds)
 
     async def _maybe(self, problem_id: str, code: str | None) -> bool | None:

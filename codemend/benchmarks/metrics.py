@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from codemend.benchmarks.passk import mean_pass_at_k
-from codemend.records import TrajectoryRecord
+from codemend.benchmarks.speed import SpeedSummary, summarise_speed
+from codemend.records import Objective, TrajectoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +53,8 @@ class BenchSummary:
     """Scored trajectories that stopped because a prompt no longer fit the model's context."""
     infrastructure_causes: dict[str, int] = field(default_factory=dict)
     """Why the infrastructure errors happened: each distinct cause with its count, commonest first."""
+    speed: SpeedSummary | None = None
+    """``--objective speed``: %Opt, mean speedup, best@k, by round (``benchmarks/speed.py``)."""
 
 
 _RETRY_PREFIX = re.compile(r"gave up after \d+ attempt\(s\) in [\d.]+s: ")
@@ -80,6 +83,7 @@ def summarise(
     rounds: int,
     samples: int,
     feedback_tests: str = "visible",
+    objective: Objective = "correctness",
 ) -> BenchSummary:
     """``hidden_by_round[trajectory_id]``: the hidden verdict after each round 0..``rounds``."""
     finished = [t for t in trajectories if t.status != "infrastructure_error"]
@@ -124,4 +128,7 @@ def summarise(
             Counter(infrastructure_cause(t) for t in trajectories if t.status == "infrastructure_error")
             .most_common()
         ),
+        speed=summarise_speed(scored, hidden_by_round, rounds=rounds, samples=samples)
+        if objective == "speed"
+        else None,
     )

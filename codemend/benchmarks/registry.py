@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codemend.benchmarks.apps import load_apps
+from codemend.benchmarks.evalperf import load_evalperf
 from codemend.benchmarks.evalplus import load_evalplus
 from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.livecodebench import load_livecodebench
@@ -12,13 +13,14 @@ from codemend.benchmarks.mbpp import load_mbpp
 from codemend.errors import UserError
 from codemend.problems import Problem, load_problems
 
-BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+", "apps", "livecodebench", "jsonl")
+BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+", "apps", "livecodebench", "evalperf", "jsonl")
 _FILES = {
     "mbpp": "the original mbpp.jsonl (google-research/mbpp)",
     "humaneval+": "EvalPlus's HumanEvalPlus JSONL",
     "mbpp+": "EvalPlus's MbppPlus JSONL",
     "apps": "APPS as JSONL (one problem per line with input_output)",
     "livecodebench": "LiveCodeBench code_generation_lite JSONL",
+    "evalperf": "EvalPerf's JSONL (evalplus/evalperf: reference, scores, pe_input)",
     "jsonl": "a codemend problems file (.json or .jsonl)",
 }
 
@@ -39,4 +41,6 @@ def load_benchmark(name: str, data: str | Path | None = None, split: str | None 
         return load_apps(data)
     if name == "livecodebench":
         return load_livecodebench(data)
+    if name == "evalperf":
+        return load_evalperf(data)
     return load_problems(data)

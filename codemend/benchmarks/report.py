@@ -16,6 +16,7 @@ from typing import Any
 from codemend.benchmarks.hidden import HiddenVerdicts
 from codemend.benchmarks.metrics import BenchSummary
 from codemend.benchmarks.spec import BenchSpec
+from codemend.benchmarks.speed import speed_lines, speed_table
 from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
 
@@ -103,6 +104,8 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
     )
     for cause, count in s.infrastructure_causes.items():
         lines.append(f"  infrastructure error x{count}: {cause}")
+    if s.speed is not None:
+        lines.extend(speed_lines(s.speed))
     if s.context_length_stops:
         lines.append(
             f"{s.context_length_stops} scored trajectories stopped when a prompt no longer fit the "
@@ -156,6 +159,7 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
         *_baseline_table(s),
         "",
+        *(["## Speed (PIE's %Opt and mean speedup)", "", *speed_table(s.speed), ""] if s.speed else []),
         "## Summary",
         "",
         *(f"- {line}" for line in lines),

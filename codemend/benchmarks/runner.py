@@ -26,10 +26,12 @@ from pathlib import Path
 
 from codemend import __version__
 from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
+from codemend.benchmarks.remote import TrajectoryBackend, job_for, store_solved
 from codemend.benchmarks.spec import BenchSpec, feedback_view, sampling_for
 from codemend.errors import UserError
 from codemend.graphs import CHECKPOINT_FILE, sqlite_checkpointer
 from codemend.llm import LLMClient
+from codemend.optimise import SpeedSettings
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.records import Outcome, RunRecord, StepRecord, TrajectoryRecord
@@ -82,7 +84,8 @@ class RunOptions:
     (with ``resume``): run again the trajectories an infrastructure error ended; ``checkpoints``:
     keep graph checkpoints, so that a trajectory interrupted half-way resumes after its last
     finished node instead of starting again; ``concurrency``: trajectories in flight;
-    ``on_progress``: called with the counts after each trajectory.
+    ``on_progress``: called with the counts after each trajectory; ``backend``: run and score
+    each trajectory there (``codemend.cluster``), this process still being the store's only writer.
     """
 
     resume: bool = False
@@ -90,6 +93,7 @@ class RunOptions:
     checkpoints: bool = False
     concurrency: int = 8
     on_progress: ProgressHook | None = None
+    backend: TrajectoryBackend | None = None
 
 
 def read_spec(run_dir: Path) -> tuple[str, BenchSpec]:
@@ -137,9 +141,10 @@ class _Batch:
         options: RunOptions,
     ) -> None:
         self.spec, self.deps, self.run_dir, self.store, self.run_id = spec, deps, run_dir, store, run_id
-        self.judge = HiddenJudge(deps.sandbox, problems, rounds=spec.rounds)
+        self.judge = HiddenJudge(deps.sandbox, problems, rounds=spec.rounds, objective=spec.objective)
         self.checkpoints = options.checkpoints
         self.on_progress = options.on_progress
+        self.backend = options.backend
         self.log = HiddenLog(run_dir)
         self.hidden = self.log.read()
         self.total = len(problems) * spec.samples
@@ -165,10 +170,24 @@ class _Batch:
         self.report()
 
     async def trajectory(self, problem: Problem, sample: int, slots: asyncio.Semaphore) -> None:
+        if self.backend is not None:
+            async with slots:
+                await self._remote(self.backend, problem, sample)
+            return
         async with slots:
             record = await self._solve(problem, sample)
         verdicts = await self.score(record) if record.status != "infrastructure_error" else None
         self._count(record.status, verdicts)
+        self.report()
+
+    async def _remote(self, backend: TrajectoryBackend, problem: Problem, sample: int) -> None:
+        solved = await backend.solve(job_for(self.spec, problem, sample, self.run_id))
+        if not await store_solved(self.store, solved.record):
+            return  # already stored and counted: a retried task's second answer
+        if solved.verdicts is not None:
+            self.log.append(solved.verdicts)
+            self.hidden[solved.verdicts.trajectory_id] = solved.verdicts
+        self._count(solved.record.status, solved.verdicts)
         self.report()
 
     async def _solve(self, problem: Problem, sample: int) -> TrajectoryRecord:
@@ -195,6 +214,8 @@ class _Batch:
             trajectory_id=tid,
             run_id=self.run_id,
             on_step=store_step,
+            objective=spec.objective,
+            speed=SpeedSettings(repetitions=spec.speed_repetitions),
         )
         record = result.trajectory
         for step in record.steps:  # those a resumed checkpoint already held
@@ -204,9 +225,15 @@ class _Batch:
 
     async def score(self, record: TrajectoryRecord) -> HiddenVerdicts:
         report = record.hidden_report
-        if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:
-            self.judge.remember(record.problem.id, record.final_code, report.passed)  # same tests
-        verdicts = await self.judge.judge(record)
+        if self.backend is not None:
+            problem = self.judge.problems[record.problem.id]
+            verdicts = await self.backend.judge(
+                problem, record, rounds=self.spec.rounds, feedback_tests=self.spec.feedback_tests
+            )
+        else:
+            if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:
+                self.judge.remember(record.problem.id, record.final_code, report.passed)  # same tests
+            verdicts = await self.judge.judge(record)
         self.log.append(verdicts)
         self.hidden[verdicts.trajectory_id] = verdicts
         return verdicts
@@ -286,6 +313,8 @@ async def run_bench(
     """Run (or resume, see ``RunOptions``) ``spec`` over ``problems`` in ``run_dir``; returns every
     finished trajectory of the run with its hidden-test verdicts."""
     options = options or RunOptions()
+    if options.backend is not None and options.checkpoints:
+        raise UserError("graph checkpoints stay on one machine: drop --checkpoints to run on a cluster")
     started = time.perf_counter()
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from codemend.errors import UserError
 from codemend.llm import SamplingParams
 from codemend.problems import AssertTest, IOTest, Problem
+from codemend.records import Objective
 
 FeedbackTests = Literal["visible", "all", "none"]
 CriticName = Literal["tests", "llm", "hybrid"]
@@ -46,9 +47,11 @@ class BenchSpec(BaseModel):
     temperature: float = Field(default=0.2, ge=0)
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int = 0
-    prompt_files: dict[Literal["generate", "repair", "critique"], str] = Field(
+    prompt_files: dict[Literal["generate", "repair", "critique", "optimise"], str] = Field(
         default_factory=dict, description="The user's templates (absolute paths) replacing codemend's."
     )
+    objective: Objective = "correctness"
+    speed_repetitions: int = Field(default=10, ge=2, description="--objective speed: timed runs each.")
 
 
 def default_temperature(samples: int) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shlex
 import sys
@@ -58,6 +59,7 @@ from codemend.cli.common import (
     sandbox_settings,
     stderr,
 )
+from codemend.cli.ray_option import ray_address, ray_option
 from codemend.errors import InfrastructureError, UserError
 from codemend.llm import LLMClient, resolve
 from codemend.llm.client import BUSY_NOTICE_S, turn_wait_s
@@ -68,7 +70,7 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed",
+    "max_tokens", "seed", "objective", "speed_repetitions",
 )  # fmt: skip
 
 
@@ -180,7 +182,12 @@ async def _client(role: str, concurrency: int, stack: AsyncExitStack) -> LLMClie
 
 
 async def _run(
-    spec: BenchSpec, run_dir: Path, sandbox: Sandbox, options: dict[str, Any], bar: _Bar
+    spec: BenchSpec,
+    run_dir: Path,
+    sandbox: Sandbox,
+    options: dict[str, Any],
+    bar: _Bar,
+    settings: SandboxSettings | None = None,
 ) -> BenchOutcome:
     problems = select(load_benchmark(spec.benchmark, spec.data, spec.split), limit=spec.limit, ids=spec.ids)
     if not problems:
@@ -199,7 +206,21 @@ async def _run(
                 concurrency=concurrency,
                 on_progress=bar,
             )
-            return await abench(spec, problems, deps, run_dir=run_dir, options=run)
+            if options["ray"] is None:
+                return await abench(spec, problems, deps, run_dir=run_dir, options=run)
+            from codemend.cluster import ray_trajectories  # imports Ray: only with --ray
+
+            cluster = ray_trajectories(
+                options["ray"],
+                llm=llm.settings,
+                critic_llm=critic.settings if critic else None,
+                prompts=prompts,
+                sandbox=settings or get_settings().sandbox,
+                run_dir=run_dir,
+            )
+            async with cluster as backend:
+                run = dataclasses.replace(run, backend=backend)
+                return await abench(spec, problems, deps, run_dir=run_dir, options=run)
 
 
 def _execute(
@@ -210,7 +231,7 @@ def _execute(
     bar = _Bar(f"{spec.benchmark}", show=terminal or options["progress"], every_s=plain)
     try:
         with open_sandbox(settings, workers=os.cpu_count() or 1) as sandbox:
-            return asyncio.run(_run(spec, run_dir, sandbox, options, bar))
+            return asyncio.run(_run(spec, run_dir, sandbox, options, bar, settings))
     except KeyboardInterrupt:
         bar.progress.stop()
         _interrupted(spec, run_dir, bar.last)
@@ -237,6 +258,21 @@ def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> 
     )
 
 
+def _cluster(options: dict[str, Any]) -> str | None:
+    """The Ray cluster address (None: run here), refusing what cannot leave this machine."""
+    address = ray_address(options["ray"])
+    if address is None:
+        return None
+    if options["checkpoints"]:
+        raise UserError("graph checkpoints stay on one machine: drop --checkpoints to run with --ray")
+    if get_settings().llm.base_url is None:
+        raise UserError(
+            "--ray needs a model endpoint every node can reach: set CODEMEND_BASE_URL (and "
+            "CODEMEND_MODEL); the embedded model serves this machine only"
+        )
+    return address
+
+
 @click.command(epilog=endpoint_epilog())
 @click.argument("name", type=click.Choice(BENCHMARKS))
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The data file.")
@@ -257,6 +293,16 @@ def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> 
 @click.option("--temperature", type=click.FloatRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")
+@click.option(
+    "--objective",
+    type=click.Choice(["correctness", "speed"]),
+    default="correctness",
+    show_default=True,
+    help="speed: make correct programs faster (%Opt, mean speedup, best@k in the report).",
+)
+@click.option(
+    "--speed-repetitions", type=click.IntRange(min=2), default=10, show_default=True, help="Timed runs each."
+)
 @click.option(
     "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: runs/bench-NAME-TIME."
 )
@@ -281,6 +327,7 @@ def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> 
     show_default=True,
     help="Seconds between progress lines when stderr is not a terminal.",
 )
+@ray_option
 @prompt_options
 @sandbox_options
 @click.pass_context
@@ -304,6 +351,7 @@ def bench(ctx: click.Context, name: str, backend: str | None, image: str | None,
                 run_dir = run_dir or Path("runs") / f"bench-{name}-{datetime.now():%Y%m%d-%H%M%S}"
                 held.enter_context(run_dir_lock(run_dir))
             settings = sandbox_settings(backend, image)
+            options["ray"] = _cluster(options)
         except UserError as exc:
             die(str(exc), EXIT_BAD_INPUT)
         outcome = _execute(spec, run_dir, settings, options)

@@ -32,9 +32,10 @@ from codemend.cli.common import (
 )
 from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
 from codemend.llm import SamplingParams
+from codemend.optimise import SpeedSettings
 from codemend.problems import Problem, load_problem
 from codemend.prompts import Prompts
-from codemend.records import StepRecord
+from codemend.records import SpeedMeasurement, StepRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 from codemend.solver import SolveResult, solve
@@ -105,10 +106,21 @@ def _step_line(step: StepRecord) -> str:
     reward = f"reward {step.reward:.2f}" if step.reward is not None else "no reward"
     cost = f"{step.tokens_in}+{step.tokens_out} tokens, {step.latency_s:.1f}s"
     line = f"[bold]{step.index}[/] {step.kind}: {tests}, {score}, {reward} ({cost})"
+    if step.measurement is not None:
+        line += f"\n    [dim]{_speed(step.measurement)}[/]"
     if critique and step.report and not step.report.passed:
         first = critique.feedback.splitlines()[0]
         line += f"\n    [dim]{first}[/]"
     return line
+
+
+def _speed(m: SpeedMeasurement) -> str:
+    if m.verdict == "incorrect":
+        return f"speed: incorrect on the workload ({m.failure})"
+    return (
+        f"speed: {m.verdict}, {m.speedup}x ({m.method} medians {m.candidate_median_s} s vs "
+        f"{m.baseline_median_s} s, p_faster {m.p_faster:.3g}, {len(m.candidate_s)} runs each)"
+    )
 
 
 def _summary(result: SolveResult) -> str:
@@ -118,6 +130,14 @@ def _summary(result: SolveResult) -> str:
     if t.hidden_report is not None:
         hidden = f", hidden tests {t.hidden_report.n_passed}/{len(t.hidden_report.results)}"
     reward = "none" if t.final_reward is None else f"{t.final_reward:.2f}"
+    if t.objective == "speed":
+        m = t.final_measurement
+        if m is not None:
+            hidden += f"; {_speed(m)}"
+        elif t.baseline_step is not None and t.final_code == t.steps[t.baseline_step].code:
+            hidden += f"; speed: the answer is the baseline (step {t.baseline_step}), 1.0x"
+        else:
+            hidden += "; speed: no correct candidate to measure"
     return (
         f"[{colour}]{t.status}[/]: stopped ({t.stop_reason}) after {result.rounds} repair(s){hidden}; "
         f"final reward {reward}; {t.tokens_in}+{t.tokens_out} tokens in {t.wall_s:.1f}s"
@@ -151,6 +171,24 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--data", type=click.Path(exists=True, path_type=Path), help="The benchmark's file (mbpp:11).")
 @click.option("--split", help="The benchmark's split, where it has several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@click.option(
+    "--objective",
+    type=click.Choice(["correctness", "speed"]),
+    default="correctness",
+    show_default=True,
+    help="speed: start from a correct program (the reference solution, else the first passing "
+    "answer) and ask for faster ones, measured by CPU time in fresh sandboxed runs.",
+)
+@click.option(
+    "--repetitions", type=click.IntRange(min=2), default=10, show_default=True, help="Timed runs each, speed."
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of 'faster' (speed).",
+)
 @prompt_options
 @sandbox_options
 def solve_command(
@@ -240,4 +278,6 @@ def _solve(
         run_dir=run_dir,
         trajectory_id=trajectory_id,
         on_step=lambda step: stderr.print(_step_line(step), soft_wrap=True),
+        objective=options["objective"],
+        speed=SpeedSettings(repetitions=options["repetitions"], alpha=options["alpha"]),
     )

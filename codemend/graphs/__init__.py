@@ -1,7 +1,7 @@
 """The repair graph wiring the agents, its state and context, checkpoints and hand-over."""
 
 from codemend.graphs.checkpoint import CHECKPOINT_FILE, checkpoint_serializer, sqlite_checkpointer
-from codemend.graphs.repair import NODES, build_repair_graph, final_index
+from codemend.graphs.repair import NODES, answer_index, build_repair_graph, final_index
 from codemend.graphs.run import run_repair
 from codemend.graphs.state import Limits, RepairContext, RepairState, StepHook
 from codemend.graphs.trajectory import to_trajectory
@@ -13,6 +13,7 @@ __all__ = [
     "RepairContext",
     "RepairState",
     "StepHook",
+    "answer_index",
     "build_repair_graph",
     "checkpoint_serializer",
     "final_index",

@@ -4,7 +4,8 @@ Every stop is decided by a node and recorded in ``stop_reason``; the edges only 
 ``InfrastructureError`` (endpoint or sandbox failed after retries) ends the run as such, with the
 failed step recorded; it is never scored as a wrong answer. A prompt that no longer fits the
 model's context (``ContextLengthExceeded``) is not an infrastructure failure: the run stops with
-``context_length`` and its best candidate so far is the answer, scored as usual.
+``context_length`` and its best candidate so far is the answer, scored as usual. With
+``objective="speed"`` the same loop asks for faster correct code (``graphs/speed.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from langgraph.runtime import Runtime
 
 from codemend.agents import code_fingerprint, repair_feedback, reward_components
 from codemend.errors import ContextLengthExceeded, InfrastructureError
+from codemend.graphs import speed
 from codemend.graphs.state import RepairContext, RepairState
 from codemend.graphs.trajectory import visible_solved
-from codemend.records import Message, StepKind, StepRecord, StopReason
+from codemend.records import Message, Objective, StepKind, StepRecord, StopReason
 
 Update = dict[str, Any]
 NODES = ("generate", "repair", "execute", "critique", "finish")
@@ -82,7 +84,20 @@ async def _draft(
 
 async def generate(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     ctx = runtime.context
+    if ctx.objective == "speed":
+        return {**await _speed_generate(ctx, state), "objective": "speed"}
     return await _draft(ctx, state, ctx.generator.first_messages(ctx.problem), "generate", None)
+
+
+async def _speed_generate(ctx: RepairContext, state: RepairState) -> Update:
+    reference = ctx.problem.reference_solution
+    if reference is None:  # a first correct answer, which becomes the baseline
+        return await _draft(ctx, state, ctx.generator.first_messages(ctx.problem), "generate", None)
+    # Optimisation starts from the reference; handing it back unchanged is no progress.
+    messages = ctx.generator.optimise_messages(ctx.problem, reference, speed.opening_note(ctx), None)
+    known = [code_fingerprint(reference)]
+    update = await _draft(ctx, {**state, "fingerprints": known}, messages, "generate", None)
+    return {**update, "fingerprints": known + update.get("fingerprints", []), "baseline": reference}
 
 
 async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
@@ -90,7 +105,10 @@ async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     previous = state["steps"][-1]
     assert previous.critique is not None, "repair follows a critiqued step"
     feedback = repair_feedback(previous.critique)
-    messages = ctx.generator.repair_messages(ctx.problem, previous, feedback)
+    if ctx.objective == "speed" and speed.correct(previous):
+        messages = ctx.generator.optimise_messages(ctx.problem, previous.code or "", feedback, previous)
+    else:
+        messages = ctx.generator.repair_messages(ctx.problem, previous, feedback)
     return await _draft(ctx, state, messages, "repair", previous.index)
 
 
@@ -101,10 +119,13 @@ async def execute(state: RepairState, runtime: Runtime[RepairContext]) -> Update
     started = time.perf_counter()
     try:
         report = await ctx.executor.visible(ctx.problem, step.code or "")
+        updated = step.model_copy(update={"report": report})
+        update: Update = {"current": updated}
+        if ctx.objective == "speed" and report.passed:
+            update = await speed.measure(ctx, state, updated)
     except InfrastructureError as exc:
         return await _infrastructure_stop(ctx, step, exc, started)
-    updated = step.model_copy(update={"report": report})
-    return {"current": updated, "elapsed_s": time.perf_counter() - started}
+    return {**update, "elapsed_s": time.perf_counter() - started}
 
 
 async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
@@ -113,16 +134,20 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
     assert step is not None and step.report is not None, "critique follows an execution"
     started = time.perf_counter()
     try:
-        verdict = await ctx.critic(ctx.problem, step.code or "", step.report)
+        verdict = await ctx.critic(
+            ctx.problem, step.code or "", step.report, step.measurement, speed.baseline_label(state)
+        )
     except InfrastructureError as exc:
         return await _infrastructure_stop(ctx, step, exc, started)
-    done = step.model_copy(
-        update={
-            "critique": verdict.critique,
-            "reward": ctx.reward(step.report, verdict.critique),
-            "rewards": reward_components(step.report, verdict.critique),
-        }
-    )
+    critique_ = verdict.critique
+    rewards = reward_components(step.report, critique_)
+    reward = ctx.reward(step.report, critique_)
+    if ctx.objective == "speed":
+        if speed.is_baseline(state, step):
+            note = speed.baseline_note(speed.workload_calls(ctx), reference=False)
+            critique_ = critique_.model_copy(update={"feedback": note})
+        reward = rewards["speed"] = speed.step_reward(step)
+    done = step.model_copy(update={"critique": critique_, "reward": reward, "rewards": rewards})
     await _report(ctx, done)
     update: Update = {
         "steps": [done],
@@ -139,7 +164,7 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
 def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, Any]) -> StopReason | None:
     """Why to stop after a critique, given the steps and the counters as they will be, or None."""
     limits = ctx.limits
-    if visible_solved(steps[-1]):
+    if speed.solved(steps[-1]) if ctx.objective == "speed" else visible_solved(steps[-1]):
         return "solved"
     if sum(s.kind == "repair" for s in steps) >= limits.max_rounds:
         return "max_rounds"
@@ -159,11 +184,18 @@ def final_index(steps: list[StepRecord]) -> int | None:
     return max(scored, key=lambda s: (visible_solved(s), s.reward or 0.0, s.index)).index
 
 
+def answer_index(steps: list[StepRecord], objective: Objective) -> int | None:
+    """The step whose code a run with ``objective`` returns, as ``finish`` picks it: for speed,
+    the correct step credited with the largest speedup; else (or when none is correct) as above."""
+    chosen = speed.final_index(steps) if objective == "speed" else None
+    return final_index(steps) if chosen is None else chosen
+
+
 async def finish(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     """Pick the answer, run the hidden tests on it once, and compute the final reward."""
     ctx = runtime.context
     steps = state.get("steps", [])
-    chosen = final_index(steps)
+    chosen = answer_index(steps, ctx.objective)
     if chosen is None:
         return {"final_index": None, "final_reward": None}
     step = steps[chosen]
@@ -173,6 +205,8 @@ async def finish(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     except InfrastructureError as exc:
         return {"final_index": chosen, "stop_reason": "infrastructure", "error": _failed(exc)}
     reward = ctx.reward(hidden, None) if hidden is not None else step.reward
+    if ctx.objective == "speed":
+        reward = speed.final_reward(step, hidden)
     elapsed = time.perf_counter() - started
     return {"final_index": chosen, "hidden_report": hidden, "final_reward": reward, "elapsed_s": elapsed}
 

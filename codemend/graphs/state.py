@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from codemend.agents import Critic, Executor, Generator, RewardFn, pass_fraction
 from codemend.problems import Problem
-from codemend.records import StepRecord, StopReason, TestReport
+from codemend.records import Objective, StepRecord, StopReason, TestReport
 
 StepHook = Callable[[StepRecord], Awaitable[None] | None]
 """Called with each step once it is finished (a store commits it). On resume a step whose node
@@ -40,6 +40,13 @@ class RepairState(TypedDict, total=False):
     """The step whose code is the answer (best reward; the latest among ties)."""
     hidden_report: TestReport | None
     final_reward: float | None
+    objective: Objective
+    """Set to ``speed`` by the first node of an optimisation run (absent: correctness)."""
+    baseline: str | None
+    """``--objective speed``: the correct code candidates are measured against (the reference
+    solution, else the first candidate that passed)."""
+    baseline_step: int | None
+    """The step whose code is the baseline, when it is not the reference solution."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,3 +67,5 @@ class RepairContext:
     reward: RewardFn = pass_fraction
     limits: Limits = field(default_factory=Limits)
     on_step: StepHook | None = None
+    objective: Objective = "correctness"
+    """``speed``: start from a correct program and ask for faster ones (``codemend.optimise``)."""

@@ -47,4 +47,7 @@ def to_trajectory(
         tokens_in=values.get("tokens_in", 0),
         tokens_out=values.get("tokens_out", 0),
         wall_s=values.get("elapsed_s", 0.0),
+        objective=values.get("objective", "correctness"),
+        baseline_step=values.get("baseline_step"),
+        final_measurement=final.measurement if final is not None else None,
     )

@@ -2,11 +2,12 @@
 
 from codemend.problems.check_split import SplitCheck, split_check
 from codemend.problems.loading import iter_problems, load_problem, load_problems
-from codemend.problems.model import AssertTest, IOTest, Problem, Test, Visibility
+from codemend.problems.model import AssertTest, IOTest, PerfTest, Problem, Test, Visibility
 
 __all__ = [
     "AssertTest",
     "IOTest",
+    "PerfTest",
     "Problem",
     "SplitCheck",
     "Test",

@@ -60,6 +60,26 @@ class IOTest(BaseModel):
 Test = Annotated[AssertTest | IOTest, Field(discriminator="kind")]
 
 
+class PerfTest(BaseModel):
+    """A performance input: a call of the entry point (``call``) or a program's ``stdin``,
+    larger than the tests'. Its expected output comes from running the problem's reference
+    solution in the sandbox (``codemend.optimise``), unless ``expected_stdout`` is given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call: str | None = Field(default=None, description="An expression calling the entry point.")
+    stdin: str | None = None
+    expected_stdout: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PerfTest:
+        if (self.call is None) == (self.stdin is None):
+            raise ValueError("a performance test gives exactly one of `call` and `stdin`")
+        if self.call is not None:
+            _compiled(self.call, "performance call")
+        return self
+
+
 class Problem(BaseModel):
     """One programming task with its tests."""
 
@@ -78,6 +98,12 @@ class Problem(BaseModel):
     )
     test_setup_code: str = Field(default="", description="Runs in the harness before each test.")
     tests: list[Test] = Field(default_factory=list)
+    reference_solution: str | None = Field(
+        default=None, description="A correct (possibly slow) solution: the baseline of `--objective speed`."
+    )
+    perf_tests: list[PerfTest] = Field(
+        default_factory=list, description="Larger inputs on which `--objective speed` measures cost."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +135,8 @@ class Problem(BaseModel):
     def _assert_tests_need_entry_point(self) -> Problem:
         if self.entry_point is None and any(t.kind == "assert" for t in self.tests):
             raise ValueError("assertion tests need an entry_point")
+        if self.entry_point is None and any(t.call is not None for t in self.perf_tests):
+            raise ValueError("performance calls need an entry_point")
         if self.entry_point is not None and not self.entry_point.isidentifier():
             raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
         return self

@@ -9,25 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from codemend.errors import UserError
 
-PromptKind = Literal["generate", "repair", "critique"]
+PromptKind = Literal["generate", "repair", "critique", "optimise"]
 
 _COMMON = frozenset({"task", "target", "tests", "entry_point"})
 OFFERED: dict[PromptKind, frozenset[str]] = {
     "generate": _COMMON,
     "repair": _COMMON | {"code", "feedback"},
     "critique": _COMMON | {"code", "feedback"},
+    "optimise": _COMMON | {"code", "feedback"},
 }
 NEEDED: dict[PromptKind, frozenset[str]] = {
     "generate": frozenset({"task"}),
     "repair": frozenset({"code", "feedback"}),
     "critique": frozenset({"code", "feedback"}),
+    "optimise": frozenset({"code", "feedback"}),
 }
 
 
@@ -92,6 +94,8 @@ class Prompts:
     generate: PromptTemplate
     repair: PromptTemplate
     critique: PromptTemplate
+    optimise: PromptTemplate = field(default_factory=lambda: load_prompt("optimise"))
+    """``--objective speed``: make correct code faster."""
 
     @classmethod
     def load(
@@ -100,12 +104,14 @@ class Prompts:
         generate: str | Path | None = None,
         repair: str | Path | None = None,
         critique: str | Path | None = None,
+        optimise: str | Path | None = None,
     ) -> Prompts:
         """codemend's templates, with any of them replaced by the user's file."""
         return cls(
             generate=load_prompt("generate", generate),
             repair=load_prompt("repair", repair),
             critique=load_prompt("critique", critique),
+            optimise=load_prompt("optimise", optimise),
         )
 
     def hashes(self) -> dict[str, str]:

@@ -280,6 +280,7 @@ class PooledSandbox(Sandbox):
                 duration_s=round(duration, 6),
                 backend=self.name,
                 isolation=self.isolation,
+                cpu_s=reply.get("cpu_s"),
             )
         except ValidationError as exc:
             problems = _problems(exc)

@@ -30,7 +30,7 @@ def trajectory_id_for(run_id: str, problem_id: str, sample_index: int) -> str:
 
 
 _INSERT_STEP = (
-    f"INSERT INTO steps SELECT {marks(18)} "
+    f"INSERT INTO steps ({_sql.STEP_INSERT_COLUMNS}) SELECT {marks(19)} "
     "WHERE EXISTS (SELECT 1 FROM trajectories WHERE trajectory_id = ? AND finished = 0)"
 )
 
@@ -100,7 +100,8 @@ def finish_trajectory(conn: sqlite3.Connection, where: str, trajectory_id: str, 
     conn.execute(
         "UPDATE trajectories SET finished = 1, status = ?, stop_reason = ?, final_code = ?, "
         "final_reward = ?, hidden_passed = ?, hidden_report = ?, tokens_in = ?, tokens_out = ?, "
-        "wall_s = ?, ended_at = ? WHERE trajectory_id = ?",
+        "wall_s = ?, ended_at = ?, objective = ?, baseline_step = ?, final_measurement = ? "
+        "WHERE trajectory_id = ?",
         (
             o.status,
             o.stop_reason,
@@ -112,6 +113,9 @@ def finish_trajectory(conn: sqlite3.Connection, where: str, trajectory_id: str, 
             sums[1] if o.tokens_out is None else o.tokens_out,
             (ended - started).total_seconds() if o.wall_s is None else o.wall_s,
             ended.isoformat(),
+            o.objective,
+            o.baseline_step,
+            o.final_measurement.model_dump_json() if o.final_measurement else None,
             trajectory_id,
         ),
     )

@@ -17,7 +17,15 @@ from pydantic import TypeAdapter
 
 from codemend.errors import UserError
 from codemend.problems import Problem
-from codemend.records import SCHEMA_VERSION, Critique, Message, RunRecord, StepRecord, TestReport
+from codemend.records import (
+    SCHEMA_VERSION,
+    Critique,
+    Message,
+    RunRecord,
+    SpeedMeasurement,
+    StepRecord,
+    TestReport,
+)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,6 +59,7 @@ CREATE TABLE IF NOT EXISTS trajectories (
     tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
     wall_s REAL NOT NULL DEFAULT 0,
     started_at TEXT NOT NULL, ended_at TEXT,
+    objective TEXT NOT NULL DEFAULT 'correctness', baseline_step INTEGER, final_measurement TEXT,
     UNIQUE (run_id, problem_id, sample_index)
 );
 CREATE TABLE IF NOT EXISTS steps (
@@ -67,14 +76,25 @@ CREATE TABLE IF NOT EXISTS steps (
     latency_s REAL NOT NULL,
     error TEXT,
     started_at TEXT, ended_at TEXT,
+    measurement TEXT,
     PRIMARY KEY (trajectory_id, idx)
 );
 """
 
 STEP_COLUMNS = (
     "idx, schema_version, kind, parent, messages, reply, code, report, critique, reward, rewards, "
-    "tokens_in, tokens_out, latency_s, error, started_at, ended_at"
+    "tokens_in, tokens_out, latency_s, error, started_at, ended_at, measurement"
 )
+STEP_INSERT_COLUMNS = f"trajectory_id, {STEP_COLUMNS}"  # in ``step_params`` order
+# Columns schema 3 added (speed measurements), added in place to an older store.
+_ADDED_COLUMNS = {
+    "steps": ("measurement TEXT",),
+    "trajectories": (
+        "objective TEXT NOT NULL DEFAULT 'correctness'",
+        "baseline_step INTEGER",
+        "final_measurement TEXT",
+    ),
+}
 RUN_COLUMNS = (
     "run_id, schema_version, created_at, ended_at, codemend_version, model, endpoint, critic_model, "
     "critic_endpoint, prompt_hashes, settings"
@@ -137,7 +157,14 @@ def step_params(trajectory_id: str, step: StepRecord) -> tuple[Any, ...]:
         step.error,
         step.started_at.isoformat() if step.started_at else None,
         step.ended_at.isoformat() if step.ended_at else None,
+        step.measurement.model_dump_json() if step.measurement else None,
     )
+
+
+def step_select(conn: sqlite3.Connection) -> str:
+    """``STEP_COLUMNS`` for a SELECT, as NULL where an older store (read, not upgraded) lacks one."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
+    return ", ".join(c if c in have else f"NULL AS {c}" for c in STEP_COLUMNS.split(", "))
 
 
 def step_from_row(row: Mapping[str, Any]) -> StepRecord:
@@ -159,6 +186,7 @@ def step_from_row(row: Mapping[str, Any]) -> StepRecord:
         error=row["error"],
         started_at=row["started_at"],
         ended_at=row["ended_at"],
+        measurement=SpeedMeasurement.model_validate_json(row["measurement"]) if row["measurement"] else None,
     )
 
 
@@ -237,8 +265,18 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         for statement in DDL.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        _add_columns(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring the tables of an older store up to this schema (columns only ever get added)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column.split()[0] not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")

@@ -24,6 +24,7 @@ from codemend.problems import Problem
 from codemend.records import (
     Outcome,
     RunRecord,
+    SpeedMeasurement,
     StepRecord,
     TestReport,
     TrajectoryRecord,
@@ -253,13 +254,14 @@ def _read_trajectories(
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     problems: dict[str, Problem] = {}
     rows = conn.execute(f"SELECT * FROM trajectories {clause} ORDER BY seq", params).fetchall()
+    columns = _sql.step_select(conn)
     for row in rows:
         phash = row["problem_hash"]
         if phash not in problems:
             text = conn.execute("SELECT problem FROM problems WHERE problem_hash = ?", (phash,)).fetchone()[0]
             problems[phash] = Problem.model_validate_json(text)
         steps = conn.execute(
-            f"SELECT {_sql.STEP_COLUMNS} FROM steps WHERE trajectory_id = ? ORDER BY idx",
+            f"SELECT {columns} FROM steps WHERE trajectory_id = ? ORDER BY idx",
             (row["trajectory_id"],),
         ).fetchall()
         yield _trajectory_from_row(row, problems[phash], [_sql.step_from_row(s) for s in steps])
@@ -285,4 +287,17 @@ def _trajectory_from_row(row: sqlite3.Row, problem: Problem, steps: list[StepRec
         tokens_out=row["tokens_out"] if finished else sum(s.tokens_out for s in steps),
         wall_s=row["wall_s"],
         feedback_tests=row["feedback_tests"],
+        **_speed_fields(row),
     )
+
+
+def _speed_fields(row: sqlite3.Row) -> dict[str, Any]:
+    """Schema 3's trajectory columns; absent when reading an older store without upgrading it."""
+    if "objective" not in row.keys():  # noqa: SIM118 - "in" on a Row looks at its values
+        return {}
+    final = row["final_measurement"]
+    return {
+        "objective": row["objective"],
+        "baseline_step": row["baseline_step"],
+        "final_measurement": SpeedMeasurement.model_validate_json(final) if final else None,
+    }

@@ -89,6 +89,8 @@ class Supervisor:
         self.zygote = zygote
         self.contained = contained
         self.exits: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}  # CPU seconds of each ended candidate's process tree
+        self.run_cpu = 0.0  # of the current job's candidates, as their exits are collected
         self.serial = 0
 
     # -- zygote ---------------------------------------------------------------------------
@@ -97,6 +99,7 @@ class Supervisor:
         msg: list = json.loads(data) if data else [wire.GONE]
         if msg[0] == wire.EXITED:
             self.exits[msg[1]] = msg[2]
+            self.cpu[msg[1]] = float(msg[3]) if len(msg) > 3 else 0.0
         elif msg[0] == wire.GONE:
             raise ZygoteGone("the zygote is gone")
         return msg, fds
@@ -122,6 +125,7 @@ class Supervisor:
         while pid not in self.exits and time.monotonic() < end:
             if select.select([self.zygote], [], [], max(0.0, end - time.monotonic()))[0]:
                 self._zygote_msg()
+        self.run_cpu += self.cpu.pop(pid, 0.0)
         return self.exits.pop(pid, None)
 
     # -- per-run resources ----------------------------------------------------------------
@@ -149,6 +153,7 @@ class Supervisor:
     def run(self, job: wire.Job) -> wire.Reply:
         tests = job["tests"]
         results: list[wire.Verdict | None] = [None] * len(tests)
+        self.run_cpu = 0.0
         out, err = procs.Capture(job["output_limit"]), procs.Capture(job["output_limit"])
         pending = [i for i, t in enumerate(tests) if t["kind"] == "assert"]
         while pending:
@@ -168,6 +173,7 @@ class Supervisor:
             "stdout_truncated": out.truncated,
             "stderr": err.text(),
             "stderr_truncated": err.truncated,
+            "cpu_s": round(self.run_cpu, 6),
         }
 
     def process_limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:

@@ -15,7 +15,7 @@ Standard library only: this file runs inside the sandbox under ``python -I -S``.
 import json
 import os
 import struct
-from typing import Any, Final, Literal, Required, TypedDict, final
+from typing import Any, Final, Literal, NotRequired, Required, TypedDict, final
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 400
@@ -105,6 +105,7 @@ class Reply(TypedDict):
     stdout_truncated: bool
     stderr: str
     stderr_truncated: bool
+    cpu_s: NotRequired[float]  # the candidates' process trees, fork to exit (wait4 in the zygote)
 
 
 @final
@@ -131,7 +132,7 @@ class SpawnRequest(TypedDict):
 
 # -- frame kinds: the first element of every array frame -------------------------------------
 
-# zygote -> supervisor: [SPAWNED, pid] (a pidfd alongside), [EXITED, pid, wait status];
+# zygote -> supervisor: [SPAWNED, pid] (a pidfd alongside), [EXITED, pid, wait status, CPU s];
 # GONE stands for the end of its socket.
 SPAWNED: Final = "spawned"
 EXITED: Final = "exited"

@@ -3,7 +3,9 @@
 Every training format is built from these. Two rules live here:
 - **passing**: a step passes when every visible test passed and, for the trajectory's last
   step, the hidden tests did not fail (a reply that only fits the visible tests is no example
-  to learn from);
+  to learn from); in a speed trajectory (``--objective speed``) it must also have been measured
+  significantly faster than the baseline, so a DPO pair there is a faster correct reply against
+  a slower or incorrect sibling;
 - **clean**: a state may go into a prompt field only if no hidden test can be read from it — the
   trajectory's feedback came from visible tests only, and no hidden test's text appears in it.
 """
@@ -104,6 +106,8 @@ def attempts(trajectory: TrajectoryRecord) -> list[Attempt]:
         if step.reply is None or step.report is None or step.error is not None:
             continue
         passed = step.report.passed and (step.index != last or trajectory.hidden_passed is not False)
+        if trajectory.objective == "speed":
+            passed = passed and step.measurement is not None and step.measurement.verdict == "faster"
         reward = step.reward if step.reward is not None else step.report.fraction_passed
         code = step.code if step.code is not None else step.reply
         found.append(Attempt(state=state, reply=step.reply, code=code, passed=passed, reward=reward))

@@ -3,13 +3,16 @@
 The RL trainers generate their own rollouts, so what they need is a prompt and a way to score
 a reply: each distinct state the model was sent (the task; the task with a failing attempt and
 its feedback) becomes a row whose ``ground_truth`` is the problem's tests as JSON, scored by
-``codemend.rewards.compute_score``.
+``codemend.rewards.compute_score``. Rows of a speed trajectory carry ``objective: speed`` in
+``extra_info`` (the score is then the correctness-gated speedup) and, when the problem had no
+reference solution, the trajectory's baseline code as the ground truth's ``reference_solution``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
 from codemend.trajectories.export.attempts import chat, states
 from codemend.trajectories.export.formats import Built
@@ -23,7 +26,7 @@ def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_c
     set when the rows are written (``number_rl_rows``)."""
     rows, withheld = [], 0
     seen: set[str] = set()
-    truths: dict[str, str] = {}
+    truths: dict[tuple[str, str, str | None], str] = {}
     for t in trajectories:
         for state in states(t):
             if state.key in seen:
@@ -32,7 +35,11 @@ def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_c
             if not state.clean:
                 withheld += 1
                 continue
-            truth = truths.setdefault(t.problem.id, to_ground_truth(t.problem))
+            scored = _scored_problem(t)
+            key = (t.objective, scored.id, scored.reference_solution)
+            if key not in truths:
+                truths[key] = to_ground_truth(scored)
+            truth = truths[key]
             data = RlRow.model_validate(
                 {
                     "data_source": data_source,
@@ -46,11 +53,21 @@ def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_c
                         "split": "train",
                         "task_id": state.task_id,
                         "turn": state.depth,
+                        "objective": t.objective,
                     },
                 }
             )
             rows.append(Row(task_id=state.task_id, data=data.model_dump(), dedup_scope=state.key))
     return Built(rows=rows, withheld=withheld)
+
+
+def _scored_problem(t: TrajectoryRecord) -> Problem:
+    """The problem a reply to ``t``'s states is scored on: for speed, with its baseline."""
+    problem = t.problem
+    if t.objective != "speed" or problem.reference_solution is not None or t.baseline_step is None:
+        return problem
+    baseline = next((s.code for s in t.steps if s.index == t.baseline_step), None)
+    return problem.model_copy(update={"reference_solution": baseline})
 
 
 def number_rl_rows(rows: list[Row]) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from codemend.records import Message
+from codemend.records import Message, Objective
 
 
 class _Row(BaseModel):
@@ -59,6 +59,11 @@ class ExtraInfo(_Row):
     split: str
     task_id: str
     turn: int = Field(description="0 for the task, n for a repair state after n attempts.")
+    objective: Objective = Field(
+        default="correctness",
+        description="speed: compute_score gives the correctness-gated speedup against the "
+        "ground truth's reference_solution instead of the fraction of tests passed.",
+    )
 
 
 class RlRow(_Row):

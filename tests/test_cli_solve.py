@@ -162,7 +162,7 @@ def test_a_prompt_file_replaces_codemend_s_template(scripted: ScriptedServer, tm
     ("value", "message"),
     [
         ("repair", "expected KIND=PATH"),
-        ("review={path}", "expected KIND=PATH with KIND one of generate, repair, critique"),
+        ("review={path}", "expected KIND=PATH with KIND one of generate, repair, critique, optimise"),
         ("generate=/nonexistent/x.md", "no such file"),
         ("generate={path}", "generate prompt has unknown variable(s) $code; missing variable(s) $task"),
     ],

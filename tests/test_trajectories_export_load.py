@@ -33,6 +33,7 @@ EXPECTED: dict[str, dict[str, object]] = {
             "split": Value("string"),
             "task_id": Value("string"),
             "turn": Value("int64"),
+            "objective": Value("string"),
         },
     },
     "openai-sft": {

@@ -203,7 +203,7 @@ def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
         assert [s.schema_version for s in back.steps] == [1] * len(records[0].steps)
         assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
     with sqlite3.connect(store_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> None:
@@ -216,3 +216,38 @@ def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> N
     ):
         store.runs()
     assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
+
+
+def _speed_record(record: TrajectoryRecord) -> TrajectoryRecord:
+    from codemend.records import SpeedMeasurement
+
+    m = SpeedMeasurement(
+        contained=True, baseline_s=[0.2, 0.21], candidate_s=[0.05, 0.06], speedup=3.8, verdict="faster"
+    )
+    steps = [s.model_copy(update={"measurement": m}) for s in record.steps]
+    return record.model_copy(
+        update={"steps": steps, "objective": "speed", "baseline_step": 0, "final_measurement": m}
+    )
+
+
+def test_speed_measurements_round_trip_and_a_schema_2_store_is_upgraded(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """Schema 3 added columns (step measurements; objective, baseline step, final measurement)."""
+    old = tmp_path / "v2.db"
+    with TrajectoryStore(old) as store:
+        store.start_run(run_record())
+        store.add_trajectory(records[0])
+    with sqlite3.connect(old) as conn:
+        conn.execute("ALTER TABLE steps DROP COLUMN measurement")
+        for column in ("objective", "baseline_step", "final_measurement"):
+            conn.execute(f"ALTER TABLE trajectories DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 2")
+    with TrajectoryStore(old, read_only=True) as store:  # read as it is, not upgraded
+        assert list(store.trajectories()) == [records[0]]
+    speedy = _speed_record(records[1])
+    with TrajectoryStore(old) as store:  # upgraded in place, then holds speed data
+        store.add_trajectory(speedy)
+        assert list(store.trajectories()) == [records[0], speedy]
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -1,0 +1,135 @@
+"""Bench metrics of ``--objective speed`` runs (PIE, Shypula et al. 2024): %Opt, mean speedup,
+best@k, by round.
+
+A trajectory's answer after round r is the step the graph would have returned then
+(``answer_index``); it counts as *optimised* when it passes the hidden tests and its measured
+CPU time is significantly lower than the baseline's by at least 1.1x. Mean speedup follows PIE:
+an answer that is incorrect, or not significantly faster or slower, counts as 1.0. best@k takes,
+per problem, the best credited speedup among its first k samples.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from codemend.graphs import answer_index
+from codemend.optimise import credited, optimised
+from codemend.records import SpeedMeasurement, TrajectoryRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedSummary:
+    trajectories: int
+    """Scored trajectories (the denominators)."""
+    opt_rate_by_round: dict[int, float]
+    """%Opt after round r: correct and significantly >= 1.1x faster, as a fraction."""
+    mean_speedup_by_round: dict[int, float]
+    correct_by_round: dict[int, int]
+    best_speedup_at_k: dict[int, float] = field(default_factory=dict)
+    opt_at_k: dict[int, float] = field(default_factory=dict)
+    measurements: int = 0
+    """Measurements taken in all steps (each: warm-up, then paired fresh-process repetitions)."""
+    methods: dict[str, int] = field(default_factory=dict)
+    """Which measure was used (``cpu``: wait4 CPU time of the candidate's process tree)."""
+    uncontained: int = 0
+    """Measurements whose candidates were not in namespaces of their own (helpers may escape)."""
+    measure_wall_s: float = 0.0
+
+    @property
+    def opt_rate(self) -> float:
+        return self.opt_rate_by_round[max(self.opt_rate_by_round)] if self.opt_rate_by_round else 0.0
+
+    @property
+    def mean_speedup(self) -> float:
+        by_round = self.mean_speedup_by_round
+        return by_round[max(by_round)] if by_round else 1.0
+
+
+def _answer(t: TrajectoryRecord, r: int) -> SpeedMeasurement | None:
+    chosen = answer_index(list(t.steps[: r + 1]), "speed")
+    return t.steps[chosen].measurement if chosen is not None else None
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def summarise_speed(
+    trajectories: Sequence[TrajectoryRecord],
+    hidden_by_round: Mapping[str, Sequence[bool]],
+    *,
+    rounds: int,
+    samples: int,
+) -> SpeedSummary:
+    """``hidden_by_round[trajectory_id]``: the hidden verdict of the answer after each round."""
+    scored = [t for t in trajectories if len(hidden_by_round.get(t.trajectory_id, ())) == rounds + 1]
+    opt: dict[int, float] = {}
+    mean: dict[int, float] = {}
+    correct: dict[int, int] = {}
+    for r in range(rounds + 1):
+        pairs = [(_answer(t, r), hidden_by_round[t.trajectory_id][r]) for t in scored]
+        opt[r] = _mean([float(optimised(m, ok)) for m, ok in pairs])
+        mean[r] = _mean([credited(m, ok) for m, ok in pairs])
+        correct[r] = sum(ok for _, ok in pairs)
+    by_problem: dict[str, list[TrajectoryRecord]] = defaultdict(list)
+    for t in sorted(scored, key=lambda t: t.sample_index):
+        by_problem[t.problem.id].append(t)
+
+    def final(t: TrajectoryRecord) -> tuple[SpeedMeasurement | None, bool]:
+        return _answer(t, rounds), hidden_by_round[t.trajectory_id][rounds]
+
+    best = {
+        k: _mean([max(credited(*final(t)) for t in ts[:k]) for ts in by_problem.values()])
+        for k in range(1, samples + 1)
+    }
+    opt_k = {
+        k: _mean([float(any(optimised(*final(t)) for t in ts[:k])) for ts in by_problem.values()])
+        for k in range(1, samples + 1)
+    }
+    taken = [s.measurement for t in trajectories for s in t.steps if s.measurement is not None]
+    return SpeedSummary(
+        trajectories=len(scored),
+        opt_rate_by_round=opt,
+        mean_speedup_by_round=mean,
+        correct_by_round=correct,
+        best_speedup_at_k=best,
+        opt_at_k=opt_k,
+        measurements=len(taken),
+        methods=dict(Counter(m.method for m in taken)),
+        uncontained=sum(not m.contained for m in taken),
+        measure_wall_s=round(sum(m.wall_s for m in taken), 3),
+    )
+
+
+def speed_lines(s: SpeedSummary) -> list[str]:
+    methods = ", ".join(f"{name} x{count}" for name, count in s.methods.items()) or "none"
+    lines = [
+        f"speed: %Opt {100 * s.opt_rate:.1f}% (correct and significantly >= 1.1x faster), mean speedup "
+        f"{s.mean_speedup:.2f}x (PIE: incorrect or not significant = 1.0), "
+        f"{s.trajectories} scored trajectories",
+        f"speed measurements: {s.measurements} ({methods}; CPU time of fresh sandboxed runs, taken "
+        "outside the candidate, paired with the baseline's, one-sided Mann-Whitney U), "
+        f"{s.measure_wall_s:.1f} s in all",
+    ]
+    if s.uncontained:
+        lines.append(
+            f"WARNING: {s.uncontained} measurement(s) ran without per-candidate namespaces: CPU time of "
+            "processes a candidate detached is not counted there"
+        )
+    return lines
+
+
+def speed_table(s: SpeedSummary) -> list[str]:
+    rows = ["| round | %Opt | mean speedup | correct |", "|---|---|---|---|"]
+    for r in sorted(s.opt_rate_by_round):
+        rows.append(
+            f"| {r} | {100 * s.opt_rate_by_round[r]:.1f}% | {s.mean_speedup_by_round[r]:.2f}x | "
+            f"{s.correct_by_round[r]}/{s.trajectories} |"
+        )
+    if s.best_speedup_at_k:
+        rows += ["", "| k | best speedup@k | %Opt@k |", "|---|---|---|"]
+        for k, value in s.best_speedup_at_k.items():
+            rows.append(f"| {k} | {value:.2f}x | {100 * s.opt_at_k[k]:.1f}% |")
+    return rows

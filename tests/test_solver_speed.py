@@ -1,0 +1,121 @@
+"""``objective="speed"`` through ``codemend.solve()`` and ``codemend solve --objective speed``:
+the loop starts from a correct program, the critic reports correctness first and then the
+measured cost, and the reward is the correctness-gated speedup."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from optimise_helpers import EXAMPLES, ROOT, example, fast_solution
+from repair_helpers import fenced
+from scripted_server import ScriptedServer
+
+from codemend import UserError, solve
+from codemend.llm import LLMSettings
+from codemend.optimise import SpeedSettings
+from codemend.problems import Problem
+from codemend.sandbox import LocalSandbox
+
+pytest_plugins = ["llm_fixtures"]
+
+FAST = fast_solution("dedupe")
+WRONG_FAST = "def dedupe(xs):\n    return sorted(set(xs))\n"
+QUICK = SpeedSettings(repetitions=6)
+
+
+@pytest.fixture(scope="module")
+def dedupe() -> Problem:
+    return example("dedupe")
+
+
+def test_from_the_reference_to_a_faster_program(
+    scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox, dedupe: Problem
+) -> None:
+    scripted.queue(fenced(FAST))
+    result = solve(dedupe, llm=llm_settings, sandbox=sandbox, objective="speed", speed=QUICK, rounds=2)
+    first = scripted.requests[0].body["messages"][-1]["content"]
+    assert "is correct. Make it faster" in first and dedupe.reference_solution in first
+    assert "dedupe([(i * 7919) % 3000 for i in range(8000)])" in first  # the workload is named
+    t = result.trajectory
+    assert (result.passed, result.stop_reason, result.code, t.objective) == (True, "solved", FAST, "speed")
+    m = t.steps[0].measurement
+    assert m is not None and m.verdict == "faster" and m.method == "cpu"
+    assert m.speedup is not None and m.speedup > 2 and len(m.candidate_s) == 6
+    assert t.final_measurement == m and t.baseline_step is None
+    assert t.hidden_passed and t.final_reward is not None and t.final_reward > 0.5
+    assert t.steps[0].rewards["speed"] == t.steps[0].reward > 0.5
+    speed = next(c for c in t.steps[0].critique.constraints if c.name == "speed")  # type: ignore[union-attr]
+    assert speed.satisfied and "faster than the reference solution" in speed.evidence
+
+
+def test_correctness_comes_first_and_a_fast_wrong_answer_earns_nothing(
+    scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox, dedupe: Problem
+) -> None:
+    scripted.queue(fenced(WRONG_FAST), fenced(FAST))
+    result = solve(dedupe, llm=llm_settings, sandbox=sandbox, objective="speed", speed=QUICK, rounds=1)
+    wrong, right = result.steps
+    assert wrong.reward == 0.0 and wrong.measurement is None
+    assert wrong.critique is not None and wrong.critique.feedback.startswith("Test `assert dedupe(")
+    repair = scripted.requests[1].body["messages"][-1]["content"]
+    assert repair.startswith("Your Python solution to the task below is not correct yet.")
+    assert right.measurement is not None and right.measurement.verdict == "faster"
+    assert result.code == FAST and result.stop_reason == "solved"
+
+
+def test_without_a_reference_the_first_passing_answer_is_the_baseline(
+    scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox, dedupe: Problem
+) -> None:
+    problem = dedupe.model_copy(update={"reference_solution": None})
+    slow = dedupe.reference_solution or ""
+    scripted.queue(fenced(slow), fenced(FAST))
+    result = solve(problem, llm=llm_settings, sandbox=sandbox, objective="speed", speed=QUICK, rounds=1)
+    base, faster = result.steps
+    t = result.trajectory
+    assert t.baseline_step == 0 and base.measurement is None and base.reward == 0.5
+    assert base.critique is not None and "it is now the baseline" in base.critique.feedback
+    ask = scripted.requests[1].body["messages"][-1]["content"]
+    assert ask.startswith("The Python solution below to the task is correct. Make it faster.")
+    assert "x not in out" in ask  # the baseline's code is what is to be made faster
+    assert faster.measurement is not None and faster.measurement.verdict == "faster"
+    assert "than the first passing solution (step 0)" in (faster.critique.feedback if faster.critique else "")
+    assert result.code == FAST and t.final_measurement == faster.measurement
+
+
+def test_handing_back_the_reference_is_no_progress(
+    scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox, dedupe: Problem
+) -> None:
+    scripted.queue(fenced(dedupe.reference_solution or ""))
+    result = solve(dedupe, llm=llm_settings, sandbox=sandbox, objective="speed", speed=QUICK)
+    assert result.stop_reason == "no_progress" and not result.passed
+    assert result.trajectory.final_reward is None
+
+
+def test_an_unknown_objective_is_refused(llm_settings: LLMSettings, dedupe: Problem) -> None:
+    with pytest.raises(UserError, match="objective must be 'correctness' or 'speed'"):
+        solve(dedupe, llm=llm_settings, objective="fast")  # type: ignore[typeddict-item]
+
+
+def test_the_cli_reports_the_measurement(scripted: ScriptedServer) -> None:
+    scripted.queue(fenced(FAST))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}
+    env |= {"CODEMEND_BASE_URL": scripted.url, "CODEMEND_MODEL": "scripted-model", "COLUMNS": "250"}
+    problem = str(EXAMPLES / "dedupe.json")
+    command = [
+        sys.executable,
+        "-m",
+        "codemend",
+        "solve",
+        problem,
+        "--objective",
+        "speed",
+        "--repetitions",
+        "4",
+    ]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == FAST
+    assert "speed: faster" in out.stderr and "cpu medians" in out.stderr
+    assert "solved: stopped (solved)" in out.stderr
