@@ -4,8 +4,9 @@ Every public name is imported on first use, so that ``import codemend`` (and the
 line's ``--help``) costs next to nothing; ``solve`` pulls in LangGraph and openai (~1 s).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from codemend._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -25,20 +26,7 @@ _HOMES = {
     "codemend.sandbox": ("LocalSandbox", "Sandbox", "TestReport", "TestResult"),
     "codemend.solver": ("SolveResult", "asolve", "solve"),
 }
-_LAZY = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'codemend' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
 
 __all__ = [

@@ -4,8 +4,9 @@ Names are imported on first use: a loader (``codemend evaluate`` reading HumanEv
 pull in the repair graph, LangGraph and openai that the runner needs.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from codemend._lazy import lazy_names
 
 if TYPE_CHECKING:
     from codemend.benchmarks.bench import BenchOutcome, abench
@@ -25,20 +26,7 @@ _HOMES = {
     "codemend.benchmarks.runner": ("BenchDeps", "BenchResult", "Progress", "RunOptions", "run_bench"),
     "codemend.benchmarks.spec": ("BenchSpec", "FeedbackTests"),
 }
-_LAZY = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'codemend.benchmarks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
 
 __all__ = [

@@ -82,10 +82,11 @@ class LLMClient:
         **params: Unpack[SamplingParams],
     ) -> ChatResult:
         """One chat completion; raises only ``InfrastructureError`` subclasses."""
-        _check_fits(messages, self.settings.context_tokens)
+        sent = [_plain(m) for m in messages]
+        _check_fits(sent, self.settings.context_tokens)
         started = time.perf_counter()
         attempts = 0
-        request: dict[str, Any] = {"messages": [_plain(m) for m in messages], "model": model or self.model}
+        request: dict[str, Any] = {"messages": sent, "model": model or self.model}
         if self.settings.max_tokens is not None:
             request["max_tokens"] = self.settings.max_tokens
         request |= params
@@ -132,11 +133,11 @@ def _plain(message: ChatInput) -> dict[str, str]:
     return {"role": message["role"], "content": message["content"]}
 
 
-def _check_fits(messages: Sequence[ChatInput], context_tokens: int | None) -> None:
+def _check_fits(messages: Sequence[dict[str, str]], context_tokens: int | None) -> None:
     """``ContextLengthExceeded`` for a prompt too large for any tokenizer to fit the context."""
     if context_tokens is None:
         return
-    size = sum(len(_plain(m)["content"].encode("utf-8", "replace")) for m in messages)
+    size = sum(len(m["content"].encode("utf-8", "replace")) for m in messages)
     if size > context_tokens * MAX_BYTES_PER_TOKEN:
         raise ContextLengthExceeded(
             f"the prompt ({size:,} bytes) cannot fit the model's context of {context_tokens:,} tokens "
