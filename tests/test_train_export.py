@@ -56,6 +56,14 @@ def check(measured: Any) -> None:
     assert measured.changed, "the weights did not change"
 
 
+def trains_clean(name: str, trainer: Any, base: Base) -> None:
+    """No hidden test in what it trains on; two steps with finite losses that change the weights."""
+    no_hidden_tests(trainer, base)
+    measured = train_and_measure(trainer)
+    report(name, measured)
+    check(measured)
+
+
 def no_hidden_tests(trainer: Any, base: Base) -> None:
     """The tokenised examples the trainer trains on never hold a hidden test."""
     texts = token_texts(trainer.train_dataset, base.tokenizer)
@@ -71,10 +79,7 @@ def test_sft_formats_train_in_sft_trainer(
     data = exported(records, fmt, tmp_path)
     args = SFTConfig(**common_args(str(tmp_path / "out"), per_device_train_batch_size=2, max_length=128))
     trainer = SFTTrainer(model=base.copy(), args=args, train_dataset=data, processing_class=base.tokenizer)
-    no_hidden_tests(trainer, base)
-    measured = train_and_measure(trainer)
-    report(fmt, measured)
-    check(measured)
+    trains_clean(fmt, trainer, base)
 
 
 def test_dpo_trains_in_dpo_trainer(base: Base, records: list[TrajectoryRecord], tmp_path: Path) -> None:
@@ -87,10 +92,7 @@ def test_dpo_trains_in_dpo_trainer(base: Base, records: list[TrajectoryRecord], 
         train_dataset=data,
         processing_class=base.tokenizer,
     )
-    no_hidden_tests(trainer, base)
-    measured = train_and_measure(trainer)
-    report("dpo", measured)
-    check(measured)
+    trains_clean("dpo", trainer, base)
 
 
 def test_kto_trains_in_kto_trainer(base: Base, records: list[TrajectoryRecord], tmp_path: Path) -> None:
@@ -104,10 +106,7 @@ def test_kto_trains_in_kto_trainer(base: Base, records: list[TrajectoryRecord], 
         train_dataset=data,
         processing_class=base.tokenizer,
     )
-    no_hidden_tests(trainer, base)
-    measured = train_and_measure(trainer)
-    report("kto", measured)
-    check(measured)
+    trains_clean("kto", trainer, base)
 
 
 @pytest.fixture
