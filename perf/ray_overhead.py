@@ -103,8 +103,14 @@ def inside(args: argparse.Namespace) -> int:
     ours, theirs = context.Pipe()
     child = context.Process(target=_serve, args=(theirs, args.failures), daemon=True)
     child.start()
+    while not ours.poll(1.0):
+        if not child.is_alive():
+            print(f"the scripted server died at start (exit code {child.exitcode})", file=sys.stderr)
+            return 1
     url = ours.recv()
     home = Path(tempfile.mkdtemp(prefix="cmray-perf-", dir="/tmp"))
+    (home / "ray").mkdir()
+    os.environ["RAY_TMPDIR"] = str(home)  # Ray writes its address file there, not in /tmp/ray
     node = {"num_cpus": 1, "resources": {"sandbox": 1}, "node_ip_address": "127.0.0.1"}
     print(f"{args.limit} HumanEval problems x {args.rounds} rounds, {args.failures} wrong replies then the "
           f"right one, concurrency {args.concurrency}, {os.cpu_count()} cores")  # fmt: skip

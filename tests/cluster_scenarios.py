@@ -146,6 +146,53 @@ async def _limiter() -> dict[str, Any]:
     return {"max_in_flight": max(seen), "waited_for_expiry_s": time.monotonic() - started}
 
 
+async def _speed_bench(address: str, run_dir: Path) -> dict[str, Any]:
+    """``--objective speed`` on the cluster: the runners measure, the hidden judge picks by speed."""
+    from dataclasses import asdict
+
+    from optimise_helpers import example
+    from test_benchmarks_speed import ByProblem
+
+    from codemend.benchmarks import BenchDeps, BenchSpec, RunOptions, abench
+    from codemend.cluster import ray_trajectories
+    from codemend.llm import LLMClient, LLMSettings
+    from codemend.prompts import Prompts
+    from codemend.sandbox import LocalSandbox
+    from codemend.settings import SandboxSettings
+    from codemend.trajectories import TrajectoryStore
+
+    server = ByProblem().start()
+    settings = LLMSettings(base_url=server.url, model="scripted", max_attempts=1, timeout_s=10)
+    spec = BenchSpec(benchmark="jsonl", rounds=1, objective="speed", speed_repetitions=5)
+    try:
+        with LocalSandbox(workers=1) as sandbox:
+            async with LLMClient(settings) as llm:
+                cluster = ray_trajectories(
+                    address,
+                    llm=settings,
+                    critic_llm=None,
+                    prompts=Prompts.load(),
+                    sandbox=SandboxSettings(),
+                    run_dir=run_dir,
+                    workers=1,
+                )
+                async with cluster as backend:
+                    options = RunOptions(concurrency=2, backend=backend)
+                    deps = BenchDeps(llm=llm, sandbox=sandbox)
+                    problems = [example("dedupe"), example("fib")]
+                    out = await abench(spec, problems, deps, run_dir=run_dir, options=options)
+    finally:
+        server.stop()
+    with TrajectoryStore(run_dir / "trajectories.db") as store:
+        measured = [s.measurement for t in store.trajectories() for s in t.steps if s.measurement]
+    speed = out.summary.speed
+    return {
+        "summary": None if speed is None else asdict(speed),
+        "measurements": [len(m.candidate_s) for m in measured],
+        "objective": json.loads((run_dir / "summary.json").read_text())["spec"]["objective"],
+    }
+
+
 def local_vs_ray(limit: int = 8) -> dict[str, Any]:
     import ray
     from bench_helpers import HumanEvalServer, fail_then_pass
@@ -179,6 +226,7 @@ def local_vs_ray(limit: int = 8) -> dict[str, Any]:
         out["ray"] = comparable(home / "ray")
         out["ray_counts"] = trajectory_counts(home / "ray" / "trajectories.db")
         out["ray_placements"] = placements(home / "ray")
+        out["speed"] = asyncio.run(_speed_bench(cluster.address, home / "speed"))
 
         # A node dies mid-run (its raylet and workers killed, no goodbye): its trajectories in
         # flight go to the surviving runner, each stored once.

@@ -77,6 +77,19 @@ def test_a_node_lost_mid_run_loses_nothing_and_duplicates_nothing(two_nodes: dic
 
 
 @pytest.mark.slow
+def test_a_speed_run_on_the_cluster_measures_and_picks_by_speed(two_nodes: dict[str, Any]) -> None:
+    speed = two_nodes["speed"]
+    assert speed["objective"] == "speed"
+    s = speed["summary"]
+    assert s is not None and s["trajectories"] == 2  # as tests/test_benchmarks_speed.py locally
+    assert s["correct_by_round"] == {"0": 1, "1": 2}
+    assert s["opt_rate_by_round"] == {"0": 0.5, "1": 1.0}
+    assert 1.0 < s["mean_speedup_by_round"]["0"] < s["mean_speedup_by_round"]["1"]
+    assert s["methods"] == {"cpu": 2} and s["uncontained"] == 0
+    assert speed["measurements"] == [5, 5]  # measured on the runners, stored by the driver
+
+
+@pytest.mark.slow
 def test_one_rate_limit_per_endpoint_across_the_cluster(two_nodes: dict[str, Any]) -> None:
     limiter = two_nodes["limiter"]
     assert limiter["max_in_flight"] == 2

@@ -17,9 +17,10 @@ from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts
 from codemend.benchmarks.spec import BenchSpec, CriticName, FeedbackTests, feedback_view, sampling_for
 from codemend.errors import UserError
 from codemend.llm import LLMClient, SamplingParams
+from codemend.optimise import SpeedSettings
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import Outcome, TrajectoryRecord
+from codemend.records import Objective, Outcome, TrajectoryRecord
 from codemend.sandbox import Sandbox
 from codemend.solver import asolve
 from codemend.trajectories import AsyncTrajectoryStore, trajectory_id_for
@@ -41,6 +42,8 @@ class TrajectoryJob(BaseModel):
     critic: CriticName
     sampling: SamplingParams
     feedback_tests: FeedbackTests
+    objective: Objective = "correctness"
+    speed_repetitions: int = 10
 
 
 class Solved(BaseModel):
@@ -59,7 +62,13 @@ class TrajectoryBackend(Protocol):
     async def solve(self, job: TrajectoryJob) -> Solved: ...
 
     async def judge(
-        self, problem: Problem, record: TrajectoryRecord, *, rounds: int, feedback_tests: FeedbackTests
+        self,
+        problem: Problem,
+        record: TrajectoryRecord,
+        *,
+        rounds: int,
+        feedback_tests: FeedbackTests,
+        objective: Objective = "correctness",
     ) -> HiddenVerdicts: ...
 
 
@@ -74,6 +83,8 @@ def job_for(spec: BenchSpec, problem: Problem, sample: int, run_id: str) -> Traj
         critic=spec.critic,
         sampling=sampling_for(spec, problem.id, sample),
         feedback_tests=spec.feedback_tests,
+        objective=spec.objective,
+        speed_repetitions=spec.speed_repetitions,
     )
 
 
@@ -84,9 +95,10 @@ async def judge_record(
     *,
     rounds: int,
     feedback_tests: FeedbackTests,
+    objective: Objective = "correctness",
 ) -> HiddenVerdicts:
     """The hidden verdicts of a finished trajectory, as the local runner's ``HiddenJudge`` gives them."""
-    judge = HiddenJudge(sandbox, [problem], rounds=rounds)
+    judge = HiddenJudge(sandbox, [problem], rounds=rounds, objective=objective)
     report = record.hidden_report
     if feedback_tests != "all" and report is not None and record.final_code is not None:
         judge.remember(problem.id, record.final_code, report.passed)  # the same tests, already run
@@ -108,6 +120,8 @@ async def run_job(
         sampling=job.sampling,
         trajectory_id=job.trajectory_id,
         run_id=job.run_id,
+        objective=job.objective,
+        speed=SpeedSettings(repetitions=job.speed_repetitions),
     )
     # what the local runner's store adds when it opens the trajectory
     record = result.trajectory.model_copy(
@@ -116,7 +130,12 @@ async def run_job(
     if record.status == "infrastructure_error":
         return Solved(record=record, verdicts=None)
     verdicts = await judge_record(
-        sandbox, job.problem, record, rounds=job.rounds, feedback_tests=job.feedback_tests
+        sandbox,
+        job.problem,
+        record,
+        rounds=job.rounds,
+        feedback_tests=job.feedback_tests,
+        objective=job.objective,
     )
     return Solved(record=record, verdicts=verdicts)
 

@@ -228,7 +228,11 @@ class _Batch:
         if self.backend is not None:
             problem = self.judge.problems[record.problem.id]
             verdicts = await self.backend.judge(
-                problem, record, rounds=self.spec.rounds, feedback_tests=self.spec.feedback_tests
+                problem,
+                record,
+                rounds=self.spec.rounds,
+                feedback_tests=self.spec.feedback_tests,
+                objective=self.spec.objective,
             )
         else:
             if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:

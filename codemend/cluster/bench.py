@@ -25,7 +25,7 @@ from codemend.cluster.pool import RunnerPool
 from codemend.llm import LLMSettings
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import TrajectoryRecord
+from codemend.records import Objective, TrajectoryRecord
 from codemend.settings import SandboxSettings
 
 CLUSTER_LOG = "cluster.jsonl"
@@ -76,7 +76,13 @@ class RayTrajectories:
         return solved
 
     async def judge(
-        self, problem: Problem, record: TrajectoryRecord, *, rounds: int, feedback_tests: FeedbackTests
+        self,
+        problem: Problem,
+        record: TrajectoryRecord,
+        *,
+        rounds: int,
+        feedback_tests: FeedbackTests,
+        objective: Objective = "correctness",
     ) -> HiddenVerdicts:
         text = await self.pool.call(
             "judge",
@@ -84,6 +90,7 @@ class RayTrajectories:
             record.model_dump_json(),
             rounds,
             feedback_tests,
+            objective,
             retry_infra=True,
         )
         return HiddenVerdicts.model_validate_json(text)

@@ -24,7 +24,7 @@ from codemend.cluster.limiter import LimitedClient
 from codemend.llm import LLMClient, LLMSettings
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import TestReport, TrajectoryRecord
+from codemend.records import Objective, TestReport, TrajectoryRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 
@@ -104,13 +104,18 @@ class NodeRunner:
         return done.model_dump_json()
 
     async def judge(
-        self, problem_json: str, record_json: str, rounds: int, feedback_tests: FeedbackTests
+        self,
+        problem_json: str,
+        record_json: str,
+        rounds: int,
+        feedback_tests: FeedbackTests,
+        objective: Objective = "correctness",
     ) -> str:
         """The hidden verdicts of a stored trajectory (one a killed driver left unscored)."""
         problem = Problem.model_validate_json(problem_json)
         record = TrajectoryRecord.model_validate_json(record_json)
         verdicts: HiddenVerdicts = await judge_record(
-            self._pool(), problem, record, rounds=rounds, feedback_tests=feedback_tests
+            self._pool(), problem, record, rounds=rounds, feedback_tests=feedback_tests, objective=objective
         )
         return verdicts.model_dump_json()
 
