@@ -88,6 +88,7 @@ async def _run(url: str, args: argparse.Namespace, run_dir: Path, address: str |
                 "wall_s": wall,
                 "startup_s": started - up,
                 "overhead_ms": timings.overhead_ms(),
+                "split_ms": timings.split_ms(),
                 "trajectories": len(timings.runner_s),
             }
 
@@ -144,6 +145,8 @@ def inside(args: argparse.Namespace) -> int:
           f"{1000 * (remote['wall_s'] - local['wall_s']) / n:.1f} ms")  # fmt: skip
     print(f"Ray's overhead per trajectory (driver round trip - time on the runner, mean of {n}): "
           f"{remote['overhead_ms']:.1f} ms")  # fmt: skip
+    split = ", ".join(f"{k} {v:.1f} ms" for k, v in remote["split_ms"].items())
+    print(f"  of which (mean per trajectory): {split}")
     print(f"summary.json and samples.jsonl equal apart from timings: {same}")
     if errors:
         print(f"scripted server errors: {errors[:3]}")

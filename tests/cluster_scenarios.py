@@ -267,12 +267,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def ray_head(home: Path) -> Iterator[str]:
+def ray_head(home: Path) -> Iterator[tuple[str, str]]:
     """``ray start --head --block`` on 127.0.0.1 with a private temp dir, in a session of its own:
-    stopped by signalling that session (never ``ray stop``, which would end every Ray of the user)."""
-    port = _free_port()
+    stopped by signalling that session (never ``ray stop``, which would end every Ray of the user).
+    Yields its GCS address (HOST:PORT) and its Ray Client address (ray://HOST:PORT)."""
+    port, client_port = _free_port(), _free_port()
     resources = json.dumps({"sandbox": 1})
     args = ["ray", "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+    args += ["--ray-client-server-port", str(client_port)]
     args += ["--num-cpus", "1", "--resources", resources, "--include-dashboard", "false"]
     args += ["--temp-dir", str(home / "rt"), "--disable-usage-stats"]
     log = (home / "ray-start.log").open("wb")
@@ -283,7 +285,7 @@ def ray_head(home: Path) -> Iterator[str]:
             if head.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((home / "ray-start.log").read_text(errors="replace")[-3000:])
             time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", f"ray://127.0.0.1:{client_port}"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGTERM)
@@ -315,7 +317,7 @@ def cli(limit: int = 6) -> dict[str, Any]:
     common = ["humaneval", "--limit", str(limit), "--samples", "2", "--rounds", "1", "--concurrency", "2"]
     try:
         asyncio.run(_reference(server.url, home / "local", limit))
-        with ray_head(home) as address:
+        with ray_head(home) as (address, client_address):
             run_dir = home / "ray"
             driver = subprocess.Popen(
                 [
@@ -356,11 +358,20 @@ def cli(limit: int = 6) -> dict[str, Any]:
                 env={**env, "CODEMEND_RAY_ADDRESS": address}, capture_output=True, text=True, timeout=300,
                 check=False,
             )  # fmt: skip
+            client = subprocess.run(
+                [sys.executable, "-m", "codemend", "bench", *common, "--ray", client_address, "--run-dir",
+                 f"{home}/client"],
+                env=env, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            out["client_exit"] = client.returncode
+            out["client_stderr"] = client.stderr[-2000:]
             out["evaluate"] = _evaluate(home, env, address)
             out["bare_exit"] = bare.returncode
             out["bare_stderr"] = bare.stderr[-2000:]
         out["ray"] = comparable(run_dir) if (run_dir / "summary.json").is_file() else None
         out["bare"] = comparable(home / "bare") if (home / "bare" / "summary.json").is_file() else None
+        out["client"] = comparable(home / "client") if (home / "client" / "summary.json").is_file() else None
+        out["client_counts"] = trajectory_counts(home / "client" / "trajectories.db")
         out["local"] = comparable(home / "local")
         out["counts"] = trajectory_counts(run_dir / "trajectories.db")
         out["server_errors"] = server.errors

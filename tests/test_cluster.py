@@ -44,7 +44,8 @@ def two_nodes() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def cli() -> dict[str, Any]:
     """``ray start --head`` and ``codemend bench --ray 127.0.0.1:PORT``, its driver SIGKILLed
-    mid-run and resumed; a bare ``--ray`` reading ``CODEMEND_RAY_ADDRESS``."""
+    mid-run and resumed; a bare ``--ray`` reading ``CODEMEND_RAY_ADDRESS``; the same bench through
+    Ray Client (``--ray ray://127.0.0.1:PORT``)."""
     return _scenario("cli")
 
 
@@ -117,6 +118,13 @@ def test_a_bare_ray_flag_uses_codemend_ray_address(cli: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_a_ray_client_address_runs_the_same_bench(cli: dict[str, Any]) -> None:
+    assert cli["client_exit"] == 0, cli["client_stderr"]
+    assert cli["client"] == cli["local"]
+    assert set(cli["client_counts"].values()) == {11} and len(cli["client_counts"]) == 12
+
+
+@pytest.mark.slow
 def test_evaluate_on_the_cluster_scores_as_locally(cli: dict[str, Any]) -> None:
     local, ray = cli["evaluate"]["local"], cli["evaluate"]["ray"]
     assert ray["exit"] == 0, ray["stderr"]
@@ -131,6 +139,18 @@ def test_addresses_ray_can_reach() -> None:
     assert check_address("ray://head.example:10001") == "ray://head.example:10001"
     with pytest.raises(UserError, match="give auto, ray://HOST:PORT"):
         check_address("head.example")
+
+
+def test_a_ray_client_address_without_ray_client_is_a_clear_user_error() -> None:
+    code = (
+        "import sys; sys.modules['grpc'] = None\n"  # as if Ray were installed without [client]
+        "from codemend.cluster.connect import connect\n"
+        "from codemend.errors import UserError\n"
+        "try:\n    connect('ray://127.0.0.1:1')\n"
+        "except UserError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "ray[client]" in done.stdout and "--ray ray://127.0.0.1:1" in done.stdout
 
 
 def test_bench_refuses_what_cannot_leave_this_machine(tmp_path: Path) -> None:

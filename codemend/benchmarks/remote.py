@@ -56,6 +56,9 @@ class Solved(BaseModel):
     verdicts: HiddenVerdicts | None
     node_id: str = ""
     runner_s: float = 0.0
+    runner_started: float = 0.0
+    """The runner's wall clock (``time.time()``) when it took the job: next to the driver's clock,
+    it splits the round trip into dispatch and return (meaningful where the clocks agree)."""
 
 
 class TrajectoryBackend(Protocol):

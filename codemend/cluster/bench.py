@@ -34,14 +34,30 @@ CLUSTER_LOG = "cluster.jsonl"
 @dataclass(slots=True)
 class Timings:
     """Per trajectory: the driver's round trip and the time spent on the runner (the difference is
-    Ray's and the wire's share)."""
+    Ray's, the wire's and the driver's share), split by the two wall clocks (on one machine) into
+    dispatch (sent -> the runner starts), return (the runner ends -> the driver has the reply)
+    and decoding the reply on the driver."""
 
     round_trip_s: list[float] = field(default_factory=list)
     runner_s: list[float] = field(default_factory=list)
+    dispatch_s: list[float] = field(default_factory=list)
+    return_s: list[float] = field(default_factory=list)
+    decode_s: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def _mean_ms(values: list[float]) -> float:
+        return 1000 * sum(values) / len(values) if values else 0.0
 
     def overhead_ms(self) -> float:
-        pairs = list(zip(self.round_trip_s, self.runner_s, strict=True))
-        return 1000 * sum(a - b for a, b in pairs) / len(pairs) if pairs else 0.0
+        return self._mean_ms([a - b for a, b in zip(self.round_trip_s, self.runner_s, strict=True)])
+
+    def split_ms(self) -> dict[str, float]:
+        """The overhead's parts, mean ms each."""
+        return {
+            "dispatch": self._mean_ms(self.dispatch_s),
+            "return": self._mean_ms(self.return_s),
+            "decode": self._mean_ms(self.decode_s),
+        }
 
 
 class RayTrajectories:
@@ -59,12 +75,17 @@ class RayTrajectories:
         self._log({"lost_node": node_id, "error": why})
 
     async def solve(self, job: TrajectoryJob) -> Solved:
-        started = time.perf_counter()
+        started, sent = time.perf_counter(), time.time()
         text = await self.pool.call("trajectory", job.model_dump_json(), retry_infra=True)
+        received, arrived = time.perf_counter(), time.time()
         solved = Solved.model_validate_json(text)
         round_trip = time.perf_counter() - started
-        self.timings.round_trip_s.append(round_trip)
-        self.timings.runner_s.append(solved.runner_s)
+        t = self.timings
+        t.round_trip_s.append(round_trip)
+        t.runner_s.append(solved.runner_s)
+        t.dispatch_s.append(solved.runner_started - sent)
+        t.return_s.append(arrived - solved.runner_started - solved.runner_s)
+        t.decode_s.append(round_trip - (received - started))
         self._log(
             {
                 "trajectory_id": job.trajectory_id,

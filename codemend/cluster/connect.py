@@ -36,6 +36,8 @@ def connect(address: str) -> bool:
             log_to_driver=False,  # the nodes' logs stay in their session dirs; the progress bar stays clean
             logging_level=logging.WARNING,
         )
+    except (ImportError, ValueError) as exc:  # e.g. ray:// without Ray Client (grpcio)
+        raise UserError(f"--ray {address}: {exc} (codemend's extra: pip install 'codemend[ray]')") from None
     except (ConnectionError, TimeoutError, RuntimeError) as exc:
         raise InfrastructureError(f"cannot reach the Ray cluster at {address}: {exc}") from None
     return True

@@ -95,12 +95,13 @@ class NodeRunner:
 
     async def trajectory(self, job_json: str) -> str:
         """A ``TrajectoryJob`` (JSON) through the repair loop and the hidden scoring: a ``Solved``."""
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         job = TrajectoryJob.model_validate_json(job_json)
         llm, critic = await self._llms()
         prompts = self.config.prompts or Prompts.load()
         solved = await run_job(job, llm=llm, critic_llm=critic, sandbox=self._pool(), prompts=prompts)
-        done = solved.model_copy(update={"node_id": node_id(), "runner_s": time.perf_counter() - started})
+        took = time.perf_counter() - started
+        done = solved.model_copy(update={"node_id": node_id(), "runner_s": took, "runner_started": wall})
         return done.model_dump_json()
 
     async def judge(
