@@ -193,6 +193,56 @@ async def _speed_bench(address: str, run_dir: Path) -> dict[str, Any]:
     }
 
 
+def _rewards() -> dict[str, Any]:
+    """``codemend.rewards`` in a pool of Ray actors, scoring on the cluster's runners through the
+    driver's ``ClusterSandbox``; then the same rows scored here on a local sandbox."""
+    import ray
+    from bench_helpers import reply_text
+    from optimise_helpers import example, fast_solution
+    from ray.util import ActorPool
+
+    from codemend import rewards
+    from codemend.benchmarks import load_humaneval
+    from codemend.benchmarks.humaneval import raw_records
+    from codemend.cluster import ClusterSandbox
+    from codemend.sandbox import LocalSandbox
+    from codemend.trajectories.ground_truth import to_ground_truth
+
+    rows: list[tuple[str, str, dict[str, str]]] = []
+    for problem, record in zip(load_humaneval()[:3], raw_records(), strict=False):
+        truth = to_ground_truth(problem)
+        rows.append((reply_text(record, "right", 0), truth, {}))
+        rows.append((reply_text(record, "wrong", 0), truth, {}))
+    speed = {"objective": "speed"}
+    dedupe = to_ground_truth(example("dedupe"))
+    rows.append((f"```python\n{fast_solution('dedupe')}```", dedupe, speed))
+    rows.append(("```python\ndef dedupe(xs):\n    return sorted(set(xs))\n```", dedupe, speed))  # wrong
+
+    @ray.remote(num_cpus=0)
+    class Scorer:
+        def __init__(self, sandbox: Any) -> None:
+            rewards.use_sandbox(sandbox)
+
+        def score(self, row: tuple[str, str, dict[str, str]]) -> tuple[float, str]:
+            reply, truth, info = row
+            node = ray.get_runtime_context().get_node_id()
+            return rewards.compute_score("codemend", reply, truth, info), node
+
+    sandbox = ClusterSandbox.start("auto")
+    try:
+        scorers = ActorPool([Scorer.remote(sandbox) for _ in range(2)])
+        on_cluster = list(scorers.map(lambda a, row: a.score.remote(row), rows))
+    finally:
+        sandbox.close()
+    with LocalSandbox(workers=1) as local:
+        rewards.use_sandbox(local)
+        try:
+            here = [rewards.compute_score("codemend", r, t, i) for r, t, i in rows]
+        finally:
+            rewards.use_sandbox(None)
+    return {"cluster": [score for score, _ in on_cluster], "local": here, "rows": len(rows)}
+
+
 def local_vs_ray(limit: int = 8) -> dict[str, Any]:
     import ray
     from bench_helpers import HumanEvalServer, fail_then_pass
@@ -227,6 +277,7 @@ def local_vs_ray(limit: int = 8) -> dict[str, Any]:
         out["ray_counts"] = trajectory_counts(home / "ray" / "trajectories.db")
         out["ray_placements"] = placements(home / "ray")
         out["speed"] = asyncio.run(_speed_bench(cluster.address, home / "speed"))
+        out["rewards"] = _rewards()
 
         # A node dies mid-run (its raylet and workers killed, no goodbye): its trajectories in
         # flight go to the surviving runner, each stored once.

@@ -91,6 +91,16 @@ def test_a_speed_run_on_the_cluster_measures_and_picks_by_speed(two_nodes: dict[
 
 
 @pytest.mark.slow
+def test_rewards_from_a_pool_of_ray_actors_score_on_the_cluster_as_locally(two_nodes: dict[str, Any]) -> None:
+    r = two_nodes["rewards"]
+    assert r["rows"] == 8
+    # 3 HumanEval problems, right then wrong; then dedupe's fast solution and a wrong one, by speed
+    assert r["cluster"][:6] == r["local"][:6] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert r["cluster"][6] > 0 and r["local"][6] > 0  # significantly faster than the reference
+    assert r["cluster"][7] == r["local"][7] == 0.0  # fast but wrong
+
+
+@pytest.mark.slow
 def test_one_rate_limit_per_endpoint_across_the_cluster(two_nodes: dict[str, Any]) -> None:
     limiter = two_nodes["limiter"]
     assert limiter["max_in_flight"] == 2
@@ -149,7 +159,8 @@ def test_a_ray_client_address_without_ray_client_is_a_clear_user_error() -> None
         "try:\n    connect('ray://127.0.0.1:1')\n"
         "except UserError as exc:\n    print(exc)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    argv = [sys.executable, "-c", code]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
     assert "ray[client]" in done.stdout and "--ray ray://127.0.0.1:1" in done.stdout
 
 

@@ -131,17 +131,21 @@ class NodeRunner:
 
         return list(await asyncio.gather(*(one(p, c) for p, c in items)))
 
-    async def score_replies(self, items: list[tuple[str, str]]) -> list[float]:
-        """``codemend.rewards.score_reply`` of each (ground_truth, reply) on this node's pool."""
+    async def score_replies(
+        self, items: list[tuple[str, str, Objective, dict[str, Any] | None]]
+    ) -> list[float]:
+        """``codemend.rewards.score_reply`` of each (problem JSON, reply, objective, speed settings)
+        on this node's pool, in parallel: every run of one reply's score on this node."""
+        from codemend.optimise import SpeedSettings
         from codemend.rewards import score_reply
-        from codemend.trajectories.ground_truth import from_ground_truth
 
         pool = self._pool()
-        return list(
-            await asyncio.gather(
-                *(asyncio.to_thread(score_reply, from_ground_truth(t), r, pool) for t, r in items)
-            )
-        )
+
+        def one(problem_json: str, reply: str, objective: Objective, speed: dict[str, Any] | None) -> float:
+            settings = None if speed is None else SpeedSettings(**speed)
+            return score_reply(Problem.model_validate_json(problem_json), reply, pool, objective, settings)
+
+        return list(await asyncio.gather(*(asyncio.to_thread(one, *item) for item in items)))
 
     async def close(self) -> None:
         await self._stack.aclose()

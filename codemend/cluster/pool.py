@@ -83,6 +83,16 @@ class RunnerPool:
             raise InfrastructureError(f"the cluster's runners did not start: {exc}") from None
         return cls(config, [_Runner(h, n) for h, n in zip(handles, nodes, strict=True)], on_loss=on_loss)
 
+    @classmethod
+    def of(cls, config: RunnerConfig, runners: list[tuple[Any, str]]) -> RunnerPool:
+        """A pool over runners started elsewhere (their handles and node ids, as ``handles`` gives)."""
+        return cls(config, [_Runner(handle, node) for handle, node in runners])
+
+    @property
+    def handles(self) -> list[tuple[Any, str]]:
+        """The live runners' actor handles and node ids (they pickle into other Ray processes)."""
+        return [(r.handle, r.node_id) for r in self.live]
+
     @property
     def nodes(self) -> list[str]:
         return [r.node_id for r in self.live]
