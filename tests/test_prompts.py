@@ -15,7 +15,7 @@ def test_codemend_templates_load_and_render() -> None:
     assert "assert f()" in prompts.generate.render(**values)
     repair = prompts.repair.render(**values, code="CODE", feedback="FEEDBACK")
     assert "CODE" in repair and "FEEDBACK" in repair
-    assert set(prompts.hashes()) == {"generate", "repair", "critique"}
+    assert set(prompts.hashes()) == {"generate", "repair", "critique", "optimise"}
 
 
 def test_unknown_variable_fails_at_load_naming_file_and_variable(tmp_path: Path) -> None:

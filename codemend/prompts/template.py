@@ -115,4 +115,4 @@ class Prompts:
         )
 
     def hashes(self) -> dict[str, str]:
-        return {t.kind: t.sha256 for t in (self.generate, self.repair, self.critique)}
+        return {t.kind: t.sha256 for t in (self.generate, self.repair, self.critique, self.optimise)}
