@@ -5,6 +5,7 @@ network namespace holding only ``lo``, so Ray, the endpoint and the sandbox bind
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -173,6 +174,38 @@ def test_bench_refuses_what_cannot_leave_this_machine(tmp_path: Path) -> None:
     result = CliRunner().invoke(bench, ["humaneval", "--ray", "nowhere", "--run-dir", str(tmp_path / "b")])
     assert result.exit_code == 2
     assert "give auto" in result.output
+
+
+class _StandInRunner:
+    """An actor handle's shape (``handle.method.remote(...)`` is awaited) without a cluster: which
+    runner each call went to is all the pool's choice shows."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name, self.calls = name, calls
+
+    @property
+    def run_tests(self) -> _StandInRunner:
+        return self
+
+    def remote(self, *args: object) -> Any:
+        self.calls.append(self.name)
+        return asyncio.sleep(0.05, result=self.name)
+
+
+def test_calls_go_to_runners_in_proportion_to_their_sandbox_workers() -> None:
+    from codemend.cluster import RunnerConfig, RunnerPool
+    from codemend.settings import SandboxSettings
+
+    calls: list[str] = []
+    runners = [(_StandInRunner("small", calls), "node-a", 1), (_StandInRunner("big", calls), "node-b", 4)]
+    pool = RunnerPool.of(RunnerConfig(sandbox=SandboxSettings()), runners)
+
+    async def burst() -> list[str]:
+        return list(await asyncio.gather(*(pool.call("run_tests", []) for _ in range(10))))
+
+    assert sorted(asyncio.run(burst())) == sorted(calls)
+    assert calls.count("small") == 2 and calls.count("big") == 8  # 1:4, as their workers
+    assert [r.in_flight for r in pool.live] == [0, 0]
 
 
 def test_nothing_of_ray_is_imported_without_ray() -> None:

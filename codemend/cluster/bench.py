@@ -1,7 +1,7 @@
 """``codemend bench --ray``: the batch runner's trajectories on a Ray cluster's runners.
 
 ``RayTrajectories`` is the runner's ``TrajectoryBackend``: each trajectory (repair loop and hidden
-scoring) runs on the least busy runner, and comes back as plain records that the driver stores,
+scoring) runs on the least loaded runner, and comes back as plain records that the driver stores,
 once. Where each trajectory ran, and each runner lost, is appended to ``cluster.jsonl`` in the
 run dir (the summary and the report are the same as a local run's).
 """

@@ -68,13 +68,13 @@ class NodeRunner:
             self._sandbox = open_sandbox(self.config.sandbox, workers=self.config.workers or _node_cpus())
         return self._sandbox
 
-    async def ready(self) -> str:
-        """Start the sandbox pool; this node's id."""
+    async def ready(self) -> tuple[str, int]:
+        """Start the sandbox pool; this node's id and how many runs the pool takes at once."""
         pool = self._pool()
         start = getattr(pool, "start", None)
         if start is not None:
             await asyncio.to_thread(start)
-        return node_id()
+        return node_id(), max(1, int(getattr(pool, "size", 1)))
 
     async def _client(self, settings: LLMSettings) -> LLMClient:
         limiter = (self.config.limiters or {}).get(settings.base_url or "")

@@ -1,5 +1,5 @@
-"""The driver's handle on the cluster's runners: start them, send each call to the least busy one,
-and account for lost ones.
+"""The driver's handle on the cluster's runners: start them, send each call to the least loaded one
+(calls in flight per sandbox worker of its node), and account for lost ones.
 
 Ray detects a lost runner (its process or its node died): the calls it had in flight fail with a
 ``RayActorError`` and go to another runner, at most ``MAX_LOSSES`` times each; their results, if
@@ -37,7 +37,12 @@ READY_TIMEOUT_S = 300.0
 class _Runner:
     handle: Any
     node_id: str
+    capacity: int = 1
+    """Runs its node's sandbox pool takes at once: a bigger node gets proportionally more work."""
     in_flight: int = 0
+
+    def load_with_one_more(self) -> float:
+        return (self.in_flight + 1) / self.capacity
 
 
 LossHook = Callable[[str, str], None]
@@ -74,24 +79,26 @@ class RunnerPool:
             )
         handles = [cls._spawn(config) for _ in range(units)]
         try:
-            nodes = await asyncio.wait_for(
+            ready = await asyncio.wait_for(
                 asyncio.gather(*(h.ready.remote() for h in handles)), timeout=READY_TIMEOUT_S
             )
         except (RayActorError, RayTaskError, TimeoutError) as exc:
             for handle in handles:
                 ray.kill(handle)
             raise InfrastructureError(f"the cluster's runners did not start: {exc}") from None
-        return cls(config, [_Runner(h, n) for h, n in zip(handles, nodes, strict=True)], on_loss=on_loss)
+        runners = [_Runner(h, node, size) for h, (node, size) in zip(handles, ready, strict=True)]
+        return cls(config, runners, on_loss=on_loss)
 
     @classmethod
-    def of(cls, config: RunnerConfig, runners: list[tuple[Any, str]]) -> RunnerPool:
-        """A pool over runners started elsewhere (their handles and node ids, as ``handles`` gives)."""
-        return cls(config, [_Runner(handle, node) for handle, node in runners])
+    def of(cls, config: RunnerConfig, runners: list[tuple[Any, str, int]]) -> RunnerPool:
+        """A pool over runners started elsewhere (as ``handles`` gives them)."""
+        return cls(config, [_Runner(handle, node, size) for handle, node, size in runners])
 
     @property
-    def handles(self) -> list[tuple[Any, str]]:
-        """The live runners' actor handles and node ids (they pickle into other Ray processes)."""
-        return [(r.handle, r.node_id) for r in self.live]
+    def handles(self) -> list[tuple[Any, str, int]]:
+        """The live runners' actor handles, node ids and capacities (handles pickle into other Ray
+        processes)."""
+        return [(r.handle, r.node_id, r.capacity) for r in self.live]
 
     @property
     def nodes(self) -> list[str]:
@@ -106,10 +113,10 @@ class RunnerPool:
                 raise InfrastructureError(
                     f"no runner left: every node offering `{RESOURCE}` is gone and none came back"
                 ) from None
-        return min(self.live, key=lambda r: r.in_flight)
+        return min(self.live, key=_Runner.load_with_one_more)
 
     async def call(self, method: str, *args: Any, retry_infra: bool = False) -> Any:
-        """``method(*args)`` on the least busy runner; on another one if that runner is lost."""
+        """``method(*args)`` on the least loaded runner; on another one if that runner is lost."""
         for _ in range(MAX_LOSSES + 1):
             runner = await self._pick()
             bound = getattr(runner.handle, method)
@@ -145,13 +152,13 @@ class RunnerPool:
         handle = self._spawn(self.config)
         self._pending.append(handle)
         try:
-            node = await handle.ready.remote()
+            node, size = await handle.ready.remote()
         except (RayActorError, RayTaskError) as exc:
             log.warning("a replacement runner did not start: %s", exc)
             return
         finally:
             self._pending.remove(handle)
-        self.live.append(_Runner(handle, node))
+        self.live.append(_Runner(handle, node, size))
         self._joined.set()
 
     async def close(self, timeout_s: float = 30.0) -> None:

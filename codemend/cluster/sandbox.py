@@ -58,7 +58,7 @@ class ClusterSandbox(Sandbox):
         return cls(pool, loop, connected=connected)
 
     @classmethod
-    def _attach(cls, runners: list[tuple[Any, str]], config: RunnerConfig) -> ClusterSandbox:
+    def _attach(cls, runners: list[tuple[Any, str, int]], config: RunnerConfig) -> ClusterSandbox:
         """A copy in another process (an actor of the cluster): the same runners, not its own."""
         pool = RunnerPool.of(config, runners)
         return cls(pool, cls._loop_thread(), connected=False, owner=False)
