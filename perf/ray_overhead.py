@@ -51,9 +51,7 @@ def _serve(conn: Connection, failures: int) -> None:
 async def _run(url: str, args: argparse.Namespace, run_dir: Path, address: str | None) -> dict[str, Any]:
     from codemend.benchmarks import BenchDeps, BenchSpec, RunOptions, abench, load_humaneval
     from codemend.llm import LLMClient, LLMSettings
-    from codemend.prompts import Prompts
     from codemend.sandbox import LocalSandbox
-    from codemend.settings import SandboxSettings
 
     spec = BenchSpec(benchmark="humaneval", limit=args.limit, rounds=args.rounds, feedback_tests="all")
     problems = load_humaneval()[: args.limit]
@@ -67,19 +65,10 @@ async def _run(url: str, args: argparse.Namespace, run_dir: Path, address: str |
                 started = time.perf_counter()
                 await abench(spec, problems, deps, run_dir=run_dir, options=options)
                 return {"wall_s": time.perf_counter() - started}
-            from codemend.cluster import ray_trajectories
+            from cluster_scenarios import runners
 
             up = time.perf_counter()
-            cluster = ray_trajectories(
-                address,
-                llm=settings,
-                critic_llm=None,
-                prompts=Prompts.load(),
-                sandbox=SandboxSettings(),
-                run_dir=run_dir,
-                workers=1,
-            )
-            async with cluster as backend:
+            async with runners(address, settings, run_dir) as backend:
                 started = time.perf_counter()
                 await abench(spec, problems, deps, run_dir=run_dir, options=replace(options, backend=backend))
                 wall = time.perf_counter() - started

@@ -86,6 +86,24 @@ def placements(run_dir: Path) -> list[dict[str, Any]]:
 # -- scenario 1: local vs 2-node cluster, then a node lost mid-run -----------------------------
 
 
+def runners(address: str, settings: Any, run_dir: Path) -> Any:
+    """``codemend.cluster.ray_trajectories`` as the scenarios (and ``perf/ray_overhead.py``) start
+    it: one sandbox worker per runner, ``settings`` for the model endpoint."""
+    from codemend.cluster import ray_trajectories
+    from codemend.prompts import Prompts
+    from codemend.settings import SandboxSettings
+
+    return ray_trajectories(
+        address,
+        llm=settings,
+        critic_llm=None,
+        prompts=Prompts.load(),
+        sandbox=SandboxSettings(),
+        run_dir=run_dir,
+        workers=1,
+    )
+
+
 def _spec(limit: int) -> Any:
     from codemend.benchmarks import BenchSpec
 
@@ -95,9 +113,7 @@ def _spec(limit: int) -> Any:
 async def _bench(url: str, run_dir: Path, limit: int, *, address: str | None, on_progress: Any = None) -> Any:
     from codemend.benchmarks import BenchDeps, RunOptions, abench, load_humaneval
     from codemend.llm import LLMClient, LLMSettings
-    from codemend.prompts import Prompts
     from codemend.sandbox import LocalSandbox
-    from codemend.settings import SandboxSettings
 
     problems = load_humaneval()[:limit]
     settings = LLMSettings(base_url=url, model="scripted", max_attempts=2, timeout_s=20, max_concurrency=4)
@@ -109,18 +125,7 @@ async def _bench(url: str, run_dir: Path, limit: int, *, address: str | None, on
                 return await abench(_spec(limit), problems, deps, run_dir=run_dir, options=options)
             from dataclasses import replace
 
-            from codemend.cluster import ray_trajectories
-
-            cluster = ray_trajectories(
-                address,
-                llm=settings,
-                critic_llm=None,
-                prompts=Prompts.load(),
-                sandbox=SandboxSettings(),
-                run_dir=run_dir,
-                workers=1,
-            )
-            async with cluster as backend:
+            async with runners(address, settings, run_dir) as backend:
                 options = replace(options, backend=backend)
                 return await abench(_spec(limit), problems, deps, run_dir=run_dir, options=options)
 
@@ -154,11 +159,8 @@ async def _speed_bench(address: str, run_dir: Path) -> dict[str, Any]:
     from test_benchmarks_speed import ByProblem
 
     from codemend.benchmarks import BenchDeps, BenchSpec, RunOptions, abench
-    from codemend.cluster import ray_trajectories
     from codemend.llm import LLMClient, LLMSettings
-    from codemend.prompts import Prompts
     from codemend.sandbox import LocalSandbox
-    from codemend.settings import SandboxSettings
     from codemend.trajectories import TrajectoryStore
 
     server = ByProblem().start()
@@ -166,21 +168,11 @@ async def _speed_bench(address: str, run_dir: Path) -> dict[str, Any]:
     spec = BenchSpec(benchmark="jsonl", rounds=1, objective="speed", speed_repetitions=5)
     try:
         with LocalSandbox(workers=1) as sandbox:
-            async with LLMClient(settings) as llm:
-                cluster = ray_trajectories(
-                    address,
-                    llm=settings,
-                    critic_llm=None,
-                    prompts=Prompts.load(),
-                    sandbox=SandboxSettings(),
-                    run_dir=run_dir,
-                    workers=1,
-                )
-                async with cluster as backend:
-                    options = RunOptions(concurrency=2, backend=backend)
-                    deps = BenchDeps(llm=llm, sandbox=sandbox)
-                    problems = [example("dedupe"), example("fib")]
-                    out = await abench(spec, problems, deps, run_dir=run_dir, options=options)
+            async with LLMClient(settings) as llm, runners(address, settings, run_dir) as backend:
+                options = RunOptions(concurrency=2, backend=backend)
+                deps = BenchDeps(llm=llm, sandbox=sandbox)
+                problems = [example("dedupe"), example("fib")]
+                out = await abench(spec, problems, deps, run_dir=run_dir, options=options)
     finally:
         server.stop()
     with TrajectoryStore(run_dir / "trajectories.db") as store:

@@ -69,11 +69,15 @@ class NodeRunner:
         return self._sandbox
 
     async def ready(self) -> tuple[str, int]:
-        """Start the sandbox pool; this node's id and how many runs the pool takes at once."""
+        """Start the sandbox pool and open the model clients (so that the first trajectories do not
+        hold the runner's event loop while they would); this node's id and how many runs the pool
+        takes at once."""
         pool = self._pool()
         start = getattr(pool, "start", None)
         if start is not None:
             await asyncio.to_thread(start)
+        if self.config.llm is not None:
+            await self._llms()
         return node_id(), max(1, int(getattr(pool, "size", 1)))
 
     async def _client(self, settings: LLMSettings) -> LLMClient:
