@@ -37,13 +37,12 @@ import time
 from pathlib import Path
 
 from bench_overhead import _serve  # perf/ is on sys.path when this runs as a script
-from codemend.trajectories.records import Constraint
 
 from codemend.benchmarks import load_humaneval
 from codemend.benchmarks.spec import feedback_view
 from codemend.llm import LLMClient, LLMSettings
 from codemend.problems import AssertTest, Problem
-from codemend.records import Outcome
+from codemend.records import Constraint, Outcome
 from codemend.sandbox import LocalSandbox, Sandbox, TestReport
 from codemend.trajectories import (
     AsyncTrajectoryStore,
