@@ -235,6 +235,44 @@ def _rewards() -> dict[str, Any]:
     return {"cluster": [score for score, _ in on_cluster], "local": here, "rows": len(rows)}
 
 
+async def _retry_errors(address: str, run_dir: Path) -> dict[str, Any]:
+    """A ``--ray`` run whose endpoint fails one problem (an infrastructure error, never a model
+    failure), then ``--resume --retry-errors`` once the endpoint is back."""
+    from bench_helpers import HumanEvalServer
+
+    from codemend.benchmarks import BenchDeps, BenchSpec, RunOptions, abench, load_humaneval
+    from codemend.llm import LLMClient, LLMSettings
+    from codemend.sandbox import LocalSandbox
+    from codemend.trajectories import TrajectoryStore
+
+    server = HumanEvalServer(policy=lambda task, attempt, seed: "error" if task == "HumanEval/1" else "right")
+    server.start()
+    settings = LLMSettings(base_url=server.url, model="scripted", max_attempts=1, timeout_s=10)
+    spec = BenchSpec(benchmark="humaneval", rounds=0, limit=2)
+    out: dict[str, Any] = {}
+    try:
+        with LocalSandbox(workers=1) as sandbox:
+            async with LLMClient(settings) as llm, runners(address, settings, run_dir) as backend:
+                deps = BenchDeps(llm=llm, sandbox=sandbox)
+                problems = load_humaneval()[:2]
+                once = RunOptions(backend=backend)
+                first = await abench(spec, problems, deps, run_dir=run_dir, options=once)
+                server.policy = lambda task, attempt, seed: "right"  # the endpoint is back
+                again = RunOptions(backend=backend, resume=True, retry_errors=True)
+                second = await abench(spec, problems, deps, run_dir=run_dir, options=again)
+    finally:
+        server.stop()
+    for name, result in (("first", first), ("second", second)):
+        out[name] = {
+            "errors": result.summary.infrastructure_errors,
+            "solved": result.summary.solved,
+            "resumed": result.result.resumed,
+        }
+    with TrajectoryStore(run_dir / "trajectories.db") as store:
+        out["ids"] = [t.trajectory_id for t in store.trajectories()]
+    return out
+
+
 def local_vs_ray(limit: int = 8) -> dict[str, Any]:
     import ray
     from bench_helpers import HumanEvalServer, fail_then_pass
@@ -270,6 +308,7 @@ def local_vs_ray(limit: int = 8) -> dict[str, Any]:
         out["ray_placements"] = placements(home / "ray")
         out["speed"] = asyncio.run(_speed_bench(cluster.address, home / "speed"))
         out["rewards"] = _rewards()
+        out["retry_errors"] = asyncio.run(_retry_errors(cluster.address, home / "retry"))
 
         # A node dies mid-run (its raylet and workers killed, no goodbye): its trajectories in
         # flight go to the surviving runner, each stored once.

@@ -102,6 +102,14 @@ def test_rewards_from_a_pool_of_ray_actors_score_on_the_cluster_as_locally(two_n
 
 
 @pytest.mark.slow
+def test_retry_errors_on_the_cluster_reruns_what_infrastructure_ended(two_nodes: dict[str, Any]) -> None:
+    r = two_nodes["retry_errors"]
+    assert r["first"] == {"errors": 1, "solved": 1, "resumed": 0}  # a dead endpoint is no model failure
+    assert r["second"] == {"errors": 0, "solved": 2, "resumed": 1}
+    assert len(r["ids"]) == len(set(r["ids"])) == 2
+
+
+@pytest.mark.slow
 def test_one_rate_limit_per_endpoint_across_the_cluster(two_nodes: dict[str, Any]) -> None:
     limiter = two_nodes["limiter"]
     assert limiter["max_in_flight"] == 2
