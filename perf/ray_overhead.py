@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -29,23 +28,12 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 INSIDE = "CODEMEND_PERF_NAMESPACE"
 TARGET_MS, TARGET_RATIO = 20.0, 1.3
-
-
-def _serve(conn: Connection, failures: int) -> None:
-    sys.path.insert(0, str(TESTS))
-    helpers = importlib.import_module("bench_helpers")
-    server = helpers.HumanEvalServer(policy=helpers.fail_then_pass(failures)).start()
-    conn.send(server.url)
-    conn.recv()
-    server.stop()
-    conn.send(server.errors)
 
 
 async def _run(url: str, args: argparse.Namespace, run_dir: Path, address: str | None) -> dict[str, Any]:
@@ -84,6 +72,7 @@ async def _run(url: str, args: argparse.Namespace, run_dir: Path, address: str |
 
 def inside(args: argparse.Namespace) -> int:
     import ray
+    from bench_overhead import _serve  # perf/ is on sys.path when this runs as a script
     from ray.cluster_utils import Cluster
 
     sys.path.insert(0, str(TESTS))
