@@ -19,6 +19,9 @@ from codemend.problems import Problem
 
 TestStatus = Literal["passed", "failed", "error", "timeout", "memory", "crashed"]
 Isolation = Literal["namespaces", "rlimits", "container"]
+CostMethod = Literal["cpu", "instructions"]
+"""How a sandbox run's cost is taken: ``cpu`` (wait4 CPU time of the candidate's process tree,
+always reported) or ``instructions`` (user-space instructions counted under valgrind)."""
 
 
 class TestResult(BaseModel):
@@ -67,6 +70,12 @@ class TestReport(BaseModel):
         default=None,
         description="CPU time (user + system) of the candidate's process trees, fork to exit, "
         "as the sandbox's supervisor got it from wait4: measured outside the candidate.",
+    )
+    instructions: int | None = Field(
+        default=None,
+        description="Runs with cost 'instructions': user-space instructions of the run's candidate "
+        "processes, counted by valgrind outside the candidate's reach; None when not asked for or "
+        "when a candidate process left no count (it did not exit by itself).",
     )
 
     @property
