@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from codemend.errors import CodemendError, InfrastructureError, SandboxUnavailable, UserError
-    from codemend.optimise import SpeedSettings
+    from codemend.optimise import Correctness, Speed
     from codemend.problems import AssertTest, IOTest, Problem, load_problems
     from codemend.records import SpeedMeasurement, TestReport, TestResult
     from codemend.sandbox import LocalSandbox, Sandbox
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "codemend.errors": ("CodemendError", "InfrastructureError", "SandboxUnavailable", "UserError"),
-    "codemend.optimise": ("SpeedSettings",),
+    "codemend.optimise": ("Correctness", "Speed"),
     "codemend.problems": ("AssertTest", "IOTest", "Problem", "load_problems"),
     "codemend.records": ("SpeedMeasurement",),
     "codemend.sandbox": ("LocalSandbox", "Sandbox", "TestReport", "TestResult"),
@@ -32,6 +32,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 __all__ = [
     "AssertTest",
     "CodemendError",
+    "Correctness",
     "IOTest",
     "InfrastructureError",
     "LocalSandbox",
@@ -39,8 +40,8 @@ __all__ = [
     "Sandbox",
     "SandboxUnavailable",
     "SolveResult",
+    "Speed",
     "SpeedMeasurement",
-    "SpeedSettings",
     "TestReport",
     "TestResult",
     "UserError",

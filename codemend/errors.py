@@ -16,6 +16,7 @@ __all__ = [
     "EmbeddedServerError",
     "InfrastructureError",
     "ModelMisbehaviour",
+    "ProblemError",
     "ProblemFileError",
     "ProviderError",
     "RetriesExhausted",
@@ -43,6 +44,15 @@ class ProblemFileError(UserError):
         where = path if line is None else f"{path}:{line}"
         what = f" field {field!r}:" if field else ""
         super().__init__(f"{where}:{what} {message}")
+
+
+class ProblemError(UserError):
+    """One problem cannot be used as given (its reference fails its own workload, its input
+    generator raises...): that problem's error, reported with its id; a batch goes on."""
+
+    def __init__(self, problem_id: str, message: str) -> None:
+        super().__init__(f"problem {problem_id}: {message}")
+        self.problem_id = problem_id
 
 
 class InfrastructureError(CodemendError):

@@ -98,7 +98,8 @@ class TestReport(BaseModel):
         return tally
 
 
-Objective = Literal["correctness", "speed"]
+ObjectiveName = Literal["correctness", "speed"]
+"""The name of a run's objective (``codemend.optimise.objective`` has the values)."""
 SpeedVerdict = Literal["faster", "slower", "same", "incorrect"]
 
 
@@ -108,11 +109,27 @@ class SpeedMeasurement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["cpu", "wall"] = Field(
+    method: Literal["cpu", "wall", "instructions"] = Field(
         default="cpu",
         description="cpu: user + system CPU seconds of each run's candidate process tree, fork to "
         "exit (import time included), from the supervisor's wait4; wall: each run's wall time, "
-        "used where candidates are not contained (a detached helper's CPU time would escape wait4).",
+        "used where candidates are not contained (a detached helper's CPU time would escape wait4); "
+        "instructions: user-space instructions of the candidate's process counted under valgrind "
+        "(one run each: the count repeats exactly), less the interpreter's start-up.",
+    )
+    hidden: bool = Field(
+        default=False,
+        description="Measured on performance inputs the model is never shown (the reward, the judge), "
+        "not on the visible ones that feed the repair loop.",
+    )
+    seed: int | None = Field(
+        default=None,
+        description="The seed the problem's input generator drew this measurement's inputs from.",
+    )
+    baseline_instructions: int | None = None
+    candidate_instructions: int | None = None
+    startup_instructions: int | None = Field(
+        default=None, description="instructions: the interpreter's start-up, subtracted from both counts."
     )
     contained: bool = Field(
         description="Candidates ran in namespaces of their own, so every process they spawned was "
@@ -226,6 +243,13 @@ class StepRecord(_Record):
     ended_at: datetime | None = None
 
 
+def visible_solved(step: StepRecord) -> bool:
+    """Every visible test passed (with none, every structural constraint the critic checked)."""
+    if step.report is not None and step.report.results:
+        return step.report.passed
+    return step.critique is not None and all(c.satisfied for c in step.critique.constraints)
+
+
 class TrajectoryRecord(_Record):
     """One solve of one problem: its steps, how it stopped, and the final (hidden-test) reward."""
 
@@ -245,7 +269,7 @@ class TrajectoryRecord(_Record):
     tokens_out: int = 0
     wall_s: float = 0.0
     feedback_tests: Literal["visible", "all", "none"] = "visible"
-    objective: Objective = "correctness"
+    objective: ObjectiveName = "correctness"
     baseline_step: int | None = Field(
         default=None,
         description="--objective speed without a reference solution: the step whose (first "
@@ -284,7 +308,7 @@ class Outcome:
     tokens_in: int | None = None
     tokens_out: int | None = None
     wall_s: float | None = None
-    objective: Objective = "correctness"
+    objective: ObjectiveName = "correctness"
     baseline_step: int | None = None
     final_measurement: SpeedMeasurement | None = None
 

@@ -8,10 +8,12 @@ given to ``use_sandbox``.
 
 The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
 usable code or a hostile one (it fails inside the sandbox like any wrong answer). With
-``objective="speed"`` (``extra_info["objective"]`` of a speed run's rows) it is the
-correctness-gated speedup reward instead: 0 unless every test passes, then a bounded function of
-the CPU-time speedup over the ground truth's ``reference_solution``, measured from outside the
-candidate in paired fresh-process runs (``codemend.optimise``). A broken
+a ``Speed`` objective (``extra_info["objective"] == "speed"`` in a speed run's rows, with
+``extra_info["cost"]``: ``cpu`` or ``instructions``) it is the correctness-gated speedup reward
+instead: 0 unless every test passes, then a bounded function of the speedup over the ground
+truth's ``reference_solution``, measured from outside the candidate on the problem's hidden
+performance inputs and a freshly generated one — never on inputs the model was shown
+(``codemend.optimise``). A broken
 ``ground_truth`` raises ``UserError``; a sandbox that fails raises ``InfrastructureError`` —
 neither is scored as a wrong answer. (The per-step rewards of the repair loop itself are
 ``codemend.agents.step_rewards``.)
@@ -27,9 +29,16 @@ from typing import Any
 
 from codemend.errors import UserError
 from codemend.llm import extract_code
-from codemend.optimise import SpeedSettings, Workload, measure_speed, measured_reward, prepare_workload
+from codemend.optimise import (
+    Correctness,
+    Speed,
+    WorkloadCache,
+    as_objective,
+    measure_speed,
+    measured_reward,
+    prepare_workload,
+)
 from codemend.problems import Problem
-from codemend.records import Objective
 from codemend.sandbox import LocalSandbox, Sandbox
 from codemend.trajectories.ground_truth import from_ground_truth
 
@@ -74,11 +83,12 @@ def score_reply(
     problem: Problem,
     reply: str,
     sandbox: Sandbox | None = None,
-    objective: Objective = "correctness",
-    speed: SpeedSettings | None = None,
+    objective: Correctness | Speed | str = "correctness",
 ) -> float:
-    """The fraction of ``problem``'s tests the code in ``reply`` passes; for ``speed``, 0 unless
-    all pass, then the gated speedup reward against ``problem.reference_solution``."""
+    """The fraction of ``problem``'s tests the code in ``reply`` passes; for ``Speed``, 0 unless
+    all pass, then the gated speedup reward against ``problem.reference_solution`` on the hidden
+    workload."""
+    goal = as_objective(objective)
     if not isinstance(reply, str) or not reply.strip():
         return 0.0
     code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt)
@@ -87,32 +97,35 @@ def score_reply(
     box = sandbox or _shared_sandbox()
     elsewhere = getattr(box, "score_reply", None)
     if callable(elsewhere):  # a sandbox of a cluster: the whole score runs on one of its nodes
-        return float(elsewhere(problem, reply, objective, speed))
+        return float(elsewhere(problem, reply, goal))
     report = box.run(problem, code)
-    if objective != "speed":
+    if not isinstance(goal, Speed):
         return report.fraction_passed
     if not report.passed:
         return 0.0
     reference = problem.reference_solution
     if reference is None:
         raise UserError(f"problem {problem.id}: a speed score needs the ground truth's reference_solution")
-    measured = measure_speed(box, _workload(box, problem, reference), reference, code, speed)
-    return measured_reward(measured, True)
+    work = prepare_workload(box, problem, reference, hidden=True, cache=_workloads)
+    return measured_reward(measure_speed(box, work, reference, code, goal), True)
 
 
-_workloads: dict[tuple[int, str, str], Workload] = {}
+_workloads = WorkloadCache()
 
 
-def _workload(sandbox: Sandbox, problem: Problem, reference: str) -> Workload:
-    """The problem's measured workload, its expected outputs from the reference (once each)."""
-    key = (id(sandbox), problem.id, reference)
-    with _lock:
-        found = _workloads.get(key)
-    if found is None:
-        found = prepare_workload(sandbox, problem, reference)
-        with _lock:
-            _workloads[key] = found
-    return found
+def objective_of(extra_info: object) -> Correctness | Speed:
+    """The objective a row's ``extra_info`` names: ``objective`` ("correctness" or "speed") and,
+    for speed, ``cost`` ("cpu" or "instructions"); anything else is a ``UserError``."""
+    if extra_info is None:
+        return Correctness()
+    if not isinstance(extra_info, dict):
+        raise UserError(
+            f"extra_info must be a mapping (a codemend `rl` row's), got {type(extra_info).__name__}"
+        )
+    name = extra_info.get("objective", "correctness")
+    if name != "speed":
+        return as_objective(name)
+    return as_objective({"name": "speed", "cost": extra_info.get("cost", "cpu")})
 
 
 def compute_score(
@@ -121,9 +134,8 @@ def compute_score(
     """verl's custom reward: ``ground_truth`` is the ``reward_model.ground_truth`` string of a
     codemend ``rl`` row; ``solution_str`` is the decoded response. ``data_source`` and
     ``extra_info`` are accepted for verl; ``extra_info["objective"] == "speed"`` scores the
-    gated speedup."""
-    objective = (extra_info or {}).get("objective", "correctness")
-    return score_reply(from_ground_truth(ground_truth), solution_str, objective=objective)
+    gated speedup (by ``extra_info["cost"]``, default ``cpu``)."""
+    return score_reply(from_ground_truth(ground_truth), solution_str, objective=objective_of(extra_info))
 
 
 def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -134,9 +146,7 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     problems = [from_ground_truth(t) for t in truths]
     replies = [_completion_text(c) for c in completions]
     infos = kwargs.get("extra_info") or [{}] * len(replies)
-    objectives = [
-        (i or {}).get("objective", "correctness") if isinstance(i, dict) else "correctness" for i in infos
-    ]
+    objectives = [objective_of(i) for i in infos]
     sandbox = _shared_sandbox()
     width = int(getattr(sandbox, "size", 4))
     jobs = zip(problems, replies, objectives, strict=True)

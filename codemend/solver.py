@@ -38,10 +38,10 @@ from codemend.graphs import (
     to_trajectory,
 )
 from codemend.llm import LLMClient, LLMSettings, SamplingParams, resolve
-from codemend.optimise import SpeedSettings
+from codemend.optimise import Correctness, Speed, as_objective
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.prompts import Prompts
-from codemend.records import Objective, StepRecord, StopReason, TrajectoryRecord
+from codemend.records import StepRecord, StopReason, TrajectoryRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import get_settings
 
@@ -72,12 +72,14 @@ class SolveOptions(TypedDict, total=False):
     """Keep checkpoints in ``run_dir/checkpoints.sqlite``: an interrupted solve resumes when
     called again with the same ``trajectory_id``."""
     trajectory_id: str | None
+    resume: bool
+    """The trajectory ``trajectory_id`` must already be in ``run_dir``'s checkpoints (of this
+    problem): a ``UserError`` otherwise, instead of a fresh start."""
     run_id: str | None
     on_step: StepHook | None
-    objective: Objective
-    """"correctness" (default) or "speed": make a correct program faster."""
-    speed: SpeedSettings | None
-    """How speed is measured (repetitions, warm-up, alpha)."""
+    objective: Correctness | Speed | Literal["correctness", "speed"]
+    """What to optimise: ``Correctness()`` (default) or ``Speed(...)`` (make a correct program
+    faster, with how its cost is measured); a name means that objective's defaults."""
 
 
 class SolveResult(BaseModel):
@@ -90,15 +92,21 @@ class SolveResult(BaseModel):
     rounds: int = Field(description="Repairs used after the first attempt.")
     stop_reason: StopReason
     trajectory: TrajectoryRecord
+    problem_error: str | None = Field(
+        default=None,
+        description="The run stopped because the problem cannot be used as given (its reference "
+        "fails its own tests or workload, its input generator fails): bad input, not a model failure.",
+    )
 
     @classmethod
-    def from_trajectory(cls, trajectory: TrajectoryRecord) -> SolveResult:
+    def from_trajectory(cls, trajectory: TrajectoryRecord, problem_error: str | None = None) -> SolveResult:
         return cls(
             code=trajectory.final_code,
             passed=trajectory.status == "solved",
             rounds=sum(step.kind == "repair" for step in trajectory.steps),
             stop_reason=trajectory.stop_reason,
             trajectory=trajectory,
+            problem_error=problem_error,
         )
 
     @property
@@ -144,6 +152,10 @@ def _sandbox(given: Sandbox | None, stack: AsyncExitStack) -> Sandbox:
 
 async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStack) -> RepairContext:
     settings = get_settings()
+    objective = as_objective(options.get("objective", "correctness"))
+    sandbox = _sandbox(options.get("sandbox"), stack)
+    if isinstance(objective, Speed):
+        await asyncio.to_thread(_check_cost, sandbox, objective)
     prompts = options.get("prompts") or Prompts.load()
     generator_llm = await _client(options.get("llm"), settings.llm, stack)
     mode = options.get("critic", "tests")
@@ -162,12 +174,19 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
         critic=make_critic(
             mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
         ),
-        executor=make_executor(_sandbox(options.get("sandbox"), stack), options.get("speed")),
+        executor=make_executor(sandbox),
         reward=reward_function(options.get("reward", "pass_fraction")),
         limits=_limits(options),
         on_step=options.get("on_step"),
-        objective=options.get("objective", "correctness"),
+        objective=objective,
     )
+
+
+def _check_cost(sandbox: Sandbox, objective: Speed) -> None:
+    """Say at the start, not mid-run, that this sandbox cannot take the objective's cost."""
+    why = sandbox.cost_unavailable(objective.cost)
+    if why is not None:
+        raise UserError(f"--cost {objective.cost}: {why}")
 
 
 def _unknown(given: object, valid: frozenset[str], what: str) -> None:
@@ -187,9 +206,7 @@ def check_options(options: dict[str, object]) -> None:
     _unknown(options, SolveOptions.__optional_keys__, "solve() option")
     for name in ("sampling", "repair_sampling"):
         _unknown(options.get(name), SamplingParams.__optional_keys__, f"key of {name}")
-    objective = options.get("objective", "correctness")
-    if objective not in ("correctness", "speed"):
-        raise UserError(f"objective must be 'correctness' or 'speed', got {objective!r}")
+    as_objective(options.get("objective", "correctness"))
     rounds = options.get("rounds", 3)
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
         raise UserError(f"rounds must be an int, 0 or more, got {rounds!r}")
@@ -225,13 +242,15 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
     - ``token_budget`` (None), ``time_budget_s`` (None): stop once spent.
     - ``prompts`` (None: codemend's templates): a ``Prompts`` set.
     - ``run_dir`` (None): keep checkpoints there, so a solve called again with the same
-      ``trajectory_id`` resumes; ``trajectory_id``, ``run_id`` (None: fresh ids).
+      ``trajectory_id`` resumes (on the same problem only); ``trajectory_id``, ``run_id`` (None:
+      fresh ids); ``resume`` (False): the trajectory must already be there.
     - ``on_step`` (None): called with each ``StepRecord`` as it is made.
-    - ``objective`` ("correctness"): "speed" starts from a correct program (the problem's
-      ``reference_solution``, else the first passing answer) and asks for faster ones; each
-      correct candidate's CPU time is measured against it in fresh sandboxed runs
-      (``codemend.optimise``), and the reward is the correctness-gated speedup.
-    - ``speed`` (None: ``SpeedSettings()``): repetitions, warm-up and alpha of that measurement.
+    - ``objective`` (``Correctness()``): ``Speed(...)`` (or "speed" for its defaults) starts
+      from a correct program (the problem's ``reference_solution``, else the first passing
+      answer) and asks for faster ones; each correct candidate's cost (``cost="cpu"``: CPU time
+      of paired fresh sandboxed runs; ``"instructions"``: counted under valgrind) is measured
+      against it (``codemend.optimise``): on the visible performance inputs for feedback, on the
+      hidden ones for the answer's reward, the correctness-gated speedup.
 
     Raises ``UserError`` on bad input and ``InfrastructureError`` when the sandbox or the embedded
     model cannot start; an endpoint that fails mid-run ends the trajectory with the
@@ -239,16 +258,30 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
     """
     check_options(dict(options))
     task = _problem(problem, options)
+    if not task.tests and not (
+        task.perf_tests and as_objective(options.get("objective", "correctness")).measures
+    ):
+        raise UserError(
+            f"problem {task.id} has no tests: nothing would check the answer (no test is not a pass)"
+        )
     trajectory_id = options.get("trajectory_id") or uuid.uuid4().hex
     async with AsyncExitStack() as stack:
         ctx = await _context(task, options, stack)
         run_dir = options.get("run_dir")
         checkpoints = Path(run_dir) / CHECKPOINT_FILE if run_dir is not None else None
-        values = await run_repair(ctx, thread_id=trajectory_id, checkpoints=checkpoints)
+        if options.get("resume") and checkpoints is None:
+            raise UserError("resume=True needs the run_dir the trajectory was started in")
+        values = await run_repair(
+            ctx, thread_id=trajectory_id, checkpoints=checkpoints, resume=bool(options.get("resume"))
+        )
     trajectory = to_trajectory(
-        values, problem=task, trajectory_id=trajectory_id, run_id=options.get("run_id") or trajectory_id
+        values,
+        problem=task,
+        trajectory_id=trajectory_id,
+        run_id=options.get("run_id") or trajectory_id,
+        objective=ctx.objective.name,
     )
-    return SolveResult.from_trajectory(trajectory)
+    return SolveResult.from_trajectory(trajectory, values.get("problem_error"))
 
 
 def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> SolveResult:
@@ -258,7 +291,7 @@ def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> So
     (3), ``critic`` ("tests"), ``llm``, ``critic_llm``, ``sandbox``, ``sampling``,
     ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``reward``
     ("pass_fraction"), ``token_budget``, ``time_budget_s``, ``prompts``, ``run_dir``,
-    ``trajectory_id``, ``run_id``, ``on_step``, ``objective`` ("correctness"), ``speed``, or
+    ``trajectory_id``, ``resume``, ``run_id``, ``on_step``, ``objective`` (``Correctness()``), or
     ``prompt``/``tests``/``entry_point`` instead of a problem. An unknown option is a
     ``UserError``.
 

@@ -1,18 +1,20 @@
-"""How well ``--objective speed`` tells faster from not faster, and what a measurement costs.
+"""How well ``--objective speed`` tells faster from not faster, by both cost methods, in one run.
 
-    python perf/optimise_accuracy.py [--repetitions N] [--trials N] [--burn N] [--problems a,b]
+    python perf/optimise_accuracy.py [--aa N] [--burn N] [--repetitions N] [--problems a,b]
+                                     [--methods cpu,instructions]
 
-On the committed example set (``examples/optimise/``: a slow but correct reference and a
-hand-written fast solution per problem), in one run and one sandbox worker:
+On the committed example set (``examples/optimise/``: a slow but correct reference, a hand-written
+fast solution and an input generator per problem), in one process and one sandbox worker, for
+each cost method (``cpu``: CPU time of paired fresh runs and a one-sided Mann-Whitney U test;
+``instructions``: counted under valgrind, one run each):
 
-1. **Detection rate**: the fast solution measured against the reference; a real speedup is
-   detected when the verdict is ``faster`` (one-sided Mann-Whitney U at alpha 0.05).
-2. **False-positive rate**: the reference measured against itself, ``--trials`` times per
-   problem; any ``faster`` verdict is a false positive (expected at most alpha = 5%).
-3. **Cost per candidate**: the wall time of one measurement (warm-up plus ``--repetitions``
-   paired fresh-process runs of candidate and baseline), in ms, and per sandboxed run.
-
-``--burn N`` runs N busy loops meanwhile (the machines have 2 cores), as the tests do.
+1. **Detection rate**: the fast solution against the reference on the hidden workload (hidden
+   inputs and a freshly generated one); detected when the verdict is ``faster``.
+2. **False "faster" verdicts (A/A)**: the reference against itself, ``--aa`` times (cycling over
+   the problems), while ``--burn`` busy loops load the machine (default 1: the other core).
+3. **Seconds per measurement**: drawing the input, the reference's expected outputs and the
+   measurement itself, median over every measurement; the last line gives the ratio of the
+   instruction method's cost to CPU time's (the baseline of this run).
 """
 
 from __future__ import annotations
@@ -25,14 +27,20 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemend.optimise import SpeedSettings, measure_speed, prepare_workload
-from codemend.problems import load_problems
+from codemend.optimise import Speed, measure_speed, prepare_workload
+from codemend.problems import Problem, load_problems
+from codemend.records import SpeedMeasurement
 from codemend.sandbox import LocalSandbox
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "optimise"
+# A/A pairs on the problems whose references are cheapest to count (fib's naive reference costs
+# seconds under valgrind); --aa-problems overrides.
+AA_DEFAULT = "dedupe,pair_count,has_duplicate,most_common_word,sort_numbers,max_subarray,grid_paths"
 
 
 @contextlib.contextmanager
@@ -50,58 +58,96 @@ def burner(processes: int) -> Iterator[None]:
             p.wait()
 
 
+@dataclass
+class Tally:
+    detected: int = 0
+    problems: int = 0
+    false_faster: int = 0
+    pairs: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+
+def _measure(
+    sandbox: LocalSandbox, problem: Problem, candidate: str, objective: Speed, tally: Tally
+) -> SpeedMeasurement:
+    started = time.monotonic()
+    reference = problem.reference_solution or ""
+    work = prepare_workload(sandbox, problem, reference, hidden=True)
+    m = measure_speed(sandbox, work, reference, candidate, objective)
+    tally.seconds.append(time.monotonic() - started)
+    return m
+
+
+def _cost(m: SpeedMeasurement) -> str:
+    if m.method == "instructions":
+        return f"{m.baseline_instructions or 0:>14,} {m.candidate_instructions or 0:>14,}"
+    return f"{1000 * (m.baseline_median_s or 0):>11.1f} ms {1000 * (m.candidate_median_s or 0):>11.1f} ms"
+
+
+def run_method(
+    sandbox: LocalSandbox,
+    problems: list[Problem],
+    aa_problems: list[Problem],
+    fast: dict[str, str],
+    objective: Speed,
+    pairs: int,
+) -> Tally:
+    tally = Tally()
+    print(f"\n== {objective.describe()}")
+    print(f"{'problem':18} {'verdict':8} {'speedup':>8} {'reference':>14} {'fast':>14}")
+    for problem in problems:
+        m = _measure(sandbox, problem, fast[problem.id], objective, tally)
+        tally.detected += m.verdict == "faster"
+        tally.problems += 1
+        print(f"{problem.id:18} {m.verdict:8} {m.speedup or 0:8.2f} {_cost(m)}")
+    verdicts: list[str] = []
+    for i in range(pairs):
+        problem = aa_problems[i % len(aa_problems)]
+        m = _measure(sandbox, problem, problem.reference_solution or "", objective, tally)
+        verdicts.append(m.verdict)
+    tally.false_faster = verdicts.count("faster")
+    tally.pairs = len(verdicts)
+    print(f"A/A verdicts: {dict((v, verdicts.count(v)) for v in sorted(set(verdicts)))}")
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repetitions", type=int, default=10)
-    parser.add_argument("--trials", type=int, default=3, help="Identical-program trials per problem.")
-    parser.add_argument("--burn", type=int, default=0, help="Busy loops running meanwhile.")
-    parser.add_argument("--problems", help="Comma-separated ids (default: all).")
+    parser.add_argument("--aa", type=int, default=50, help="Identical pairs per method (A/A).")
+    parser.add_argument("--burn", type=int, default=1, help="Busy loops running meanwhile.")
+    parser.add_argument("--repetitions", type=int, default=10, help="cpu: timed runs each.")
+    parser.add_argument("--problems", help="Comma-separated ids for detection (default: all).")
+    parser.add_argument("--aa-problems", default=AA_DEFAULT, help="Comma-separated ids for the A/A pairs.")
+    parser.add_argument("--methods", default="cpu,instructions")
     args = parser.parse_args()
     problems = load_problems(EXAMPLES / "problems.jsonl")
+    by_id = {p.id: p for p in problems}
     if args.problems:
-        wanted = set(args.problems.split(","))
-        problems = [p for p in problems if p.id in wanted]
+        problems = [by_id[i] for i in args.problems.split(",")]
+    aa_problems = [by_id[i] for i in args.aa_problems.split(",")]
     fast: dict[str, str] = json.loads((EXAMPLES / "fast.json").read_text())
-    settings = SpeedSettings(repetitions=args.repetitions)
-    runs_each = 2 * (settings.warmup + settings.repetitions)
-    detected, false_pos, same_trials, costs = 0, 0, 0, []
-    print(f"{'problem':18} {'verdict':8} {'speedup':>8} {'p_faster':>9} {'ref ms':>8} {'fast ms':>8} "
-          f"{'cost ms':>8}  identical: verdicts")  # fmt: skip
+    tallies: dict[str, Tally] = {}
     with LocalSandbox(workers=1) as sandbox, burner(args.burn):
-        for problem in problems:
-            reference = problem.reference_solution or ""
-            work = prepare_workload(sandbox, problem, reference)
-            m = measure_speed(sandbox, work, reference, fast[problem.id], settings)
-            detected += m.verdict == "faster"
-            costs.append(m.wall_s)
-            verdicts = []
-            for _ in range(args.trials):
-                same = measure_speed(sandbox, work, reference, reference, settings)
-                verdicts.append(same.verdict)
-                costs.append(same.wall_s)
-            false_pos += verdicts.count("faster")
-            same_trials += len(verdicts)
-            print(
-                f"{problem.id:18} {m.verdict:8} {m.speedup or 0:8.2f} {m.p_faster or 0:9.2g} "
-                f"{1000 * (m.baseline_median_s or 0):8.1f} {1000 * (m.candidate_median_s or 0):8.1f} "
-                f"{1000 * m.wall_s:8.0f}  {', '.join(verdicts)}"
-            )
-        contained = sandbox.contained
-    print()
-    print(
-        f"measure: {m.method} (wait4 CPU time of each fresh candidate process tree), "
-        f"contained={contained}, {settings.warmup} warm-up + {settings.repetitions} paired repetitions, "
-        f"alpha {settings.alpha}, {args.burn} busy loop(s) running"
-    )
-    print(f"detection rate of real speedups: {detected}/{len(problems)} = {detected / len(problems):.1%}")
-    rate = false_pos / same_trials if same_trials else 0.0
-    print(f"false-positive rate on identical programs: {false_pos}/{same_trials} = {rate:.1%}")
-    print(
-        f"cost per candidate measurement: median {1000 * statistics.median(costs):.0f} ms "
-        f"({runs_each} sandboxed runs, {1000 * statistics.median(costs) / runs_each:.0f} ms per run)"
-    )
+        for method in args.methods.split(","):
+            objective = Speed(cost=method, repetitions=args.repetitions)  # type: ignore[arg-type]
+            why = sandbox.cost_unavailable(objective.cost)
+            if why is not None:
+                print(f"\n== {method}: not measurable here: {why}")
+                continue
+            tallies[method] = run_method(sandbox, problems, aa_problems, fast, objective, args.aa)
+    print(f"\n{args.burn} busy loop(s) running; one sandbox worker; inputs drawn afresh per measurement")
+    print(f"{'method':13} {'detected':>10} {'false faster (A/A)':>20} {'s per measurement':>18}")
+    for method, t in tallies.items():
+        rate = t.false_faster / t.pairs if t.pairs else 0.0
+        print(
+            f"{method:13} {t.detected:>4}/{t.problems:<5} {t.false_faster:>5}/{t.pairs:<4} = {rate:6.1%} "
+            f"{statistics.median(t.seconds):>12.2f} s"
+        )
+    if "cpu" in tallies and "instructions" in tallies:
+        ratio = statistics.median(tallies["instructions"].seconds) / statistics.median(tallies["cpu"].seconds)
+        print(f"cost of a measurement, instructions / cpu: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -160,12 +160,13 @@ async def _speed_bench(address: str, run_dir: Path) -> dict[str, Any]:
 
     from codemend.benchmarks import BenchDeps, BenchSpec, RunOptions, abench
     from codemend.llm import LLMClient, LLMSettings
+    from codemend.optimise import Speed
     from codemend.sandbox import LocalSandbox
     from codemend.trajectories import TrajectoryStore
 
     server = ByProblem().start()
     settings = LLMSettings(base_url=server.url, model="scripted", max_attempts=1, timeout_s=10)
-    spec = BenchSpec(benchmark="jsonl", rounds=1, objective="speed", speed_repetitions=5)
+    spec = BenchSpec(benchmark="jsonl", rounds=1, objective=Speed(repetitions=5))
     try:
         with LocalSandbox(workers=1) as sandbox:
             async with LLMClient(settings) as llm, runners(address, settings, run_dir) as backend:
@@ -220,7 +221,7 @@ def _rewards() -> dict[str, Any]:
             node = ray.get_runtime_context().get_node_id()
             return rewards.compute_score("codemend", reply, truth, info), node
 
-    sandbox = ClusterSandbox.start("auto")
+    sandbox = ClusterSandbox.connect("auto")
     try:
         scorers = ActorPool([Scorer.remote(sandbox) for _ in range(2)])
         on_cluster = list(scorers.map(lambda a, row: a.score.remote(row), rows))

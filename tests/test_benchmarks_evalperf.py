@@ -48,10 +48,11 @@ def test_the_slowest_reference_is_the_baseline_and_pe_input_the_workload(
     (problem,) = load_benchmark("evalperf", write(tmp_path, RECORD))
     assert problem.reference_solution == SLOW and problem.id == "Toy/0"
     assert [t.call for t in problem.perf_tests] == ["count_pairs(*_cm_pe_input)"]
-    assert len(problem.visible_tests()) == 1 and "_cm_pe_input" in problem.visible_tests()[0].code  # type: ignore[union-attr]
+    assert not problem.visible_tests() and [t.visibility for t in problem.perf_tests] == ["hidden"]
+    assert "_cm_pe_input" in problem.hidden_tests()[0].code  # type: ignore[union-attr]
     assert sandbox.run(problem, FAST).passed
     assert not sandbox.run(problem, "def count_pairs(xs):\n    return 0\n").passed
-    work = prepare_workload(sandbox, problem, SLOW)
+    work = prepare_workload(sandbox, problem, SLOW, hidden=True)
     assert measure_speed(sandbox, work, SLOW, FAST).verdict == "faster"
 
 

@@ -231,3 +231,25 @@ def test_retry_errors_reruns_what_infrastructure_ended(
     with TrajectoryStore(tmp_path / "trajectories.db") as store:
         ids = [t.trajectory_id for t in store.trajectories()]
     assert len(ids) == len(set(ids)) == 2
+
+
+def test_a_resume_after_the_data_changed_is_refused_then_reruns_only_what_changed(
+    server: HumanEvalServer, humaneval: list[Problem], tmp_path: Path
+) -> None:
+    """Issue 26: a resumed run scored some problems on old tests and some on new ones."""
+    server.policy = scripted({"HumanEval/2": ["right"], "HumanEval/3": ["right"]})
+    problems = [humaneval[2], humaneval[3]]
+    spec = BenchSpec(benchmark="humaneval", rounds=0)
+    first = bench(server, problems, tmp_path, spec)
+    assert first.summary.solved == 2 and len(server.requests) == 2
+    hidden = problems[1].hidden_tests()[0]
+    edited = hidden.model_copy(update={"code": hidden.code + "\nassert True"})  # type: ignore[union-attr]
+    changed = problems[1].model_copy(update={"tests": [*problems[1].visible_tests(), edited]})
+    with pytest.raises(UserError, match=r"1 problem\(s\) changed since .*\(HumanEval/3\).*--rerun-changed"):
+        bench(server, [problems[0], changed], tmp_path, spec, resume=True)
+    again = bench(server, [problems[0], changed], tmp_path, spec, resume=True, rerun_changed=True)
+    assert len(server.requests) == 3  # only the changed problem ran again
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        kept = {t.problem.id: t.problem for t in store.trajectories()}
+    assert len(kept) == 2 and kept["HumanEval/3"] == changed  # one version of each problem
+    assert again.summary.solved == 2 and again.result.resumed == 1

@@ -15,6 +15,7 @@ from scripted_server import Received, ScriptedServer, Step
 
 from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, RunOptions, abench
 from codemend.llm import LLMClient, LLMSettings
+from codemend.optimise import Speed
 from codemend.problems import Problem
 from codemend.sandbox import LocalSandbox
 from codemend.trajectories import TrajectoryStore
@@ -53,7 +54,7 @@ def run(problems: list[Problem], run_dir: Path, spec: BenchSpec) -> BenchOutcome
 
 def test_a_speed_bench_reports_opt_and_mean_speedup_by_round(tmp_path: Path) -> None:
     problems = [example("dedupe"), example("fib")]
-    spec = BenchSpec(benchmark="jsonl", rounds=1, objective="speed", speed_repetitions=5)
+    spec = BenchSpec(benchmark="jsonl", rounds=1, objective=Speed(repetitions=5))
     out = run(problems, tmp_path, spec)
     s = out.summary.speed
     assert s is not None and s.trajectories == 2

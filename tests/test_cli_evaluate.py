@@ -155,3 +155,24 @@ def test_worker_killers_cost_a_docker_batch_nothing(
         env=env,
     )
     _check_killer_batch(path, out)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--timeout", "0"), "--timeout"),
+        (("--timeout", "-1"), "--timeout"),
+        (("--timeout", "1e-9"), "--timeout"),
+        (("--timeout", "nan"), "is not a finite number"),
+        (("--timeout", "inf"), "--timeout"),
+        (("--workers", "0"), "--workers"),
+    ],
+)
+def test_out_of_range_limits_are_bad_input(tmp_path: Path, args: tuple[str, str], said: str) -> None:
+    """Issue 26: ``--timeout 0`` ran and reported canonical solutions as timed out, exit 0."""
+    path = tmp_path / "samples.jsonl"
+    path.write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"}) + "\n")
+    command = [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path), *args]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and said in out.stderr, out.stderr
+    assert not Path(f"{path}_results.jsonl").exists()  # refused before any work

@@ -175,3 +175,33 @@ def test_a_bad_prompt_file_exits_2_saying_why(
     out = codemend(scripted, SQUARE, "--prompt-file", value.format(path=path))
     assert out.returncode == 2 and message in " ".join(out.stderr.split()), out.stderr
     assert scripted.requests == []
+
+
+def test_a_problem_without_tests_is_refused_not_solved(scripted: ScriptedServer, tmp_path: Path) -> None:
+    """Issue 26: "0/0 tests ... solved", exit 0. No test is not a pass."""
+    problem = json.loads(Path(SQUARE).read_text()) | {"tests": []}
+    path = tmp_path / "untested.json"
+    path.write_text(json.dumps(problem))
+    out = codemend(scripted, str(path))
+    assert out.returncode == 2 and "has no tests: nothing would check the answer" in out.stderr, out.stderr
+    assert not scripted.requests  # refused before any model call
+
+
+def test_resume_takes_only_a_trajectory_of_this_problem(scripted: ScriptedServer, tmp_path: Path) -> None:
+    """Issue 26: ``--resume`` with another problem's id printed that trajectory's code as the answer;
+    ``--resume bogus`` silently started afresh."""
+    scripted.queue(fenced(RIGHT))
+    first = codemend(scripted, SQUARE, "--run-dir", str(tmp_path), "--json")
+    assert first.returncode == 0, first.stderr
+    tid = json.loads(first.stdout)["trajectory"]["trajectory_id"]
+    other = json.loads(Path(SQUARE).read_text()) | {"id": "cube", "prompt": "Write cube(x)."}
+    path = tmp_path / "cube.json"
+    path.write_text(json.dumps(other))
+    out = codemend(scripted, str(path), "--run-dir", str(tmp_path), "--resume", tid)
+    assert out.returncode == 2 and "is of another problem" in out.stderr, out.stderr
+    assert out.stdout == ""
+    out = codemend(scripted, SQUARE, "--run-dir", str(tmp_path), "--resume", "bogus")
+    assert out.returncode == 2 and "holds no trajectory 'bogus'" in out.stderr, out.stderr
+    again = codemend(scripted, SQUARE, "--run-dir", str(tmp_path), "--resume", tid)
+    assert again.returncode == 0 and again.stdout == RIGHT  # the right one still resumes
+    assert len(scripted.requests) == 1

@@ -8,14 +8,14 @@ import math
 import pytest
 from optimise_helpers import cpu_burner, example, fast_solution
 
-from codemend.errors import UserError
-from codemend.optimise import SpeedSettings, measure_speed, measured_reward, optimised, prepare_workload
+from codemend.errors import ProblemError
+from codemend.optimise import Speed, measure_speed, measured_reward, optimised, prepare_workload
 from codemend.problems import Problem
 from codemend.sandbox import LocalSandbox
 
 # The cheating tests ask for strong evidence (a real 5x gain gives p < 1e-6 here), so a cheat
 # that costs what the reference costs is called "faster" by chance less than once in 1,000.
-STRICT = SpeedSettings(repetitions=10, alpha=0.001)
+STRICT = Speed(repetitions=10, alpha=0.001)
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,10 @@ def dedupe() -> Problem:
 
 
 def test_the_workload_expects_what_the_reference_gives(sandbox: LocalSandbox, dedupe: Problem) -> None:
-    work = prepare_workload(sandbox, dedupe, dedupe.reference_solution or "")
-    assert len(work.tests) == len(dedupe.perf_tests) == len(work.inputs)
-    assert work.inputs[0].startswith("dedupe([(i * 7919) % 3000")
+    work = prepare_workload(sandbox, dedupe, dedupe.reference_solution or "", hidden=True, seed=1)
+    assert len(work.tests) == len(dedupe.perf_tests) + 1 == len(work.inputs)  # and a generated one
+    assert work.hidden and work.seed == 1
+    assert work.inputs == ["a hidden call (48 characters)", "a freshly generated input"]
     assert sandbox.run(work.problem, fast_solution("dedupe"), work.tests).passed
     wrong = "def dedupe(xs):\n    return sorted(set(xs))\n"
     assert not sandbox.run(work.problem, wrong, work.tests).passed
@@ -34,23 +35,26 @@ def test_the_workload_expects_what_the_reference_gives(sandbox: LocalSandbox, de
 
 def test_a_stdin_workload_comes_from_the_reference_program(sandbox: LocalSandbox) -> None:
     problem = example("distinct_count")
-    work = prepare_workload(sandbox, problem, problem.reference_solution or "")
+    work = prepare_workload(sandbox, problem, problem.reference_solution or "", hidden=True)
     assert work.tests[0].kind == "io" and work.tests[0].expected_stdout == "3000\n"
     m = measure_speed(sandbox, work, problem.reference_solution or "", fast_solution("distinct_count"))
     assert m.verdict == "faster" and optimised(m, True)
 
 
-def test_a_baseline_that_fails_its_workload_is_a_user_error(sandbox: LocalSandbox, dedupe: Problem) -> None:
+def test_a_baseline_that_fails_its_workload_is_the_problems_error(
+    sandbox: LocalSandbox, dedupe: Problem
+) -> None:
     broken = "def dedupe(xs):\n    raise ValueError('no')\n"
-    with pytest.raises(UserError, match="baseline gives no usable output"):
-        prepare_workload(sandbox, dedupe, broken)
+    with pytest.raises(ProblemError, match="problem dedupe: the baseline gives no usable output") as caught:
+        prepare_workload(sandbox, dedupe, broken, hidden=True)
+    assert "ValueError: no" in str(caught.value)  # the exception itself, not only "error"
 
 
 def test_quadratic_and_linear_are_told_apart_under_background_load(
     sandbox: LocalSandbox, dedupe: Problem
 ) -> None:
     reference = dedupe.reference_solution or ""
-    work = prepare_workload(sandbox, dedupe, reference)
+    work = prepare_workload(sandbox, dedupe, reference, hidden=True)
     with cpu_burner(2):
         faster = measure_speed(sandbox, work, reference, fast_solution("dedupe"))
         slower = measure_speed(sandbox, work, fast_solution("dedupe"), reference)
@@ -63,7 +67,7 @@ def test_quadratic_and_linear_are_told_apart_under_background_load(
 
 def test_a_fast_but_wrong_candidate_gets_reward_zero(sandbox: LocalSandbox, dedupe: Problem) -> None:
     reference = dedupe.reference_solution or ""
-    work = prepare_workload(sandbox, dedupe, reference)
+    work = prepare_workload(sandbox, dedupe, reference, hidden=True)
     m = measure_speed(sandbox, work, reference, "def dedupe(xs):\n    return sorted(set(xs))\n")
     assert m.verdict == "incorrect" and m.failing_input == work.inputs[0]
     assert m.failure == "failed: a wrong result"
@@ -139,8 +143,10 @@ def dedupe(xs):
 def test_a_cheating_candidate_gets_no_speedup_credit(
     sandbox: LocalSandbox, dedupe: Problem, how: str
 ) -> None:
+    # without the generator, so that each cheat stays correct on the one input it is timed on
+    fixed = dedupe.model_copy(update={"perf_generator": None})
     reference = dedupe.reference_solution or ""
-    work = prepare_workload(sandbox, dedupe, reference)
+    work = prepare_workload(sandbox, fixed, reference, hidden=True)
     m = measure_speed(sandbox, work, reference, CHEATS[how], STRICT)
     assert m.verdict in ("same", "slower"), (m.verdict, m.speedup, m.p_faster)
     assert m.credited_speedup <= 1.0 and not optimised(m, True)
@@ -149,7 +155,7 @@ def test_a_cheating_candidate_gets_no_speedup_credit(
 
 def test_the_strict_settings_still_see_a_real_speedup(sandbox: LocalSandbox, dedupe: Problem) -> None:
     reference = dedupe.reference_solution or ""
-    work = prepare_workload(sandbox, dedupe, reference)
+    work = prepare_workload(sandbox, dedupe, reference, hidden=True)
     honest = measure_speed(sandbox, work, reference, fast_solution("dedupe"), STRICT)
     assert honest.verdict == "faster" and honest.p_faster is not None and honest.p_faster < STRICT.alpha
 
@@ -173,8 +179,8 @@ def test_identical_programs_are_called_faster_at_most_five_percent_of_the_time(s
             "perf_tests": [{"call": "work(20)"}],
         }
     )
-    work = prepare_workload(sandbox, problem, code)
-    trials, settings = 100, SpeedSettings(repetitions=6, alpha=0.05)
+    work = prepare_workload(sandbox, problem, code, hidden=True)
+    trials, settings = 100, Speed(repetitions=6, alpha=0.05)
     limit = next(k for k in range(trials + 1) if _binomial_tail(trials, 0.05, k) < 0.001)
     with cpu_burner(2):
         verdicts = [measure_speed(sandbox, work, code, code, settings).verdict for _ in range(trials)]

@@ -17,7 +17,7 @@ from scripted_server import ScriptedServer, serving
 
 from codemend import rewards, solve
 from codemend.llm import LLMSettings
-from codemend.optimise import SpeedSettings
+from codemend.optimise import Speed
 from codemend.problems import Problem
 from codemend.records import RunRecord, TrajectoryRecord
 from codemend.rewards import compute_score
@@ -38,7 +38,7 @@ SLOW_VARIANT = """def dedupe(xs):
         i += 1
     return out
 """
-QUICK = SpeedSettings(repetitions=6)
+QUICK = Speed(repetitions=6)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def _run(
     server.queue(*(fenced(r) for r in replies))
     settings = LLMSettings(base_url=server.url, model="scripted", max_attempts=1, timeout_s=10)
     result = solve(
-        problem, llm=settings, sandbox=sandbox, objective="speed", speed=QUICK, rounds=len(replies) - 1,
+        problem, llm=settings, sandbox=sandbox, objective=QUICK, rounds=len(replies) - 1,
         run_id="speed-run", trajectory_id=f"speed-run:{problem.id}:{sample}",
     )  # fmt: skip
     return result.trajectory.model_copy(update={"sample_index": sample})

@@ -1,12 +1,13 @@
 """The executor agent: the sandbox on the visible tests, once on the hidden ones at the end, and
-(``--objective speed``) a correct candidate's cost measured against the baseline's."""
+(``--objective speed``) a correct candidate's cost measured against the baseline's, on the loop's
+workload while repairing and on the hidden workload for the answer's reward."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
-from codemend.optimise import SpeedSettings, Workload, measure_speed, prepare_workload
+from codemend.optimise import Speed, WorkloadCache, measure_speed, prepare_workload
 from codemend.problems import Problem
 from codemend.records import SpeedMeasurement, TestReport
 from codemend.sandbox import Sandbox
@@ -15,8 +16,7 @@ from codemend.sandbox import Sandbox
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Executor:
     sandbox: Sandbox
-    speed: SpeedSettings = field(default_factory=SpeedSettings)
-    _workloads: dict[tuple[str, str], Workload] = field(default_factory=dict, repr=False)
+    workloads: WorkloadCache = field(default_factory=WorkloadCache, repr=False)
 
     async def visible(self, problem: Problem, code: str) -> TestReport:
         """Run the visible tests; raises only ``InfrastructureError`` (the sandbox did not run)."""
@@ -27,19 +27,23 @@ class Executor:
         tests = problem.hidden_tests()
         return await self.sandbox.arun(problem, code, tests) if tests else None
 
-    async def workload(self, problem: Problem, baseline: str) -> Workload:
-        """The measured workload, its expected outputs from ``baseline`` (computed once);
-        ``UserError`` if the baseline fails on it."""
-        key = (problem.id, baseline)
-        if key not in self._workloads:
-            self._workloads[key] = await asyncio.to_thread(prepare_workload, self.sandbox, problem, baseline)
-        return self._workloads[key]
+    async def check_baseline(self, problem: Problem, baseline: str) -> None:
+        """``ProblemError`` unless ``baseline`` runs the loop's workload (gives an output on each
+        input, a generated one included)."""
+        await asyncio.to_thread(prepare_workload, self.sandbox, problem, baseline, cache=self.workloads)
 
-    async def measure(self, problem: Problem, baseline: str, code: str) -> SpeedMeasurement:
-        """``code``'s cost against ``baseline``'s (see ``codemend.optimise.measure_speed``)."""
-        work = await self.workload(problem, baseline)
-        return await asyncio.to_thread(measure_speed, self.sandbox, work, baseline, code, self.speed)
+    async def measure(
+        self, problem: Problem, baseline: str, code: str, objective: Speed, *, hidden: bool
+    ) -> SpeedMeasurement:
+        """``code``'s cost against ``baseline``'s on the loop's (``hidden=False``) or the hidden
+        workload, drawn afresh (see ``codemend.optimise``)."""
+
+        def run() -> SpeedMeasurement:
+            work = prepare_workload(self.sandbox, problem, baseline, hidden=hidden, cache=self.workloads)
+            return measure_speed(self.sandbox, work, baseline, code, objective)
+
+        return await asyncio.to_thread(run)
 
 
-def make_executor(sandbox: Sandbox, speed: SpeedSettings | None = None) -> Executor:
-    return Executor(sandbox=sandbox, speed=speed or SpeedSettings())
+def make_executor(sandbox: Sandbox) -> Executor:
+    return Executor(sandbox=sandbox)

@@ -26,9 +26,11 @@ class BenchOutcome:
 
 def summarise_result(spec: BenchSpec, result: BenchResult) -> BenchSummary:
     by_round = {tid: v.by_round for tid, v in result.hidden.items() if not v.error}
+    measured = {tid: v.measurements for tid, v in result.hidden.items() if not v.error}
     return summarise(
         result.trajectories,
         by_round,
+        measured=measured,
         rounds=spec.rounds,
         samples=spec.samples,
         feedback_tests=spec.feedback_tests,

@@ -5,9 +5,12 @@ efficiency), ``scores`` (one per reference, higher is faster; optional) and ``pe
 performance-exercising input: a list of argument lists, or that list as a JSON string). The
 baseline (``reference_solution``) is the slowest reference; the workload (``perf_tests``) is the
 first performance input, kept in the test setup (``_cm_pe_input``) so prompts stay short.
-EvalPerf ships no unit tests: the visible test checks the candidate against the baseline on
-that input, in the harness, as EvalPlus's loader does. (EvalPerf counts instructions with
-``perf``; codemend measures CPU time, see ``codemend.optimise``. MBPP inputs in EvalPerf's own
+EvalPerf ships no unit tests: a hidden test checks the candidate against the baseline on that
+input, in the harness, as EvalPlus's loader does. Both stay hidden (a failing visible test would
+quote the call, and so the input, in its feedback): in the loop a candidate is checked by the
+measurement itself, whose workload expects the baseline's outputs and names inputs by size only.
+(EvalPerf counts instructions with ``perf``; codemend measures CPU time or, with ``--cost
+instructions``, counts them under valgrind: see ``codemend.optimise``. MBPP inputs in EvalPerf's own
 serialisation of sets and tuples are taken as plain JSON.)
 """
 
@@ -79,9 +82,9 @@ def load_evalperf(path: str | Path) -> list[Problem]:
                 entry_point=entry,
                 starter_code=prompt if prompt.lstrip().startswith(("def ", "from ", "import ")) else "",
                 test_setup_code=setup,
-                tests=[AssertTest(code=check)],
+                tests=[AssertTest(code=check, visibility="hidden")],
                 reference_solution=reference,
-                perf_tests=[PerfTest(call=f"{entry}(*_cm_pe_input)")],
+                perf_tests=[PerfTest(call=f"{entry}(*_cm_pe_input)", visibility="hidden")],
             )
         )
     return problems

@@ -6,6 +6,11 @@ round r would have returned: ``answer_index(steps[: r + 1])``, exactly as the gr
 Nothing here reaches a model, and stored steps are never changed: the verdicts go to
 ``hidden.jsonl`` in the run dir, one line per trajectory, recomputed for any trajectory that
 lacks one (a run killed between finishing a trajectory and scoring it).
+
+With a measuring objective (``Speed``) the judge also measures each round's answer, when it
+passes the hidden tests, against the baseline on the problem's **hidden** workload (hidden and
+freshly generated performance inputs, never the ones the model was shown), once per distinct
+code; %Opt and speedups come from these measurements, not from the loop's.
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from codemend.benchmarks.spec import evaluation_tests
-from codemend.errors import InfrastructureError
-from codemend.graphs import answer_index
+from codemend.errors import InfrastructureError, ProblemError
+from codemend.optimise import Correctness, Speed, WorkloadCache, measure_speed, prepare_workload
 from codemend.problems import Problem
-from codemend.records import Objective, StepRecord, TrajectoryRecord
+from codemend.records import SpeedMeasurement, StepRecord, TrajectoryRecord
 from codemend.sandbox import Sandbox
 
 HIDDEN_FILE = "hidden.jsonl"
@@ -38,18 +43,22 @@ class HiddenVerdicts(BaseModel):
     """Per round 0..R: the verdict of the answer a run stopped after that round returns."""
     error: str | None = None
     """The sandbox failed while scoring: counted as an infrastructure error, rescored on resume."""
+    measurements: list[SpeedMeasurement | None] = []
+    """A measuring objective: per round, the answer's cost on the hidden workload (None when it
+    is not correct, or is the baseline itself: 1.0x)."""
 
 
 def by_round(
     steps: Sequence[StepRecord],
     verdicts: Sequence[bool | None],
     rounds: int,
-    objective: Objective = "correctness",
+    objective: Correctness | Speed | None = None,
 ) -> list[bool]:
     """``verdicts[answer_index(steps[: r + 1])]`` for r in 0..rounds (False when there is no answer)."""
+    goal = objective or Correctness()
     out = []
     for r in range(rounds + 1):
-        chosen = answer_index(list(steps[: r + 1]), objective)
+        chosen = goal.answer_index(list(steps[: r + 1]))
         out.append(bool(chosen is not None and verdicts[chosen]))
     return out
 
@@ -63,13 +72,15 @@ class HiddenJudge:
         problems: Iterable[Problem],
         *,
         rounds: int,
-        objective: Objective = "correctness",
+        objective: Correctness | Speed | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.problems = {p.id: p for p in problems}
         self.rounds = rounds
-        self.objective: Objective = objective
+        self.objective: Correctness | Speed = objective or Correctness()
         self._cache: dict[tuple[str, str], asyncio.Future[bool]] = {}
+        self._measured: dict[tuple[str, str, str], SpeedMeasurement] = {}
+        self._workloads = WorkloadCache()
 
     def remember(self, problem_id: str, code: str, passed: bool) -> None:
         """A verdict already known (the graph ran the same hidden tests on its final answer)."""
@@ -101,10 +112,60 @@ class HiddenJudge:
             error = f"{type(exc).__name__}: {exc}"
             return HiddenVerdicts(trajectory_id=tid, steps=[], by_round=[], error=error)
         rounds = by_round(trajectory.steps, verdicts, self.rounds, self.objective)
-        return HiddenVerdicts(trajectory_id=tid, steps=list(verdicts), by_round=rounds)
+        if not isinstance(self.objective, Speed):
+            return HiddenVerdicts(trajectory_id=tid, steps=list(verdicts), by_round=rounds)
+        try:
+            measured = await self._measure_rounds(trajectory, rounds, self.objective)
+        except (InfrastructureError, ProblemError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            return HiddenVerdicts(trajectory_id=tid, steps=[], by_round=[], error=error)
+        return HiddenVerdicts(trajectory_id=tid, steps=list(verdicts), by_round=rounds, measurements=measured)
+
+    def remember_measurement(self, problem_id: str, baseline: str, code: str, m: SpeedMeasurement) -> None:
+        """A hidden-workload measurement already taken (the graph's ``finish`` on the answer)."""
+        if m.hidden:
+            self._measured.setdefault((problem_id, baseline, code), m)
+
+    async def _measure_rounds(
+        self, trajectory: TrajectoryRecord, passed: list[bool], objective: Speed
+    ) -> list[SpeedMeasurement | None]:
+        problem = self.problems[trajectory.problem.id]
+        steps = list(trajectory.steps)
+        baseline = baseline_of(trajectory, problem)
+        out: list[SpeedMeasurement | None] = []
+        for r, ok in enumerate(passed):
+            chosen = objective.answer_index(steps[: r + 1])
+            code = steps[chosen].code if chosen is not None else None
+            if not ok or code is None or baseline is None or code == baseline:
+                out.append(None)
+                continue
+            out.append(await self._measure(problem, baseline, code, objective))
+        return out
+
+    async def _measure(
+        self, problem: Problem, baseline: str, code: str, objective: Speed
+    ) -> SpeedMeasurement:
+        key = (problem.id, baseline, code)
+        if key not in self._measured:
+
+            def run() -> SpeedMeasurement:
+                work = prepare_workload(self.sandbox, problem, baseline, hidden=True, cache=self._workloads)
+                return measure_speed(self.sandbox, work, baseline, code, objective)
+
+            self._measured[key] = await asyncio.to_thread(run)
+        return self._measured[key]
 
     async def _maybe(self, problem_id: str, code: str | None) -> bool | None:
         return None if code is None else await self.passes(problem_id, code)
+
+
+def baseline_of(trajectory: TrajectoryRecord, problem: Problem) -> str | None:
+    """What a speed trajectory's candidates were measured against: the reference solution, else
+    its baseline step's code."""
+    if problem.reference_solution is not None:
+        return problem.reference_solution
+    step = trajectory.baseline_step
+    return trajectory.steps[step].code if step is not None and step < len(trajectory.steps) else None
 
 
 class HiddenLog:

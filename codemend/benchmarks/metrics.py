@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from codemend.benchmarks.passk import mean_pass_at_k
 from codemend.benchmarks.speed import SpeedSummary, summarise_speed
-from codemend.records import Objective, TrajectoryRecord
+from codemend.optimise import Correctness, Speed
+from codemend.records import SpeedMeasurement, TrajectoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +84,8 @@ def summarise(
     rounds: int,
     samples: int,
     feedback_tests: str = "visible",
-    objective: Objective = "correctness",
+    objective: Correctness | Speed | None = None,
+    measured: Mapping[str, Sequence[SpeedMeasurement | None]] | None = None,
 ) -> BenchSummary:
     """``hidden_by_round[trajectory_id]``: the hidden verdict after each round 0..``rounds``."""
     finished = [t for t in trajectories if t.status != "infrastructure_error"]
@@ -125,10 +127,11 @@ def summarise(
         wall_s_per_solved=sum(t.wall_s for t in scored) / solved if solved else None,
         feedback_tests=feedback_tests,
         infrastructure_causes=dict(
-            Counter(infrastructure_cause(t) for t in trajectories if t.status == "infrastructure_error")
-            .most_common()
+            Counter(
+                infrastructure_cause(t) for t in trajectories if t.status == "infrastructure_error"
+            ).most_common()
         ),
-        speed=summarise_speed(scored, hidden_by_round, rounds=rounds, samples=samples)
-        if objective == "speed"
+        speed=summarise_speed(scored, hidden_by_round, measured or {}, rounds=rounds, samples=samples)
+        if isinstance(objective, Speed)
         else None,
     )

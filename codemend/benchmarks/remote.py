@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts
+from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts, baseline_of
 from codemend.benchmarks.spec import BenchSpec, CriticName, FeedbackTests, feedback_view, sampling_for
 from codemend.errors import UserError
 from codemend.llm import LLMClient, SamplingParams
-from codemend.optimise import SpeedSettings
+from codemend.optimise import Correctness, Objective, Speed
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import Objective, Outcome, TrajectoryRecord
+from codemend.records import Outcome, TrajectoryRecord
 from codemend.sandbox import Sandbox
 from codemend.solver import asolve
 from codemend.trajectories import AsyncTrajectoryStore, trajectory_id_for
@@ -42,8 +42,7 @@ class TrajectoryJob(BaseModel):
     critic: CriticName
     sampling: SamplingParams
     feedback_tests: FeedbackTests
-    objective: Objective = "correctness"
-    speed_repetitions: int = 10
+    objective: Objective = Field(default_factory=Correctness)
 
 
 class Solved(BaseModel):
@@ -71,7 +70,7 @@ class TrajectoryBackend(Protocol):
         *,
         rounds: int,
         feedback_tests: FeedbackTests,
-        objective: Objective = "correctness",
+        objective: Correctness | Speed,
     ) -> HiddenVerdicts: ...
 
 
@@ -87,7 +86,6 @@ def job_for(spec: BenchSpec, problem: Problem, sample: int, run_id: str) -> Traj
         sampling=sampling_for(spec, problem.id, sample),
         feedback_tests=spec.feedback_tests,
         objective=spec.objective,
-        speed_repetitions=spec.speed_repetitions,
     )
 
 
@@ -98,14 +96,27 @@ async def judge_record(
     *,
     rounds: int,
     feedback_tests: FeedbackTests,
-    objective: Objective = "correctness",
+    objective: Correctness | Speed | None = None,
 ) -> HiddenVerdicts:
     """The hidden verdicts of a finished trajectory, as the local runner's ``HiddenJudge`` gives them."""
     judge = HiddenJudge(sandbox, [problem], rounds=rounds, objective=objective)
-    report = record.hidden_report
-    if feedback_tests != "all" and report is not None and record.final_code is not None:
-        judge.remember(problem.id, record.final_code, report.passed)  # the same tests, already run
+    remember_final(judge, problem, record, feedback_tests)
     return await judge.judge(record)
+
+
+def remember_final(
+    judge: HiddenJudge, problem: Problem, record: TrajectoryRecord, feedback_tests: FeedbackTests
+) -> None:
+    """What the graph's ``finish`` already learnt of the answer: its hidden-test verdict (the same
+    tests, unless the loop saw them too) and its hidden-workload measurement."""
+    report, code = record.hidden_report, record.final_code
+    if code is None:
+        return
+    if feedback_tests != "all" and report is not None:
+        judge.remember(problem.id, code, report.passed)
+    baseline = baseline_of(record, problem)
+    if record.final_measurement is not None and baseline is not None:
+        judge.remember_measurement(problem.id, baseline, code, record.final_measurement)
 
 
 async def run_job(
@@ -124,7 +135,6 @@ async def run_job(
         trajectory_id=job.trajectory_id,
         run_id=job.run_id,
         objective=job.objective,
-        speed=SpeedSettings(repetitions=job.speed_repetitions),
     )
     # what the local runner's store adds when it opens the trajectory
     record = result.trajectory.model_copy(

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from codemend import __version__
 from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
-from codemend.benchmarks.remote import TrajectoryBackend, job_for, store_solved
+from codemend.benchmarks.remote import TrajectoryBackend, job_for, remember_final, store_solved
 from codemend.benchmarks.spec import BenchSpec, feedback_view, sampling_for
 from codemend.errors import UserError
 from codemend.graphs import CHECKPOINT_FILE, sqlite_checkpointer
 from codemend.llm import LLMClient
-from codemend.optimise import SpeedSettings
+from codemend.optimise import Speed
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.records import Outcome, RunRecord, StepRecord, TrajectoryRecord
@@ -80,8 +80,9 @@ ProgressHook = Callable[[Progress], None]
 class RunOptions:
     """How to run a bench, beyond what it is (``BenchSpec``).
 
-    ``resume``: finish the run in the run dir (its stored settings must agree); ``retry_errors``
-    (with ``resume``): run again the trajectories an infrastructure error ended; ``checkpoints``:
+    ``resume``: finish the run in the run dir (its stored settings and problems must agree);
+    ``retry_errors`` (with ``resume``): run again the trajectories an infrastructure error ended;
+    ``rerun_changed`` (with ``resume``): run again the problems whose content changed; ``checkpoints``:
     keep graph checkpoints, so that a trajectory interrupted half-way resumes after its last
     finished node instead of starting again; ``concurrency``: trajectories in flight;
     ``on_progress``: called with the counts after each trajectory; ``backend``: run and score
@@ -90,6 +91,7 @@ class RunOptions:
 
     resume: bool = False
     retry_errors: bool = False
+    rerun_changed: bool = False
     checkpoints: bool = False
     concurrency: int = 8
     on_progress: ProgressHook | None = None
@@ -215,7 +217,6 @@ class _Batch:
             run_id=self.run_id,
             on_step=store_step,
             objective=spec.objective,
-            speed=SpeedSettings(repetitions=spec.speed_repetitions),
         )
         record = result.trajectory
         for step in record.steps:  # those a resumed checkpoint already held
@@ -224,7 +225,6 @@ class _Batch:
         return record
 
     async def score(self, record: TrajectoryRecord) -> HiddenVerdicts:
-        report = record.hidden_report
         if self.backend is not None:
             problem = self.judge.problems[record.problem.id]
             verdicts = await self.backend.judge(
@@ -235,12 +235,17 @@ class _Batch:
                 objective=self.spec.objective,
             )
         else:
-            if self.spec.feedback_tests != "all" and report is not None and record.final_code is not None:
-                self.judge.remember(record.problem.id, record.final_code, report.passed)  # same tests
+            problem = self.judge.problems[record.problem.id]
+            remember_final(self.judge, problem, record, self.spec.feedback_tests)
             verdicts = await self.judge.judge(record)
         self.log.append(verdicts)
         self.hidden[verdicts.trajectory_id] = verdicts
         return verdicts
+
+    def _rescore(self, verdicts: HiddenVerdicts) -> bool:
+        """Scored with an error, or (a speed run) without the hidden-workload measurements."""
+        unmeasured = self.spec.objective.measures and len(verdicts.measurements) != len(verdicts.by_round)
+        return bool(verdicts.error) or unmeasured
 
     async def sweep(self) -> list[TrajectoryRecord]:
         """Every finished trajectory of the run, each scored (those a kill left unscored now)."""
@@ -249,7 +254,7 @@ class _Batch:
             t
             for t in records
             if t.status != "infrastructure_error"
-            and (t.trajectory_id not in self.hidden or self.hidden[t.trajectory_id].error)
+            and (t.trajectory_id not in self.hidden or self._rescore(self.hidden[t.trajectory_id]))
         ]
         await asyncio.gather(*(self.score(t) for t in missing))
         return records
@@ -272,14 +277,49 @@ async def _forget_errors(store: AsyncTrajectoryStore, run_dir: Path, run_id: str
     return len(failed)
 
 
+async def _check_problems(
+    spec: BenchSpec,
+    problems: Sequence[Problem],
+    store: AsyncTrajectoryStore,
+    run_dir: Path,
+    run_id: str,
+    *,
+    rerun_changed: bool,
+) -> None:
+    """A resumed run must score every problem on one version of it: when a problem's content
+    (its tests, prompt, workload...) changed since its trajectories were stored, refuse, naming
+    the problems, or (``rerun_changed``) drop those trajectories so that they run again."""
+    now = {p.id: feedback_view(p, spec.feedback_tests) for p in problems}
+    stored = await store.trajectories(run_id)
+    stale = [t for t in stored if t.problem.id in now and t.problem != now[t.problem.id]]
+    if not stale:
+        return
+    ids = sorted({t.problem.id for t in stale})
+    if not rerun_changed:
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        raise UserError(
+            f"{run_dir}: {len(ids)} problem(s) changed since their trajectories were stored ({shown}): "
+            "restore the data, or pass --rerun-changed to run those problems again"
+        )
+    for t in stale:
+        await store.discard_trajectory(t.trajectory_id)
+    if (run_dir / CHECKPOINT_FILE).is_file():
+        async with sqlite_checkpointer(run_dir / CHECKPOINT_FILE) as saver:
+            await saver.setup()
+            for t in stale:
+                await saver.adelete_thread(t.trajectory_id)
+
+
 async def _open(
     spec: BenchSpec,
     deps: BenchDeps,
     run_dir: Path,
     store: AsyncTrajectoryStore,
+    problems: Sequence[Problem],
     *,
     resume: bool,
     retry_errors: bool,
+    rerun_changed: bool,
 ) -> tuple[str, set[tuple[str, int]]]:
     if resume:
         run_id, stored = read_spec(run_dir)
@@ -294,11 +334,12 @@ async def _open(
                     f"{run_dir} was run with another {kind} prompt (sha256 {run.prompt_hashes[kind][:12]}, "
                     f"now {digest[:12]}): restore that template, or start a new run"
                 )
+        await _check_problems(spec, problems, store, run_dir, run_id, rerun_changed=rerun_changed)
         if retry_errors:
             await _forget_errors(store, run_dir, run_id)
         return run_id, await store.resume_run(run_id)
-    if retry_errors:
-        raise UserError("--retry-errors goes with --resume")
+    if retry_errors or rerun_changed:
+        raise UserError(f"{'--retry-errors' if retry_errors else '--rerun-changed'} goes with --resume")
     if (run_dir / STORE_FILE).exists():
         raise UserError(f"{run_dir} already holds a bench run: pass --resume, or choose another --run-dir")
     run_id = f"bench-{spec.benchmark}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
@@ -319,13 +360,24 @@ async def run_bench(
     options = options or RunOptions()
     if options.backend is not None and options.checkpoints:
         raise UserError("graph checkpoints stay on one machine: drop --checkpoints to run on a cluster")
+    if isinstance(spec.objective, Speed):  # said at the start, never a fallback mid-run
+        why = await asyncio.to_thread(deps.sandbox.cost_unavailable, spec.objective.cost)
+        if why is not None:
+            raise UserError(f"--cost {spec.objective.cost}: {why}")
     started = time.perf_counter()
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     store = AsyncTrajectoryStore(TrajectoryStore(folder / STORE_FILE))
     try:
         run_id, finished = await _open(
-            spec, deps, folder, store, resume=options.resume, retry_errors=options.retry_errors
+            spec,
+            deps,
+            folder,
+            store,
+            problems,
+            resume=options.resume,
+            retry_errors=options.retry_errors,
+            rerun_changed=options.rerun_changed,
         )
         batch = _Batch(spec, deps, problems, run_dir=folder, store=store, run_id=run_id, options=options)
         pending = [(p, s) for p in problems for s in range(spec.samples) if (p.id, s) not in finished]

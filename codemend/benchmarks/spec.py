@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from codemend.errors import UserError
 from codemend.llm import SamplingParams
+from codemend.optimise import Correctness, Objective
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.records import Objective
 
 FeedbackTests = Literal["visible", "all", "none"]
 CriticName = Literal["tests", "llm", "hybrid"]
@@ -50,8 +50,26 @@ class BenchSpec(BaseModel):
     prompt_files: dict[Literal["generate", "repair", "critique", "optimise"], str] = Field(
         default_factory=dict, description="The user's templates (absolute paths) replacing codemend's."
     )
-    objective: Objective = "correctness"
-    speed_repetitions: int = Field(default=10, ge=2, description="--objective speed: timed runs each.")
+    objective: Objective = Field(
+        default_factory=Correctness, description="What the run optimises, with its settings."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _objective_from_name(cls, data: Any) -> Any:
+        """Runs stored before the objective was one value: ``objective: "speed"`` and
+        ``speed_repetitions``."""
+        if not isinstance(data, dict) or not (
+            isinstance(data.get("objective"), str) or "speed_repetitions" in data
+        ):
+            return data
+        data = dict(data)
+        name = data.pop("objective", "correctness")
+        repetitions = data.pop("speed_repetitions", None)
+        objective: dict[str, Any] = {"name": name}
+        if name == "speed" and repetitions is not None:
+            objective["repetitions"] = repetitions
+        return {**data, "objective": objective}
 
 
 def default_temperature(samples: int) -> float:

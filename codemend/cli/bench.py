@@ -51,8 +51,12 @@ from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,
     EXIT_INTERRUPTED,
+    OBJECTIVE_KNOBS,
+    FiniteRange,
     die,
     endpoint_epilog,
+    objective_from,
+    objective_options,
     parse_prompt_files,
     prompt_options,
     sandbox_options,
@@ -70,7 +74,7 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed", "objective", "speed_repetitions",
+    "max_tokens", "seed",
 )  # fmt: skip
 
 
@@ -86,6 +90,7 @@ def _spec(name: str, options: dict[str, Any]) -> BenchSpec:
     values["ids"] = _ids(options["ids"])
     values["prompt_files"] = parse_prompt_files(options["prompt_files"])
     values["data"] = str(Path(options["data"]).resolve()) if options["data"] else None
+    values["objective"] = objective_from(options)
     if values["temperature"] is None:
         values["temperature"] = default_temperature(options["samples"])
     return BenchSpec(benchmark=name, **{k: v for k, v in values.items() if v is not None})
@@ -97,11 +102,12 @@ def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[
     if stored.benchmark != name:
         raise UserError(f"{run_dir} is a {stored.benchmark} run, not {name}")
     wanted = _spec(name, options)
-    for key in sorted(given & {*_SPEC_OPTIONS, "prompt_files"}):
-        if getattr(wanted, key) != getattr(stored, key):
+    for key in sorted(given & {*_SPEC_OPTIONS, *OBJECTIVE_KNOBS, "prompt_files"}):
+        field = "objective" if key in OBJECTIVE_KNOBS else key
+        if getattr(wanted, field) != getattr(stored, field):
             flag = "--prompt-file" if key == "prompt_files" else "--" + key.replace("_", "-")
             raise UserError(
-                f"{run_dir} was started with {flag} {getattr(stored, key)}; drop {flag} to resume it"
+                f"{run_dir} was started with {flag} {getattr(stored, field)}; drop {flag} to resume it"
             )
     return stored
 
@@ -202,6 +208,7 @@ async def _run(
             run = RunOptions(
                 resume=options["resume"],
                 retry_errors=options["retry_errors"],
+                rerun_changed=options["rerun_changed"],
                 checkpoints=options["checkpoints"],
                 concurrency=concurrency,
                 on_progress=bar,
@@ -290,24 +297,21 @@ def _cluster(options: dict[str, Any]) -> str | None:
     help="Tests the repair loop sees: visible; none (structure only); all (hidden too, studies only).",
 )
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
-@click.option("--temperature", type=click.FloatRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
+@click.option("--temperature", type=FiniteRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")
-@click.option(
-    "--objective",
-    type=click.Choice(["correctness", "speed"]),
-    default="correctness",
-    show_default=True,
-    help="speed: make correct programs faster (%Opt, mean speedup, best@k in the report).",
-)
-@click.option(
-    "--speed-repetitions", type=click.IntRange(min=2), default=10, show_default=True, help="Timed runs each."
-)
+@objective_options
 @click.option(
     "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: runs/bench-NAME-TIME."
 )
 @click.option("--resume", is_flag=True, help="Finish the run in --run-dir (same settings).")
 @click.option("--retry-errors", is_flag=True, help="With --resume: rerun trajectories an infra error ended.")
+@click.option(
+    "--rerun-changed",
+    is_flag=True,
+    help="With --resume: run again the problems whose content changed in the data since they ran "
+    "(without it, such a resume is refused).",
+)
 @click.option(
     "--checkpoints/--no-checkpoints",
     default=False,
@@ -322,7 +326,7 @@ def _cluster(options: dict[str, Any]) -> str | None:
 )
 @click.option(
     "--progress-every",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     default=30.0,
     show_default=True,
     help="Seconds between progress lines when stderr is not a terminal.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 from rich.console import Console
 
 from codemend.errors import UserError
+from codemend.optimise import Correctness, Speed, speed_objective
 from codemend.prompts.template import OFFERED
 from codemend.settings import LLMSettings, SandboxSettings, get_settings
 
@@ -86,3 +88,82 @@ def parse_prompt_files(values: Sequence[str]) -> dict[str, str]:
             raise UserError(f"--prompt-file {value!r}: no such file {path}")
         files[kind] = str(Path(path).resolve())
     return files
+
+
+class FiniteRange(click.FloatRange):
+    """A float within bounds that is also a number: click's ``FloatRange`` lets ``nan`` through
+    (every comparison with it is false)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+TIME_LIMIT = FiniteRange(0.05, 600.0)
+"""Seconds a test may take, everywhere one is taken (as ``Problem.time_limit_s``)."""
+
+
+OBJECTIVE_KNOBS = ("objective", "cost", "repetitions", "alpha", "min_speedup")
+
+
+def objective_options(func: _F) -> _F:
+    """``--objective`` and the knobs of ``speed``, named alike in every command."""
+    speed = Speed.model_fields
+    options = [
+        click.option(
+            "--objective",
+            type=click.Choice(["correctness", "speed"]),
+            default="correctness",
+            show_default=True,
+            help="speed: start from a correct program (the reference solution, else the first passing "
+            "answer) and ask for faster ones, measured in the sandbox on inputs the model is not shown.",
+        ),
+        click.option(
+            "--cost",
+            type=click.Choice(["cpu", "instructions"]),
+            default=speed["cost"].default,
+            show_default=True,
+            help="speed: CPU time of paired fresh runs, or instructions counted under valgrind (exact, "
+            "one run each; needs valgrind).",
+        ),
+        click.option(
+            "--repetitions",
+            type=click.IntRange(min=2, max=1000),
+            default=speed["repetitions"].default,
+            show_default=True,
+            help="speed, cpu: timed runs of each program.",
+        ),
+        click.option(
+            "--alpha",
+            type=FiniteRange(0, 1, min_open=True, max_open=True),
+            default=speed["alpha"].default,
+            show_default=True,
+            help="speed, cpu: significance level of 'faster'.",
+        ),
+        click.option(
+            "--min-speedup",
+            type=FiniteRange(1.0, 10.0),
+            default=speed["min_speedup"].default,
+            show_default=True,
+            help="speed: the smallest ratio that counts as faster (or, inverted, slower).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def objective_from(options: dict[str, Any]) -> Correctness | Speed:
+    """The objective the command-line options describe (``UserError`` if they do not make one)."""
+    if options["objective"] != "speed":
+        return Correctness()
+    return speed_objective(
+        cost=options["cost"],
+        repetitions=options["repetitions"],
+        alpha=options["alpha"],
+        min_speedup=options["min_speedup"],
+    )

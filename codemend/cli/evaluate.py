@@ -12,7 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.samples import evaluate_samples, read_samples
-from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, sandbox_options, sandbox_settings, stderr
+from codemend.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INFRA,
+    TIME_LIMIT,
+    die,
+    sandbox_options,
+    sandbox_settings,
+    stderr,
+)
 from codemend.cli.ray_option import ray_address, ray_option
 from codemend.errors import InfrastructureError, UserError
 from codemend.sandbox import Sandbox, open_sandbox
@@ -35,7 +43,7 @@ def _sandbox(settings: SandboxSettings, size: int, address: str | None) -> Sandb
         return open_sandbox(settings, workers=size)
     from codemend.cluster import ClusterSandbox  # imports Ray: only with --ray
 
-    return ClusterSandbox.start(address, sandbox=settings)
+    return ClusterSandbox.connect(address, sandbox=settings)
 
 
 @click.command()
@@ -43,8 +51,12 @@ def _sandbox(settings: SandboxSettings, size: int, address: str | None) -> Sandb
 @click.argument("samples_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--k", "k_text", default="1,10,100", show_default=True, help="Comma-separated k values.")
 @click.option("--json", "as_json", is_flag=True, help="Print pass@k as JSON.")
-@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds per test.")
-@click.option("--workers", type=int, default=None, help="Parallel sandbox workers (default: cores).")
+@click.option(
+    "--timeout", type=TIME_LIMIT, default=3.0, show_default=True, help="Seconds per test (0.05-600)."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Parallel sandbox workers (default: cores)."
+)
 @ray_option
 @sandbox_options
 def evaluate(

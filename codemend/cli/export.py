@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codemend.cli.common import EXIT_BAD_INPUT, die, stderr
+from codemend.cli.common import EXIT_BAD_INPUT, FiniteRange, die, stderr
 from codemend.errors import UserError
 from codemend.trajectories import DEFAULT_STORE_PATH, FORMATS, ExportOptions, TrajectoryStore
 from codemend.trajectories.export import EmptyExport, ExportResult, export_trajectories
@@ -63,10 +63,18 @@ def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str |
 @click.option(
     "--select", type=click.Choice(["correct", "best", "all"]), default=None, help="Trajectories kept."
 )
-@click.option("--min-reward", type=float, default=None, help="Drop trajectories with a lower final reward.")
+@click.option(
+    "--min-reward", type=FiniteRange(), default=None, help="Drop trajectories with a lower final reward."
+)
 @click.option("--max-per-task", type=click.IntRange(min=1), default=None, help="Rows kept per task.")
 @click.option("--dedup", is_flag=True, help="Drop rows whose code repeats (normalised) within a task.")
-@click.option("--split-by-task", "test_fraction", type=float, default=None, help="Share of tasks in test.")
+@click.option(
+    "--split-by-task",
+    "test_fraction",
+    type=FiniteRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Share of tasks in test.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --split-by-task.")
 @click.option("--messages", is_flag=True, help="sft: one `messages` list instead of prompt/completion.")
 @click.option("--data-source", default="codemend", show_default=True, help="rl: the data_source column.")

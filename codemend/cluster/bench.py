@@ -23,9 +23,10 @@ from codemend.cluster.limiter import limiter_for
 from codemend.cluster.node import RunnerConfig
 from codemend.cluster.pool import RunnerPool
 from codemend.llm import LLMSettings
+from codemend.optimise import Correctness, Speed
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import Objective, TrajectoryRecord
+from codemend.records import TrajectoryRecord
 from codemend.settings import SandboxSettings
 
 CLUSTER_LOG = "cluster.jsonl"
@@ -103,7 +104,7 @@ class RayTrajectories:
         *,
         rounds: int,
         feedback_tests: FeedbackTests,
-        objective: Objective = "correctness",
+        objective: Correctness | Speed,
     ) -> HiddenVerdicts:
         text = await self.pool.call(
             "judge",
@@ -111,7 +112,7 @@ class RayTrajectories:
             record.model_dump_json(),
             rounds,
             feedback_tests,
-            objective,
+            objective.model_dump(),
             retry_infra=True,
         )
         return HiddenVerdicts.model_validate_json(text)

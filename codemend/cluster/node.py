@@ -22,9 +22,10 @@ from codemend.benchmarks.remote import TrajectoryJob, judge_record, run_job
 from codemend.benchmarks.spec import FeedbackTests
 from codemend.cluster.limiter import LimitedClient
 from codemend.llm import LLMClient, LLMSettings
+from codemend.optimise import as_objective
 from codemend.problems import Problem
 from codemend.prompts import Prompts
-from codemend.records import Objective, TestReport, TrajectoryRecord
+from codemend.records import CostMethod, TestReport, TrajectoryRecord
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 
@@ -73,9 +74,7 @@ class NodeRunner:
         hold the runner's event loop while they would); this node's id and how many runs the pool
         takes at once."""
         pool = self._pool()
-        start = getattr(pool, "start", None)
-        if start is not None:
-            await asyncio.to_thread(start)
+        await asyncio.to_thread(pool.start)
         if self.config.llm is not None:
             await self._llms()
         return node_id(), max(1, int(getattr(pool, "size", 1)))
@@ -114,40 +113,48 @@ class NodeRunner:
         record_json: str,
         rounds: int,
         feedback_tests: FeedbackTests,
-        objective: Objective = "correctness",
+        objective: dict[str, Any] | None = None,
     ) -> str:
         """The hidden verdicts of a stored trajectory (one a killed driver left unscored)."""
         problem = Problem.model_validate_json(problem_json)
         record = TrajectoryRecord.model_validate_json(record_json)
         verdicts: HiddenVerdicts = await judge_record(
-            self._pool(), problem, record, rounds=rounds, feedback_tests=feedback_tests, objective=objective
+            self._pool(),
+            problem,
+            record,
+            rounds=rounds,
+            feedback_tests=feedback_tests,
+            objective=as_objective(objective or "correctness"),
         )
         return verdicts.model_dump_json()
 
-    async def run_tests(self, items: list[tuple[str, str]]) -> list[str]:
+    async def cost_unavailable(self, cost: CostMethod) -> str | None:
+        """This node's pool's ``cost_unavailable``."""
+        return await asyncio.to_thread(self._pool().cost_unavailable, cost)
+
+    async def run_tests(self, items: list[tuple[str, str]], cost: CostMethod = "cpu") -> list[str]:
         """Each (problem JSON, code) against all of that problem's tests: one ``TestReport``
-        (JSON) per item, run in parallel on this node's pool."""
+        (JSON) per item, run in parallel on this node's pool, measuring ``cost``."""
         pool = self._pool()
 
         async def one(problem_json: str, code: str) -> str:
-            report: TestReport = await pool.arun(Problem.model_validate_json(problem_json), code)
+            problem = Problem.model_validate_json(problem_json)
+            report: TestReport = await pool.arun(problem, code, cost=cost)
             return report.model_dump_json()
 
         return list(await asyncio.gather(*(one(p, c) for p, c in items)))
 
-    async def score_replies(
-        self, items: list[tuple[str, str, Objective, dict[str, Any] | None]]
-    ) -> list[float]:
-        """``codemend.rewards.score_reply`` of each (problem JSON, reply, objective, speed settings)
+    async def score_replies(self, items: list[tuple[str, str, dict[str, Any]]]) -> list[float]:
+        """``codemend.rewards.score_reply`` of each (problem JSON, reply, objective settings)
         on this node's pool, in parallel: every run of one reply's score on this node."""
-        from codemend.optimise import SpeedSettings
         from codemend.rewards import score_reply
 
         pool = self._pool()
 
-        def one(problem_json: str, reply: str, objective: Objective, speed: dict[str, Any] | None) -> float:
-            settings = None if speed is None else SpeedSettings(**speed)
-            return score_reply(Problem.model_validate_json(problem_json), reply, pool, objective, settings)
+        def one(problem_json: str, reply: str, objective: dict[str, Any]) -> float:
+            return score_reply(
+                Problem.model_validate_json(problem_json), reply, pool, as_objective(objective)
+            )
 
         return list(await asyncio.gather(*(asyncio.to_thread(one, *item) for item in items)))
 

@@ -2,7 +2,7 @@
 
 Anything written against ``Sandbox`` scores on the cluster unchanged: ``codemend evaluate --ray``
 hands it to the samples evaluation, and an RL trainer scores rollouts on the cluster with
-``codemend.rewards.use_sandbox(ClusterSandbox.start(...))`` before calling ``compute_score`` or
+``codemend.rewards.use_sandbox(ClusterSandbox.connect(...))`` before calling ``compute_score`` or
 ``reward_func``. ``run`` is blocking and thread-safe: the calls travel through one event loop of
 the sandbox's own thread. A reply's whole score (``score_reply``: its tests, and for a speed score
 every paired measurement) runs on one runner, so a measurement never mixes two nodes.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 import ray
@@ -25,9 +24,9 @@ import ray
 from codemend.cluster.connect import connect, disconnect
 from codemend.cluster.node import RunnerConfig
 from codemend.cluster.pool import RunnerPool
-from codemend.optimise import SpeedSettings
+from codemend.optimise import Correctness, Speed
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.records import Objective, TestReport
+from codemend.records import CostMethod, TestReport
 from codemend.sandbox import Sandbox
 from codemend.settings import SandboxSettings, get_settings
 
@@ -49,7 +48,7 @@ class ClusterSandbox(Sandbox):
         return loop
 
     @classmethod
-    def start(cls, address: str = "auto", *, sandbox: SandboxSettings | None = None) -> ClusterSandbox:
+    def connect(cls, address: str = "auto", *, sandbox: SandboxSettings | None = None) -> ClusterSandbox:
         """Connect (unless this process already is) and start one runner per ``sandbox`` unit."""
         connected = connect(address)
         loop = cls._loop_thread()
@@ -70,19 +69,28 @@ class ClusterSandbox(Sandbox):
         call = self.pool.call(method, *args, retry_infra=True)
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
 
+    def cost_unavailable(self, cost: CostMethod) -> str | None:
+        """What a runner's pool says (every node runs the same sandbox settings)."""
+        if cost == "cpu":
+            return None
+        why: str | None = self._call("cost_unavailable", cost)
+        return why
+
     def run(
-        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+        self,
+        problem: Problem,
+        code: str,
+        tests: Sequence[AssertTest | IOTest] | None = None,
+        *,
+        cost: CostMethod = "cpu",
     ) -> TestReport:
         selected = problem if tests is None else problem.model_copy(update={"tests": list(tests)})
-        (text,) = self._call("run_tests", [(selected.model_dump_json(), code)])
+        (text,) = self._call("run_tests", [(selected.model_dump_json(), code)], cost)
         return TestReport.model_validate_json(text)
 
-    def score_reply(
-        self, problem: Problem, reply: str, objective: Objective, speed: SpeedSettings | None
-    ) -> float:
+    def score_reply(self, problem: Problem, reply: str, objective: Correctness | Speed) -> float:
         """``codemend.rewards.score_reply`` of ``reply`` on one runner, with that node's pool."""
-        settings = None if speed is None else asdict(speed)
-        (score,) = self._call("score_replies", [(problem.model_dump_json(), reply, objective, settings)])
+        (score,) = self._call("score_replies", [(problem.model_dump_json(), reply, objective.model_dump())])
         return float(score)
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from codemend.env.rewards import EnvRewards, TurnScore, shaped
 from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
 from codemend.graphs import Limits, RepairContext, run_repair, to_trajectory
 from codemend.llm import Usage
+from codemend.optimise import Correctness, Speed, baseline_note
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.records import StepRecord, StopReason, TrajectoryRecord
@@ -55,6 +56,10 @@ class EnvConfig:
     """The graph's per-step reward (``pass_fraction`` or ``constraint_score``)."""
     imports: ImportPolicy | str = "default"
     prompts: Prompts | None = None
+    objective: Correctness | Speed = field(default_factory=Correctness)
+    """``Speed(...)``: episodes start from the reference solution and ask for faster code; the
+    final reward is the gated speedup measured on the hidden workload (never on inputs the
+    policy was shown)."""
 
     def __post_init__(self) -> None:
         if self.max_turns < 1:
@@ -95,10 +100,18 @@ def chat(messages: list[Any]) -> ChatMessages:
 
 def first_observation(problem: Problem, config: EnvConfig | None = None) -> ChatMessages:
     """An episode's first prompt, rendered as the graph's ``generate`` node does, without one."""
-    prompts = (config or EnvConfig()).prompts or Prompts.load()
+    settings = config or EnvConfig()
+    prompts = settings.prompts or Prompts.load()
     generator = make_generator(
-        llm=PolicyChannel(), generate_prompt=prompts.generate, repair_prompt=prompts.repair
+        llm=PolicyChannel(),
+        generate_prompt=prompts.generate,
+        repair_prompt=prompts.repair,
+        optimise_prompt=prompts.optimise,
     )
+    objective, reference = settings.objective, problem.reference_solution
+    if isinstance(objective, Speed) and reference is not None:
+        note = baseline_note(problem, reference=True, method=objective.cost)
+        return chat(generator.optimise_messages(problem, reference, note, None))
     return chat(generator.first_messages(problem))
 
 
@@ -146,6 +159,7 @@ class RepairEnv:
             llm=channel,
             generate_prompt=prompts.generate,
             repair_prompt=prompts.repair,
+            optimise_prompt=prompts.optimise,
             history=self.config.history,
         )
         return RepairContext(
@@ -156,6 +170,7 @@ class RepairEnv:
             reward=reward_function(self.config.step_reward),
             limits=Limits(max_rounds=self.config.max_turns - 1),
             on_step=self._steps.append,
+            objective=self.config.objective,
         )
 
     async def reset(self) -> ChatMessages:
@@ -205,6 +220,7 @@ class RepairEnv:
             trajectory_id=self._trajectory_id,
             run_id=self.run_id,
             sample_index=self.sample_index,
+            objective=self.config.objective.name,
         )
         if values.get("stop_reason") == "infrastructure":
             raise InfrastructureError(f"the episode of {self.problem.id!r} failed: {values.get('error')}")

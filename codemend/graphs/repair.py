@@ -5,7 +5,8 @@ Every stop is decided by a node and recorded in ``stop_reason``; the edges only 
 failed step recorded; it is never scored as a wrong answer. A prompt that no longer fits the
 model's context (``ContextLengthExceeded``) is not an infrastructure failure: the run stops with
 ``context_length`` and its best candidate so far is the answer, scored as usual. With
-``objective="speed"`` the same loop asks for faster correct code (``graphs/speed.py``).
+a measuring objective (``Speed``) the same loop asks for faster correct code (``graphs/speed.py``);
+the objective value decides the rewards, when to stop and which step is the answer.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from codemend.agents import code_fingerprint, repair_feedback, reward_components
-from codemend.errors import ContextLengthExceeded, InfrastructureError
+from codemend.errors import ContextLengthExceeded, InfrastructureError, ProblemError
 from codemend.graphs import speed
 from codemend.graphs.state import RepairContext, RepairState
-from codemend.graphs.trajectory import visible_solved
-from codemend.records import Message, Objective, StepKind, StepRecord, StopReason
+from codemend.optimise import Correctness, Speed, best_visible_index
+from codemend.records import Message, StepKind, StepRecord, StopReason
 
 Update = dict[str, Any]
 NODES = ("generate", "repair", "execute", "critique", "finish")
@@ -39,7 +40,7 @@ async def _report(ctx: RepairContext, step: StepRecord) -> None:
             await outcome
 
 
-def _failed(exc: InfrastructureError | ContextLengthExceeded) -> str:
+def _failed(exc: InfrastructureError | ContextLengthExceeded | ProblemError) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -50,11 +51,14 @@ async def _stop_with(ctx: RepairContext, step: StepRecord, reason: StopReason, *
 
 
 async def _infrastructure_stop(
-    ctx: RepairContext, step: StepRecord, exc: InfrastructureError, started: float
+    ctx: RepairContext, step: StepRecord, exc: InfrastructureError | ProblemError, started: float
 ) -> Update:
+    """End the run on a failure that is not the model's: the sandbox or endpoint failed, or the
+    problem cannot be measured as given (``ProblemError``: its reference or input generator fails)."""
     failed = step.model_copy(update={"error": _failed(exc)})
     elapsed = time.perf_counter() - started
-    return await _stop_with(ctx, failed, "infrastructure", error=failed.error, elapsed_s=elapsed)
+    blame = {"problem_error": str(exc)} if isinstance(exc, ProblemError) else {}
+    return await _stop_with(ctx, failed, "infrastructure", error=failed.error, elapsed_s=elapsed, **blame)
 
 
 async def _draft(
@@ -84,8 +88,8 @@ async def _draft(
 
 async def generate(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     ctx = runtime.context
-    if ctx.objective == "speed":
-        return {**await _speed_generate(ctx, state), "objective": "speed"}
+    if ctx.objective.measures:
+        return await _speed_generate(ctx, state)
     return await _draft(ctx, state, ctx.generator.first_messages(ctx.problem), "generate", None)
 
 
@@ -93,8 +97,21 @@ async def _speed_generate(ctx: RepairContext, state: RepairState) -> Update:
     reference = ctx.problem.reference_solution
     if reference is None:  # a first correct answer, which becomes the baseline
         return await _draft(ctx, state, ctx.generator.first_messages(ctx.problem), "generate", None)
+    started = time.perf_counter()
+    try:  # a reference that fails its own tests or workload ends the run before any model call
+        tested = await ctx.executor.visible(ctx.problem, reference)
+        if tested.results and not tested.passed:
+            failed = next(r for r in tested.results if not r.passed)
+            what = failed.assertion or failed.exc_message or failed.detail or failed.status
+            raise ProblemError(ctx.problem.id, f"the reference solution fails its own visible tests ({what})")
+        await ctx.executor.check_baseline(ctx.problem, reference)
+    except (ProblemError, InfrastructureError) as exc:
+        unasked = StepRecord(index=0, kind="generate", messages=[])
+        return await _infrastructure_stop(ctx, unasked, exc, started)
     # Optimisation starts from the reference; handing it back unchanged is no progress.
-    messages = ctx.generator.optimise_messages(ctx.problem, reference, speed.opening_note(ctx), None)
+    messages = ctx.generator.optimise_messages(
+        ctx.problem, reference, speed.opening_note(ctx, reference=True), None
+    )
     known = [code_fingerprint(reference)]
     update = await _draft(ctx, {**state, "fingerprints": known}, messages, "generate", None)
     return {**update, "fingerprints": known + update.get("fingerprints", []), "baseline": reference}
@@ -105,7 +122,7 @@ async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     previous = state["steps"][-1]
     assert previous.critique is not None, "repair follows a critiqued step"
     feedback = repair_feedback(previous.critique)
-    if ctx.objective == "speed" and speed.correct(previous):
+    if isinstance(ctx.objective, Speed) and ctx.objective.correct(previous):
         messages = ctx.generator.optimise_messages(ctx.problem, previous.code or "", feedback, previous)
     else:
         messages = ctx.generator.repair_messages(ctx.problem, previous, feedback)
@@ -121,9 +138,10 @@ async def execute(state: RepairState, runtime: Runtime[RepairContext]) -> Update
         report = await ctx.executor.visible(ctx.problem, step.code or "")
         updated = step.model_copy(update={"report": report})
         update: Update = {"current": updated}
-        if ctx.objective == "speed" and report.passed:
+        # with no visible test, the workload checks the candidate (it expects the baseline's outputs)
+        if ctx.objective.measures and (report.passed or not report.results):
             update = await speed.measure(ctx, state, updated)
-    except InfrastructureError as exc:
+    except (InfrastructureError, ProblemError) as exc:
         return await _infrastructure_stop(ctx, step, exc, started)
     return {**update, "elapsed_s": time.perf_counter() - started}
 
@@ -141,12 +159,12 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
         return await _infrastructure_stop(ctx, step, exc, started)
     critique_ = verdict.critique
     rewards = reward_components(step.report, critique_)
-    reward = ctx.reward(step.report, critique_)
-    if ctx.objective == "speed":
+    reward = ctx.objective.step_reward(step, ctx.reward(step.report, critique_))
+    if ctx.objective.measures:
         if speed.is_baseline(state, step):
-            note = speed.baseline_note(speed.workload_calls(ctx), reference=False)
+            note = speed.opening_note(ctx, reference=False)
             critique_ = critique_.model_copy(update={"feedback": note})
-        reward = rewards["speed"] = speed.step_reward(step)
+        rewards["speed"] = reward
     done = step.model_copy(update={"critique": critique_, "reward": reward, "rewards": rewards})
     await _report(ctx, done)
     update: Update = {
@@ -164,7 +182,7 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
 def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, Any]) -> StopReason | None:
     """Why to stop after a critique, given the steps and the counters as they will be, or None."""
     limits = ctx.limits
-    if speed.solved(steps[-1]) if ctx.objective == "speed" else visible_solved(steps[-1]):
+    if ctx.objective.solved(steps[-1]):
         return "solved"
     if sum(s.kind == "repair" for s in steps) >= limits.max_rounds:
         return "max_rounds"
@@ -175,40 +193,45 @@ def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, A
     return None
 
 
-def final_index(steps: list[StepRecord]) -> int | None:
-    """The step whose code is the answer: one that passes the visible tests, else the best reward;
-    the latest among ties."""
-    scored = [s for s in steps if s.code is not None and s.report is not None]
-    if not scored:
-        return None
-    return max(scored, key=lambda s: (visible_solved(s), s.reward or 0.0, s.index)).index
+final_index = best_visible_index
 
 
-def answer_index(steps: list[StepRecord], objective: Objective) -> int | None:
-    """The step whose code a run with ``objective`` returns, as ``finish`` picks it: for speed,
-    the correct step credited with the largest speedup; else (or when none is correct) as above."""
-    chosen = speed.final_index(steps) if objective == "speed" else None
-    return final_index(steps) if chosen is None else chosen
+def answer_index(steps: list[StepRecord], objective: Correctness | Speed) -> int | None:
+    """The step whose code a run with ``objective`` returns, as ``finish`` picks it."""
+    return objective.answer_index(steps)
 
 
 async def finish(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
     """Pick the answer, run the hidden tests on it once, and compute the final reward."""
     ctx = runtime.context
     steps = state.get("steps", [])
-    chosen = answer_index(steps, ctx.objective)
+    chosen = ctx.objective.answer_index(steps)
     if chosen is None:
         return {"final_index": None, "final_reward": None}
     step = steps[chosen]
     started = time.perf_counter()
+    measured: Update = {}
     try:
         hidden = await ctx.executor.hidden(ctx.problem, step.code or "")
-    except InfrastructureError as exc:
-        return {"final_index": chosen, "stop_reason": "infrastructure", "error": _failed(exc)}
-    reward = ctx.reward(hidden, None) if hidden is not None else step.reward
-    if ctx.objective == "speed":
-        reward = speed.final_reward(step, hidden)
+        hidden_ok = hidden is None or hidden.passed
+        if ctx.objective.measures and hidden_ok:
+            answer = await speed.measure_answer(ctx, state, step)
+            if answer is not None:
+                step = step.model_copy(update={"measurement": answer})
+                measured = {"final_measurement": answer}
+    except (InfrastructureError, ProblemError) as exc:
+        blame = {"problem_error": str(exc)} if isinstance(exc, ProblemError) else {}
+        return {"final_index": chosen, "stop_reason": "infrastructure", "error": _failed(exc), **blame}
+    tests_reward = ctx.reward(hidden, None) if hidden is not None else step.reward
+    reward = ctx.objective.final_reward(step, tests_reward, hidden_ok)
     elapsed = time.perf_counter() - started
-    return {"final_index": chosen, "hidden_report": hidden, "final_reward": reward, "elapsed_s": elapsed}
+    return {
+        "final_index": chosen,
+        "hidden_report": hidden,
+        "final_reward": reward,
+        "elapsed_s": elapsed,
+        **measured,
+    }
 
 
 def _unless_stopped(target: str) -> Callable[[RepairState], str]:

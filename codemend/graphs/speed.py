@@ -1,37 +1,32 @@
-"""``--objective speed`` in the repair graph: the baseline, measuring correct candidates, the
-gated reward, when to stop and which step is the answer.
+"""The graph's side of a measuring objective (``Speed``): the baseline, measuring correct
+candidates on the loop's workload, and the answer's measurement on the hidden workload.
 
 Correctness comes first: a candidate that fails a visible test is repaired as always; a correct
 one is measured against the baseline (the problem's reference solution, else the first
-candidate that passed, which becomes the baseline) and asked to be faster still.
+candidate that passed, which becomes the baseline) and asked to be faster still. What it is
+told quotes only the visible performance inputs (``codemend.optimise.feedback``); its reward is
+measured on the hidden ones.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from codemend.errors import UserError
+from codemend.errors import ProblemError
 from codemend.graphs.state import RepairContext, RepairState
-from codemend.graphs.trajectory import visible_solved
-from codemend.optimise import baseline_note, measured_reward, optimised, speed_reward
-from codemend.records import SpeedMeasurement, StepRecord, TestReport
+from codemend.optimise import Speed, baseline_note
+from codemend.records import SpeedMeasurement, StepRecord, visible_solved
 
 Update = dict[str, Any]
 
 
-def correct(step: StepRecord) -> bool:
-    """Passes its visible tests and, when measured, was right on the whole workload."""
-    m = step.measurement
-    return visible_solved(step) and (m is None or m.verdict != "incorrect")
+def _speed(ctx: RepairContext) -> Speed:
+    assert isinstance(ctx.objective, Speed), "only a measuring objective reaches graphs/speed.py"
+    return ctx.objective
 
 
-def workload_calls(ctx: RepairContext) -> list[str]:
-    problem = ctx.problem
-    return [t.call or f"stdin of {len(t.stdin or '')} characters" for t in problem.perf_tests]
-
-
-def opening_note(ctx: RepairContext) -> str:
-    return baseline_note(workload_calls(ctx), reference=True)
+def opening_note(ctx: RepairContext, *, reference: bool) -> str:
+    return baseline_note(ctx.problem, reference=reference, method=_speed(ctx).cost)
 
 
 def baseline_label(state: RepairState) -> str:
@@ -45,49 +40,25 @@ async def measure(ctx: RepairContext, state: RepairState, step: StepRecord) -> U
     baseline = state.get("baseline")
     if baseline is None:
         try:
-            await ctx.executor.workload(ctx.problem, code)
-        except UserError as exc:  # right on the tests, wrong or too slow on the workload
-            failed = SpeedMeasurement(contained=_contained(ctx), verdict="incorrect", failure=str(exc))
+            await ctx.executor.check_baseline(ctx.problem, code)
+        except ProblemError as exc:  # right on the tests, wrong or too slow on the workload
+            contained = bool(ctx.executor.sandbox.contained)
+            failed = SpeedMeasurement(contained=contained, verdict="incorrect", failure=str(exc))
             return {"current": step.model_copy(update={"measurement": failed})}
         return {"current": step, "baseline": code, "baseline_step": step.index}
-    measurement = await ctx.executor.measure(ctx.problem, baseline, code)
+    measurement = await ctx.executor.measure(ctx.problem, baseline, code, _speed(ctx), hidden=False)
     return {"current": step.model_copy(update={"measurement": measurement})}
-
-
-def _contained(ctx: RepairContext) -> bool:
-    return bool(getattr(ctx.executor.sandbox, "contained", False))
 
 
 def is_baseline(state: RepairState, step: StepRecord) -> bool:
     return state.get("baseline_step") == step.index
 
 
-def step_reward(step: StepRecord) -> float:
-    """The gated reward on the visible tests: 0 unless correct; the baseline itself 0.5."""
-    if step.measurement is None:
-        return speed_reward(correct(step), 1.0)
-    return measured_reward(step.measurement, visible_solved(step))
-
-
-def final_reward(step: StepRecord, hidden: TestReport | None) -> float:
-    ok = visible_solved(step) and (hidden is None or hidden.passed)
-    if step.measurement is None:
-        return speed_reward(ok, 1.0)
-    return measured_reward(step.measurement, ok)
-
-
-def solved(step: StepRecord) -> bool:
-    """Stop early once a candidate is correct and significantly >= 1.1x faster (%Opt)."""
-    return correct(step) and optimised(step.measurement, True)
-
-
-def final_index(steps: list[StepRecord]) -> int | None:
-    """The correct step with the largest credited speedup (the latest among ties), else None."""
-    ranked = [s for s in steps if s.code is not None and correct(s)]
-    if not ranked:
+async def measure_answer(ctx: RepairContext, state: RepairState, step: StepRecord) -> SpeedMeasurement | None:
+    """The answer's cost on the hidden workload, when it is correct and not the baseline itself
+    (which is 1.0x by definition)."""
+    baseline = state.get("baseline")
+    code = step.code or ""
+    if baseline is None or code == baseline or not _speed(ctx).correct(step) or not visible_solved(step):
         return None
-
-    def credit(s: StepRecord) -> float:
-        return s.measurement.credited_speedup if s.measurement is not None else 1.0
-
-    return max(ranked, key=lambda s: (credit(s), s.index)).index
+    return await ctx.executor.measure(ctx.problem, baseline, code, _speed(ctx), hidden=True)

@@ -15,8 +15,9 @@ from typing import Annotated
 from typing_extensions import TypedDict
 
 from codemend.agents import Critic, Executor, Generator, RewardFn, pass_fraction
+from codemend.optimise import Correctness, Speed
 from codemend.problems import Problem
-from codemend.records import Objective, StepRecord, StopReason, TestReport
+from codemend.records import SpeedMeasurement, StepRecord, StopReason, TestReport
 
 StepHook = Callable[[StepRecord], Awaitable[None] | None]
 """Called with each step once it is finished (a store commits it). On resume a step whose node
@@ -40,8 +41,14 @@ class RepairState(TypedDict, total=False):
     """The step whose code is the answer (best reward; the latest among ties)."""
     hidden_report: TestReport | None
     final_reward: float | None
-    objective: Objective
-    """Set to ``speed`` by the first node of an optimisation run (absent: correctness)."""
+    problem_error: str | None
+    """The run stopped because the problem cannot be used as given (``ProblemError``: its
+    reference fails its own tests or workload, its input generator fails): not the model's
+    failure, and not the sandbox's either."""
+    problem_digest: str
+    """SHA-256 of the problem the run was started on: a checkpointed thread resumes on it only."""
+    final_measurement: SpeedMeasurement | None
+    """A measuring objective: the answer's cost on the hidden workload (its reward's measure)."""
     baseline: str | None
     """``--objective speed``: the correct code candidates are measured against (the reference
     solution, else the first candidate that passed)."""
@@ -67,5 +74,6 @@ class RepairContext:
     reward: RewardFn = pass_fraction
     limits: Limits = field(default_factory=Limits)
     on_step: StepHook | None = None
-    objective: Objective = "correctness"
-    """``speed``: start from a correct program and ask for faster ones (``codemend.optimise``)."""
+    objective: Correctness | Speed = field(default_factory=Correctness)
+    """What the run optimises, with its settings and behaviour (``codemend.optimise.objective``):
+    ``Speed`` starts from a correct program and asks for faster ones."""

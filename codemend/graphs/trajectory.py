@@ -5,14 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from codemend.problems import Problem
-from codemend.records import StepRecord, TrajectoryRecord, TrajectoryStatus
-
-
-def visible_solved(step: StepRecord) -> bool:
-    """Every visible test passed (with none, every structural constraint the critic checked)."""
-    if step.report is not None and step.report.results:
-        return step.report.passed
-    return step.critique is not None and all(c.satisfied for c in step.critique.constraints)
+from codemend.records import ObjectiveName, StepRecord, TrajectoryRecord, TrajectoryStatus, visible_solved
 
 
 def _status(values: dict[str, Any], final: StepRecord | None) -> TrajectoryStatus:
@@ -25,7 +18,13 @@ def _status(values: dict[str, Any], final: StepRecord | None) -> TrajectoryStatu
 
 
 def to_trajectory(
-    values: dict[str, Any], *, problem: Problem, trajectory_id: str, run_id: str, sample_index: int = 0
+    values: dict[str, Any],
+    *,
+    problem: Problem,
+    trajectory_id: str,
+    run_id: str,
+    sample_index: int = 0,
+    objective: ObjectiveName = "correctness",
 ) -> TrajectoryRecord:
     """Build the record from the values of a finished run of the repair graph."""
     steps: list[StepRecord] = list(values.get("steps", []))
@@ -47,7 +46,7 @@ def to_trajectory(
         tokens_in=values.get("tokens_in", 0),
         tokens_out=values.get("tokens_out", 0),
         wall_s=values.get("elapsed_s", 0.0),
-        objective=values.get("objective", "correctness"),
+        objective=objective,
         baseline_step=values.get("baseline_step"),
-        final_measurement=final.measurement if final is not None else None,
+        final_measurement=values.get("final_measurement"),
     )

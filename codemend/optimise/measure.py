@@ -1,37 +1,40 @@
-"""Measuring a candidate's cost against a baseline's, honestly.
+"""Measuring a candidate's cost against a baseline's, honestly, by one of two methods.
 
-Each repetition runs the workload in a fresh candidate process (the sandbox forks one per run),
-so nothing a candidate memoises survives into the next repetition. The cost is the CPU time of
-that process's whole tree from fork to exit, which the sandbox's supervisor reads from
-``wait4`` — outside the candidate, so import-time precomputation counts and no code in the
-candidate can change it; processes it spawns are reaped inside its namespaces and counted.
-Baseline and candidate runs alternate (ABBA) in the same sandbox after a warm-up, so machine
-load falls on both alike, and a one-sided Mann-Whitney U test decides "faster" or "slower".
-Where the sandbox cannot contain candidates in namespaces of their own, a detached helper could
-do the work outside the reaped tree, so the cost is then each run's wall time (method ``wall``):
-noisier, but no helper can hide from it, since the answer waits for its work.
+**CPU time** (``Speed(cost="cpu")``, the default). Each repetition runs the workload in a fresh
+candidate process (the sandbox forks one per run), so nothing a candidate memoises survives
+into the next repetition. The cost is the CPU time of that process's whole tree from fork to
+exit, which the sandbox's supervisor reads from ``wait4`` — outside the candidate, so
+import-time precomputation counts and no code in the candidate can change it; processes it
+spawns are reaped inside its namespaces and counted. Baseline and candidate runs alternate
+(ABBA) in the same sandbox after a warm-up, so machine load falls on both alike, and a
+one-sided Mann-Whitney U test decides "faster" or "slower" — only for a difference of at least
+``min_speedup``, so that timing noise is not a speedup. Where the sandbox cannot contain
+candidates in namespaces of their own, a detached helper could do the work outside the reaped
+tree, so the cost is then each run's wall time (method ``wall``): noisier, but no helper can
+hide from it, since the answer waits for its work.
+
+**Instructions** (``Speed(cost="instructions")``). The candidate's process runs under valgrind,
+which counts its user-space instructions from outside its reach; the count repeats exactly for
+the same program and inputs whatever else the machine does, so one run of each program replaces
+the paired repetitions and an identical program is never "faster". The interpreter's start-up
+(a program that does nothing, counted once per sandbox) is subtracted from both counts. A
+counted candidate runs as one process (it cannot fork), and one that leaves no count (killed,
+or killing itself after answering) is not measured: it is ``incorrect`` on the workload.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+import weakref
 
-from codemend.errors import InfrastructureError, UserError
+from codemend.errors import InfrastructureError, ProblemError, UserError
+from codemend.optimise.objective import Speed
 from codemend.optimise.stats import mann_whitney, median
 from codemend.optimise.workload import Workload
+from codemend.problems import AssertTest, IOTest, Problem
 from codemend.records import SpeedMeasurement, TestReport
 from codemend.sandbox import Sandbox
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpeedSettings:
-    repetitions: int = 10
-    """Timed runs of each program (after the warm-up)."""
-    warmup: int = 1
-    """Untimed runs of each program first."""
-    alpha: float = 0.05
-    """Significance level of each one-sided test."""
 
 
 def _failure(report: TestReport, workload: Workload) -> tuple[str, str | None]:
@@ -50,31 +53,46 @@ def _cost(report: TestReport, method: str) -> float:
     return report.cpu_s
 
 
+def _empty(sandbox: Sandbox, workload: Workload, objective: Speed, method: str) -> SpeedMeasurement:
+    return SpeedMeasurement(
+        method=method,  # type: ignore[arg-type]
+        contained=bool(sandbox.contained),
+        inputs=workload.inputs,
+        hidden=workload.hidden,
+        seed=workload.seed,
+        warmup=objective.warmup if method != "instructions" else 0,
+        alpha=objective.alpha,
+        verdict="same",
+    )
+
+
 def measure_speed(
     sandbox: Sandbox,
     workload: Workload,
     baseline: str,
     candidate: str,
-    settings: SpeedSettings | None = None,
+    objective: Speed | None = None,
 ) -> SpeedMeasurement:
-    """``candidate`` against ``baseline`` on ``workload``; a candidate wrong on it in any
-    repetition is ``incorrect`` (and measured no further). ``UserError`` if the baseline fails."""
-    opts = settings or SpeedSettings()
+    """``candidate`` against ``baseline`` on ``workload`` by ``objective.cost``; a candidate
+    wrong on it (in any repetition) is ``incorrect`` and measured no further. ``ProblemError``
+    if the baseline fails it; ``UserError`` if this sandbox cannot take that cost."""
+    opts = objective or Speed()
+    sandbox.start()  # a pool learns whether it contains candidates when its workers start
+    why = sandbox.cost_unavailable(opts.cost)
+    if why is not None:
+        raise UserError(f"--cost {opts.cost}: {why}")
+    if opts.cost == "instructions":
+        return _count(sandbox, workload, baseline, candidate, opts)
+    return _time(sandbox, workload, baseline, candidate, opts)
+
+
+def _time(
+    sandbox: Sandbox, workload: Workload, baseline: str, candidate: str, opts: Speed
+) -> SpeedMeasurement:
     started = time.monotonic()
+    empty = _empty(sandbox, workload, opts, "cpu" if sandbox.contained else "wall")
     base_s: list[float] = []
     cand_s: list[float] = []
-    start = getattr(sandbox, "start", None)
-    if callable(start):  # a pool learns whether it contains candidates when its workers start
-        start()
-    contained = bool(getattr(sandbox, "contained", False))
-    empty = SpeedMeasurement(
-        method="cpu" if contained else "wall",
-        contained=contained,
-        inputs=workload.inputs,
-        warmup=opts.warmup,
-        alpha=opts.alpha,
-        verdict="same",
-    )
     for rep in range(opts.warmup + opts.repetitions):
         order = ("baseline", "candidate") if rep % 2 == 0 else ("candidate", "baseline")
         for which in order:
@@ -83,14 +101,72 @@ def measure_speed(
             if not report.passed:
                 failure, where = _failure(report, workload)
                 if which == "baseline":
-                    raise UserError(
-                        f"problem {workload.problem.id}: the baseline fails its workload ({failure})"
-                    )
+                    raise ProblemError(workload.problem.id, f"the baseline fails its workload ({failure})")
                 wrong = {"verdict": "incorrect", "failure": failure, "failing_input": where}
                 return _with(empty, base_s, cand_s, started, **wrong)
             if rep >= opts.warmup:
                 (base_s if which == "baseline" else cand_s).append(round(_cost(report, empty.method), 6))
-    return _judged(empty, base_s, cand_s, started)
+    return _judged(empty, base_s, cand_s, started, opts)
+
+
+def _count(
+    sandbox: Sandbox, workload: Workload, baseline: str, candidate: str, opts: Speed
+) -> SpeedMeasurement:
+    started = time.monotonic()
+    empty = _empty(sandbox, workload, opts, "instructions")
+    floor = startup_instructions(sandbox, workload.problem)
+    base = sandbox.run(workload.problem, baseline, workload.tests, cost="instructions")
+    if not base.passed or base.instructions is None:
+        failure = _failure(base, workload)[0] if not base.passed else "it left no instruction count"
+        raise ProblemError(workload.problem.id, f"the baseline fails its workload ({failure})")
+    cand = sandbox.run(workload.problem, candidate, workload.tests, cost="instructions")
+    if not cand.passed:
+        failure, where = _failure(cand, workload)
+        return _with(empty, [], [], started, verdict="incorrect", failure=failure, failing_input=where)
+    if cand.instructions is None:
+        failure = "no instruction count: a process of the candidate did not exit by itself"
+        return _with(empty, [], [], started, verdict="incorrect", failure=failure)
+    net_b, net_c = max(base.instructions - floor, 1), max(cand.instructions - floor, 1)
+    speedup = net_b / net_c
+    verdict = (
+        "faster" if speedup >= opts.min_speedup else "slower" if speedup * opts.min_speedup <= 1 else "same"
+    )
+    return _with(
+        empty,
+        [],
+        [],
+        started,
+        baseline_instructions=net_b,
+        candidate_instructions=net_c,
+        startup_instructions=floor,
+        speedup=round(speedup, 4),
+        verdict=verdict,
+    )
+
+
+_floors: weakref.WeakKeyDictionary[Sandbox, dict[bool, int]] = weakref.WeakKeyDictionary()
+_floor_lock = threading.Lock()
+
+
+def startup_instructions(sandbox: Sandbox, problem: Problem) -> int:
+    """Instructions of a candidate process that does nothing (start-up, loading, serving no
+    call), counted once per sandbox for call-based and for stdin programs."""
+    calls = problem.entry_point is not None
+    with _floor_lock:
+        known = _floors.setdefault(sandbox, {}).get(calls)
+    if known is not None:
+        return known
+    bare = problem.model_copy(update={"test_setup_code": "", "tests": []})
+    idle: AssertTest | IOTest = AssertTest(code="assert True") if calls else IOTest(expected_stdout="")
+    code = f"def {problem.entry_point}(*args, **kwargs):\n    return None\n" if calls else ""
+    report = sandbox.run(bare, code, [idle], cost="instructions")
+    if not report.passed or report.instructions is None:
+        raise InfrastructureError(
+            f"the {sandbox.name} sandbox could not count an empty program's instructions"
+        )
+    with _floor_lock:
+        _floors.setdefault(sandbox, {})[calls] = report.instructions
+    return report.instructions
 
 
 def _with(
@@ -101,12 +177,13 @@ def _with(
 
 
 def _judged(
-    empty: SpeedMeasurement, base_s: list[float], cand_s: list[float], started: float
+    empty: SpeedMeasurement, base_s: list[float], cand_s: list[float], started: float, opts: Speed
 ) -> SpeedMeasurement:
     test = mann_whitney(cand_s, base_s)
     base_med, cand_med = median(base_s), median(cand_s)
-    alpha = empty.alpha
-    verdict = "faster" if test.p_less < alpha else "slower" if test.p_greater < alpha else "same"
+    speedup = base_med / max(cand_med, 1e-6)
+    faster = test.p_less < opts.alpha and speedup >= opts.min_speedup
+    slower = test.p_greater < opts.alpha and speedup * opts.min_speedup <= 1
     return _with(
         empty,
         base_s,
@@ -114,10 +191,10 @@ def _judged(
         started,
         baseline_median_s=round(base_med, 6),
         candidate_median_s=round(cand_med, 6),
-        speedup=round(base_med / max(cand_med, 1e-6), 4),
+        speedup=round(speedup, 4),
         u_statistic=test.u,
         p_faster=test.p_less,
         p_slower=test.p_greater,
         test=test.method,
-        verdict=verdict,
+        verdict="faster" if faster else "slower" if slower else "same",
     )

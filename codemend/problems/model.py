@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -70,6 +71,12 @@ class PerfTest(BaseModel):
     call: str | None = Field(default=None, description="An expression calling the entry point.")
     stdin: str | None = None
     expected_stdout: str | None = None
+    visibility: Visibility = Field(
+        default="hidden",
+        description="hidden (the default): timed for rewards and scores, never shown to the model, "
+        "which learns only how many there are and their size; visible: quoted in the prompts and the "
+        "speed feedback, and timed for that feedback only.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> PerfTest:
@@ -104,6 +111,27 @@ class Problem(BaseModel):
     perf_tests: list[PerfTest] = Field(
         default_factory=list, description="Larger inputs on which `--objective speed` measures cost."
     )
+    perf_generator: str | None = Field(
+        default=None,
+        description="Python source defining `generate(seed)`, which returns the arguments (a list or "
+        "tuple of plain data) of one call of the entry point: every speed measurement draws a fresh "
+        "input from a recorded seed, in the sandbox's trusted harness.",
+    )
+
+    @field_validator("perf_generator")
+    @classmethod
+    def _generator_defines_generate(cls, source: str | None) -> str | None:
+        if source is None:
+            return None
+        _compiled(source, "performance input generator")
+        defined = {
+            node.name
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        if "generate" not in defined:
+            raise ValueError("the performance input generator must define a function `generate(seed)`")
+        return source
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +165,10 @@ class Problem(BaseModel):
             raise ValueError("assertion tests need an entry_point")
         if self.entry_point is None and any(t.call is not None for t in self.perf_tests):
             raise ValueError("performance calls need an entry_point")
+        if self.entry_point is None and self.perf_generator is not None:
+            raise ValueError(
+                "a performance input generator returns a call's arguments: it needs an entry_point"
+            )
         if self.entry_point is not None and not self.entry_point.isidentifier():
             raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
         return self

@@ -54,11 +54,18 @@ def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_c
                         "task_id": state.task_id,
                         "turn": state.depth,
                         "objective": t.objective,
+                        **({"cost": _cost(t)} if t.objective == "speed" else {}),
                     },
                 }
             )
             rows.append(Row(task_id=state.task_id, data=data.model_dump(), dedup_scope=state.key))
     return Built(rows=rows, withheld=withheld)
+
+
+def _cost(t: TrajectoryRecord) -> str:
+    """How the run measured cost (its measurements say): what ``compute_score`` measures too."""
+    methods = {s.measurement.method for s in t.steps if s.measurement is not None}
+    return "instructions" if "instructions" in methods else "cpu"
 
 
 def _scored_problem(t: TrajectoryRecord) -> Problem:

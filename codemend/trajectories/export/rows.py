@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from codemend.records import Message, Objective
+from codemend.records import CostMethod, Message, ObjectiveName
 
 
 class _Row(BaseModel):
@@ -59,10 +59,15 @@ class ExtraInfo(_Row):
     split: str
     task_id: str
     turn: int = Field(description="0 for the task, n for a repair state after n attempts.")
-    objective: Objective = Field(
+    objective: ObjectiveName = Field(
         default="correctness",
         description="speed: compute_score gives the correctness-gated speedup against the "
         "ground truth's reference_solution instead of the fraction of tests passed.",
+    )
+    cost: CostMethod | None = Field(
+        default=None,
+        description="speed: how compute_score measures the cost (cpu: CPU time of paired runs; "
+        "instructions: counted under valgrind), as the run that made the row did.",
     )
 
 
