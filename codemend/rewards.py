@@ -144,7 +144,7 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     or conversational (a list of messages; the last assistant message is scored)."""
     truths = _ground_truths(kwargs, len(completions))
     problems = [from_ground_truth(t) for t in truths]
-    replies = [_completion_text(c) for c in completions]
+    replies = [_completion_text(c, i) for i, c in enumerate(completions)]
     infos = kwargs.get("extra_info") or [{}] * len(replies)
     objectives = [objective_of(i) for i in infos]
     sandbox = _shared_sandbox()
@@ -155,26 +155,74 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
 
 
 def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:
+    """The rows' ground truths, from whichever column the trainer passed; a ``UserError`` saying
+    what is expected otherwise (a list of JSON strings, one per completion)."""
     if columns.get("ground_truth") is not None:
-        truths = list(columns["ground_truth"])
+        given: Any = columns["ground_truth"]
+        where = "ground_truth"
+        pick = None
     elif columns.get("reward_model") is not None:
-        truths = [rm["ground_truth"] for rm in columns["reward_model"]]
+        given, where, pick = columns["reward_model"], "reward_model", "ground_truth"
     elif columns.get("reward_spec") is not None:
-        truths = [rs["ground_truth"] for rs in columns["reward_spec"]]
+        given, where, pick = columns["reward_spec"], "reward_spec", "ground_truth"
     else:
         raise UserError("reward_func needs the `ground_truth` column of a codemend `rl` export")
+    if isinstance(given, str | bytes | dict) or not isinstance(given, Sequence):
+        raise UserError(
+            f"reward_func: `{where}` must be a list with one entry per completion (the dataset column), "
+            f"got a {type(given).__name__}"
+        )
+    truths = []
+    for i, item in enumerate(given):
+        value = item.get(pick) if pick is not None and isinstance(item, dict) else item
+        if not isinstance(value, str):
+            shape = f"a mapping with a `{pick}` string" if pick else "a string (the JSON ground truth)"
+            raise UserError(
+                f"reward_func: `{where}[{i}]` must be {shape}, got {type(item).__name__}: {item!r:.80}"
+            )
+        truths.append(value)
     if len(truths) != n:
-        raise UserError(f"reward_func got {n} completions but {len(truths)} ground_truth values")
+        raise UserError(f"reward_func got {n} completions but {len(truths)} {where} values")
     return truths
 
 
-def _completion_text(completion: Any) -> str:
+def _content_text(content: Any, where: str) -> str:
+    """A message's content: a string, or OpenAI content parts (their text parts, joined)."""
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif not (isinstance(part, dict) and isinstance(part.get("type"), str)):
+                raise UserError(f"reward_func: {where} has a content part that is not one: {part!r:.80}")
+        return "".join(texts)
+    raise UserError(
+        f"reward_func: {where}'s content must be a string or content parts, got {type(content).__name__}"
+    )
+
+
+def _completion_text(completion: Any, index: int = 0) -> str:
+    """The model's reply in a completion: the string itself, or the last assistant message of a
+    conversation (never a message of another role: a user message holding code is not a reply).
+    Anything else is a ``UserError``."""
+    where = f"completion {index}"
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
-        return str(completion.get("content") or "")
-    if isinstance(completion, Sequence):
-        messages = [m for m in completion if isinstance(m, dict)]
-        replies = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
-        return str(replies[-1].get("content") or "") if replies else ""
-    return ""
+        completion = [completion]
+    if isinstance(completion, Sequence) and all(isinstance(m, dict) for m in completion):
+        replies = [m for m in completion if m.get("role", "assistant") == "assistant"]
+        if not replies:
+            raise UserError(
+                f"reward_func: {where} holds no assistant message: nothing of the model's to score"
+            )
+        return _content_text(replies[-1].get("content"), where)
+    raise UserError(
+        f"reward_func: {where} must be a string or a list of chat messages, got {type(completion).__name__}"
+    )

@@ -71,6 +71,45 @@ def test_bodies_setup_code_and_io_programs() -> None:
     assert compute_score("codemend", reply_for("print(3)"), io) == pytest.approx(1 / 3)
 
 
+def test_only_the_models_reply_is_scored() -> None:
+    """Issue 26: a conversation without an assistant message scored its user message's code (1.0);
+    OpenAI content parts scored 0.0 silently."""
+    truth = to_ground_truth(SQUARE)
+    right = reply_for("def square(x):\n    return x * x")
+    with pytest.raises(UserError, match="completion 0 holds no assistant message"):
+        reward_func([[{"role": "user", "content": right}]], ground_truth=[truth])
+    parts = [{"role": "assistant", "content": [{"type": "text", "text": right}]}]
+    split = [{"type": "text", "text": right[:20]}, {"type": "text", "text": right[20:]}]
+    assert reward_func([parts, [{"role": "assistant", "content": split}]], ground_truth=[truth] * 2) == [
+        1.0,
+        1.0,
+    ]
+    question = [{"role": "user", "content": right}, {"role": "assistant", "content": "no code"}]
+    assert reward_func([question], ground_truth=[truth]) == [0.0]  # the reply, not the question
+    for bad in (None, 42, [1, 2]):
+        with pytest.raises(UserError, match="completion 0 must be a string or a list of chat messages"):
+            reward_func([bad], ground_truth=[truth])
+
+
+@pytest.mark.parametrize(
+    ("columns", "said"),
+    [
+        ({"ground_truth": "one string"}, "`ground_truth` must be a list with one entry per completion"),
+        ({"reward_model": [{}]}, "`reward_model[0]` must be a mapping with a `ground_truth` string"),
+        ({"ground_truth": [3]}, "`ground_truth[0]` must be a string"),
+    ],
+)
+def test_malformed_columns_say_what_is_expected(columns: dict[str, object], said: str) -> None:
+    with pytest.raises(UserError) as caught:
+        reward_func(["x"], **columns)
+    assert said in str(caught.value)
+
+
+def test_extra_info_that_is_not_a_mapping_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="extra_info must be a mapping"):
+        compute_score("codemend", "x", to_ground_truth(SQUARE), [1])  # type: ignore[arg-type]
+
+
 def test_broken_ground_truth_is_a_user_error() -> None:
     with pytest.raises(UserError, match="not JSON"):
         compute_score("codemend", "x", "{not json")
