@@ -163,3 +163,46 @@ def test_sync_wrapper_and_misuse(square: Problem, sandbox: LocalSandbox) -> None
     env.close()
     with pytest.raises(UserError, match="reward mode"):
         EnvRewards(mode="sparse")  # type: ignore[arg-type]
+
+
+def test_bad_actions_are_errors_of_the_step_and_the_episode_goes_on(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    """Issue 26: ``step(None | 42 | dict)``, a lone surrogate, ``max_turns="3"``: tracebacks."""
+    env = SyncRepairEnv(RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=2)))
+    env.reset()
+    for bad in (None, 42, {"content": "x"}):
+        with pytest.raises(UserError, match="takes the policy's reply as a string"):
+            env.step(bad)  # type: ignore[arg-type]
+    result = env.step(reply(WRONG) + "\ud800")  # a lone surrogate: replaced, then run
+    assert not result.done and result.info["report"].n_passed == 0
+    assert env.step(reply(RIGHT)).stop_reason == "solved"  # the episode went on
+    env.close()
+    with pytest.raises(UserError, match="max_turns must be an int, at least 1, got '3'"):
+        EnvConfig(max_turns="3")  # type: ignore[arg-type]
+
+
+def test_an_oversize_action_is_refused_as_such_not_run(square: Problem, sandbox: LocalSandbox) -> None:
+    """Issue 26: a 12 MB action took 155 s and 6 GB (compiled nine times on the host)."""
+    from codemend.env.core import MAX_ACTION_CHARS
+
+    env = SyncRepairEnv(RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=2)))
+    env.reset()
+    huge = reply(RIGHT + "# padding\n" * (MAX_ACTION_CHARS // 10 + 1))
+    result = env.step(huge)
+    assert result.reward == 0.0 and not result.done
+    assert result.info["oversize_action"] == len(huge) and "# padding" not in result.info["code"]
+    assert result.info["critique"].feedback  # the critic says what is missing: no code of it ran
+    shown = str(result.new_messages)
+    assert "not run" in shown and f"{MAX_ACTION_CHARS:,}" in shown and "# padding" not in shown
+    env.close()
+
+
+def test_a_gym_reset_index_out_of_range_says_so(square: Problem, sandbox: LocalSandbox) -> None:
+    from codemend.env import GymRepairEnv
+
+    env = GymRepairEnv([square], sandbox=sandbox)
+    for index in (5, -1, "0", True):
+        with pytest.raises(UserError, match="the index must be an int from 0 to 0"):
+            env.reset(options={"index": index})
+    env.close()

@@ -131,7 +131,7 @@ def _expected_calls(problem: Problem, name: str) -> Iterator[tuple[int, frozense
 
 def _parse_or_none(code: str) -> ast.Module | None:
     try:
-        return ast.parse(code)
+        return pysource.parse(code)[0]
     except (SyntaxError, ValueError):
         return None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from codemend import pysource
 from codemend.agents.render import prompt_values
 from codemend.llm import LLMClient, SamplingParams, extract_code
 from codemend.problems import Problem
@@ -22,7 +23,7 @@ History = Literal["latest", "full"]
 def code_fingerprint(code: str) -> str:
     """Equal for code that differs only in layout and comments (for the no-progress stop)."""
     try:
-        canonical = ast.dump(ast.parse(code))
+        canonical = ast.dump(pysource.parse(code)[0])
     except (SyntaxError, ValueError):
         canonical = "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
     return hashlib.sha256(canonical.encode()).hexdigest()

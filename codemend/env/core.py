@@ -62,8 +62,12 @@ class EnvConfig:
     policy was shown)."""
 
     def __post_init__(self) -> None:
-        if self.max_turns < 1:
-            raise UserError(f"max_turns must be at least 1, got {self.max_turns}")
+        if isinstance(self.max_turns, bool) or not isinstance(self.max_turns, int) or self.max_turns < 1:
+            raise UserError(f"max_turns must be an int, at least 1, got {self.max_turns!r}")
+        if self.history not in ("full", "latest"):
+            raise UserError(f"history must be 'full' or 'latest', got {self.history!r}")
+        if not isinstance(self.objective, Correctness | Speed):
+            raise UserError(f"objective must be Correctness() or Speed(...), got {self.objective!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +119,30 @@ def first_observation(problem: Problem, config: EnvConfig | None = None) -> Chat
     return chat(generator.first_messages(problem))
 
 
+MAX_ACTION_CHARS = 200_000
+"""The longest reply a turn runs (as the LLM path caps prompts): a policy's runaway generation
+is refused as such instead of being compiled, checked and sandboxed for minutes."""
+
+
+def checked_action(action: object) -> str:
+    """The action as text to run: a ``UserError`` for anything that is not a string, lone
+    surrogates replaced (they cannot be encoded to reach the sandbox), an oversize reply replaced
+    by a note saying so."""
+    if not isinstance(action, str):
+        raise UserError(f"step() takes the policy's reply as a string, got {type(action).__name__}")
+    if len(action) > MAX_ACTION_CHARS:
+        return oversize_note(len(action))
+    return action.encode("utf-8", "replace").decode("utf-8")
+
+
+def oversize_note(size: int) -> str:
+    """What stands for a reply too long to run: a comment (so no code of it runs), saying why."""
+    return (
+        f"# a reply of {size:,} characters, over the {MAX_ACTION_CHARS:,} an episode takes: not run; "
+        "answer with the code alone\n"
+    )
+
+
 class RepairEnv:
     """The repair loop over ``problem``, driven by ``reset``/``step`` (async).
 
@@ -152,6 +180,8 @@ class RepairEnv:
         self._value = 0.0
         self._turn = 0
         self._trajectory_id = ""
+        self._oversize: int | None = None
+        """The length of this turn's action when it was too long to run."""
 
     def _context(self, channel: PolicyChannel) -> RepairContext:
         prompts = self.config.prompts or Prompts.load()
@@ -188,9 +218,14 @@ class RepairEnv:
 
     async def step(self, action: str, *, tokens_in: int = 0, tokens_out: int = 0) -> EnvStep:
         """Answer the pending prompt with ``action`` and run the turn; raises
-        ``InfrastructureError`` when the sandbox failed (never scored as a wrong answer)."""
+        ``InfrastructureError`` when the sandbox failed (never scored as a wrong answer), and
+        ``UserError`` for an action that is not text (the episode stays where it was). An action
+        longer than ``MAX_ACTION_CHARS`` is not run: the turn sees a reply saying so (no code)."""
         if self._request is None:
             raise UserError("step() needs a running episode: call reset() first")
+        checked = checked_action(action)
+        self._oversize = len(action) if checked != action and len(action) > MAX_ACTION_CHARS else None
+        action = checked
         asked = self._request
         usage = Usage(
             prompt_tokens=tokens_in, completion_tokens=tokens_out, total_tokens=tokens_in + tokens_out
@@ -263,6 +298,7 @@ class RepairEnv:
             "critique": critique,
             "reward_components": parts | (step.rewards if step is not None else {}),
             "stop_reason": stop,
+            "oversize_action": self._oversize,
         }
         if values is not None and self.trajectory is not None:
             info |= {"final_reward": final, "hidden_passed": self.trajectory.hidden_passed}

@@ -55,7 +55,12 @@ class GymRepairEnv:
         index = (options or {}).get("index")
         if index is None:
             index = self._rng.randrange(len(self.problems))
-        problem = self.problems[int(index)]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.problems):
+            raise UserError(
+                f"reset(options={{'index': {index!r}}}): the index must be an int from 0 to "
+                f"{len(self.problems) - 1} ({len(self.problems)} problem(s))"
+            )
+        problem = self.problems[index]
         if self._env is not None:
             self._env.close()
         inner = RepairEnv(
