@@ -36,14 +36,15 @@ class ByProblem(ScriptedServer):
         return fenced(fast_solution("fib") if "not correct yet" in content else WRONG_FIB)
 
 
-def run(problems: list[Problem], run_dir: Path, spec: BenchSpec) -> BenchOutcome:
+def run(problems: list[Problem], run_dir: Path, spec: BenchSpec, *, resume: bool = False) -> BenchOutcome:
     server = ByProblem().start()
     settings = LLMSettings(base_url=server.url, model="scripted", max_attempts=1, timeout_s=10)
 
     async def go() -> BenchOutcome:
         async with LLMClient(settings) as llm:
             deps = BenchDeps(llm=llm, sandbox=sandbox)
-            return await abench(spec, problems, deps, run_dir=run_dir, options=RunOptions(concurrency=2))
+            options = RunOptions(concurrency=2, resume=resume)
+            return await abench(spec, problems, deps, run_dir=run_dir, options=options)
 
     try:
         with LocalSandbox(workers=2) as sandbox:
@@ -76,3 +77,23 @@ def test_a_correctness_bench_has_no_speed_metrics(tmp_path: Path) -> None:
     out = run([example("dedupe")], tmp_path, BenchSpec(benchmark="jsonl", rounds=0))
     assert out.summary.speed is None and out.summary.solved == 1
     assert json.loads((tmp_path / "summary.json").read_text())["metrics"]["speed"] is None
+
+
+def test_a_problem_whose_reference_fails_its_workload_is_that_problems_error(tmp_path: Path) -> None:
+    """Issue 26: one such problem ended a whole speed bench with a traceback and no summary, and
+    ``--resume`` crashed the same way."""
+    broken = example("fib").model_copy(
+        update={
+            "reference_solution": "def fib(n):\n    if n > 20:\n        raise OverflowError('too big for me')\n"
+            "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        }
+    )
+    problems = [example("dedupe"), broken]
+    spec = BenchSpec(benchmark="jsonl", rounds=0, objective=Speed(repetitions=4))
+    out = run(problems, tmp_path, spec)
+    assert out.summary.trajectories == 2 and out.summary.infrastructure_errors == 1
+    (cause,) = out.summary.infrastructure_causes
+    assert cause.startswith("ProblemError: problem fib:") and "OverflowError: too big for me" in cause
+    assert out.summary.speed is not None and out.summary.speed.trajectories == 1  # dedupe was scored
+    again = run(problems, tmp_path, spec.model_copy(), resume=True)  # a resume does not crash either
+    assert again.summary.infrastructure_errors == 1 and again.result.resumed == 2
