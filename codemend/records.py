@@ -275,7 +275,14 @@ class TrajectoryRecord(_Record):
         description="--objective speed without a reference solution: the step whose (first "
         "passing) code is the baseline.",
     )
-    final_measurement: SpeedMeasurement | None = None
+    final_measurement: SpeedMeasurement | None = Field(
+        default=None, description="A measuring objective: the answer's cost on the hidden workload."
+    )
+    final_index: int | None = Field(
+        default=None,
+        description="The step whose code is the answer (as the objective picked it); None without "
+        "one, or in a store written before it was kept.",
+    )
 
 
 class RunRecord(_Record):
@@ -311,6 +318,7 @@ class Outcome:
     objective: ObjectiveName = "correctness"
     baseline_step: int | None = None
     final_measurement: SpeedMeasurement | None = None
+    final_index: int | None = None
 
     @classmethod
     def of(cls, record: TrajectoryRecord) -> Outcome:
@@ -328,4 +336,5 @@ class Outcome:
             objective=record.objective,
             baseline_step=record.baseline_step,
             final_measurement=record.final_measurement,
+            final_index=record.final_index,
         )

@@ -10,21 +10,50 @@ from codemend._lazy import lazy_names
 
 if TYPE_CHECKING:
     from codemend.benchmarks.bench import BenchOutcome, abench
+    from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
     from codemend.benchmarks.humaneval import load_humaneval
-    from codemend.benchmarks.metrics import BenchSummary, summarise
+    from codemend.benchmarks.lock import run_dir_lock
+    from codemend.benchmarks.metrics import BenchSummary, infrastructure_cause, summarise
     from codemend.benchmarks.passk import mean_pass_at_k, pass_at_k
     from codemend.benchmarks.registry import BENCHMARKS, load_benchmark
-    from codemend.benchmarks.runner import BenchDeps, BenchResult, Progress, RunOptions, run_bench
-    from codemend.benchmarks.spec import BenchSpec, FeedbackTests
+    from codemend.benchmarks.remote import Solved, TrajectoryBackend, TrajectoryJob, judge_record, run_job
+    from codemend.benchmarks.runner import BenchDeps, BenchResult, Progress, RunOptions, read_spec, run_bench
+    from codemend.benchmarks.samples import evaluate_samples, read_samples
+    from codemend.benchmarks.spec import (
+        BenchSpec,
+        FeedbackTests,
+        default_temperature,
+        evaluation_tests,
+        feedback_view,
+        select,
+    )
 
 _HOMES = {
     "codemend.benchmarks.bench": ("BenchOutcome", "abench"),
+    "codemend.benchmarks.hidden": ("HiddenJudge", "HiddenLog", "HiddenVerdicts"),
     "codemend.benchmarks.humaneval": ("load_humaneval",),
-    "codemend.benchmarks.metrics": ("BenchSummary", "summarise"),
+    "codemend.benchmarks.lock": ("run_dir_lock",),
+    "codemend.benchmarks.metrics": ("BenchSummary", "infrastructure_cause", "summarise"),
     "codemend.benchmarks.passk": ("mean_pass_at_k", "pass_at_k"),
     "codemend.benchmarks.registry": ("BENCHMARKS", "load_benchmark"),
-    "codemend.benchmarks.runner": ("BenchDeps", "BenchResult", "Progress", "RunOptions", "run_bench"),
-    "codemend.benchmarks.spec": ("BenchSpec", "FeedbackTests"),
+    "codemend.benchmarks.remote": ("Solved", "TrajectoryBackend", "TrajectoryJob", "judge_record", "run_job"),
+    "codemend.benchmarks.runner": (
+        "BenchDeps",
+        "BenchResult",
+        "Progress",
+        "RunOptions",
+        "read_spec",
+        "run_bench",
+    ),
+    "codemend.benchmarks.samples": ("evaluate_samples", "read_samples"),
+    "codemend.benchmarks.spec": (
+        "BenchSpec",
+        "FeedbackTests",
+        "default_temperature",
+        "evaluation_tests",
+        "feedback_view",
+        "select",
+    ),
 }
 __getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
@@ -37,13 +66,30 @@ __all__ = [
     "BenchSpec",
     "BenchSummary",
     "FeedbackTests",
+    "HiddenJudge",
+    "HiddenLog",
+    "HiddenVerdicts",
     "Progress",
     "RunOptions",
+    "Solved",
+    "TrajectoryBackend",
+    "TrajectoryJob",
     "abench",
+    "default_temperature",
+    "evaluate_samples",
+    "evaluation_tests",
+    "feedback_view",
+    "infrastructure_cause",
+    "judge_record",
     "load_benchmark",
     "load_humaneval",
     "mean_pass_at_k",
     "pass_at_k",
+    "read_samples",
+    "read_spec",
     "run_bench",
+    "run_dir_lock",
+    "run_job",
+    "select",
     "summarise",
 ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from codemend.benchmarks.calls import call_test
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl, json_field
+from codemend.problems.jsonl import field, iter_jsonl, json_field, record_errors
 
 log = logging.getLogger(__name__)
 
@@ -43,37 +44,43 @@ def _tests(
     return None, tests
 
 
+def _problem(record: dict[str, Any], name: str, line: int) -> Problem | None:
+    """The record's problem; None when it has no tests."""
+    pid = field(record, "problem_id", (int, str), name, line)
+    question = field(record, "question", str, name, line)
+    starter = record.get("starter_code") or ""
+    if not record.get("input_output"):
+        return None
+    io = json_field(record, "input_output", name, line)
+    if not isinstance(io, dict):
+        raise ProblemFileError(name, "expected a JSON object", line=line, field="input_output")
+    entry, tests = _tests(io, starter, name, line)
+    if not tests:
+        return None
+    style = "Use call-based format." if entry else "Use standard input format."
+    return Problem(
+        id=f"apps/{pid}",
+        prompt=f"{question}\n\n{style}\n" + (f"\n{starter}\n" if starter else ""),
+        entry_point=entry,
+        starter_code=starter,
+        tests=[
+            tests[0].model_copy(update={"visibility": "visible"}),
+            *(t.model_copy(update={"visibility": "hidden"}) for t in tests),
+        ],
+    )
+
+
 def load_apps(path: str | Path) -> list[Problem]:
     name = str(path)
     problems = []
     skipped = 0
     for line, record in iter_jsonl(path):
-        pid = field(record, "problem_id", (int, str), name, line)
-        question = field(record, "question", str, name, line)
-        starter = record.get("starter_code") or ""
-        if not record.get("input_output"):
+        with record_errors(name, line):
+            problem = _problem(record, name, line)
+        if problem is None:
             skipped += 1
-            continue
-        io = json_field(record, "input_output", name, line)
-        if not isinstance(io, dict):
-            raise ProblemFileError(name, "expected a JSON object", line=line, field="input_output")
-        entry, tests = _tests(io, starter, name, line)
-        if not tests:
-            skipped += 1
-            continue
-        style = "Use call-based format." if entry else "Use standard input format."
-        problems.append(
-            Problem(
-                id=f"apps/{pid}",
-                prompt=f"{question}\n\n{style}\n" + (f"\n{starter}\n" if starter else ""),
-                entry_point=entry,
-                starter_code=starter,
-                tests=[
-                    tests[0].model_copy(update={"visibility": "visible"}),
-                    *(t.model_copy(update={"visibility": "hidden"}) for t in tests),
-                ],
-            )
-        )
+        else:
+            problems.append(problem)
     if skipped:
         log.info("%s: skipped %d problems without tests", name, skipped)
     return problems

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from codemend.benchmarks.lock import run_dir_lock
 from codemend.benchmarks.metrics import BenchSummary, summarise
-from codemend.benchmarks.plot import PLOT_FILE, plot_passk, preload
+from codemend.benchmarks.plot import plot_passk, preload
 from codemend.benchmarks.report import sample_rows, summary_lines, write_outputs
 from codemend.benchmarks.runner import BenchDeps, BenchResult, RunOptions, run_bench
 from codemend.benchmarks.spec import BenchSpec
 from codemend.problems import Problem
+from codemend.runs import PLOT_FILE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

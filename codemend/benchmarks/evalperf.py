@@ -23,7 +23,7 @@ from typing import Any
 from codemend.benchmarks.calls import literal
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, PerfTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl
+from codemend.problems.jsonl import field, iter_jsonl, record_errors
 
 _SETUP = """import copy as _cm_copy
 
@@ -38,8 +38,10 @@ def _inputs(record: dict[str, Any], name: str, line: int) -> list[Any]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
-            raise ProblemFileError(name, "is not JSON", line=line, field="pe_input") from None
+        except (ValueError, RecursionError):
+            raise ProblemFileError(
+                name, "is not JSON (or nested too deeply)", line=line, field="pe_input"
+            ) from None
     if not isinstance(raw, list) or not raw or not isinstance(raw[0], list):
         raise ProblemFileError(
             name, "must be a non-empty list of argument lists", line=line, field="pe_input"
@@ -61,30 +63,32 @@ def load_evalperf(path: str | Path) -> list[Problem]:
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):
-        task_id = field(record, "task_id", str, name, line)
-        entry = field(record, "entry_point", str, name, line)
-        prompt = field(record, "prompt", str, name, line)
-        reference = _slowest(record, name, line)
-        if f"def {entry}" not in reference:  # a body completing the prompt
-            reference = prompt + reference
-        args = _inputs(record, name, line)[0]
-        setup = (
-            f"_CM_REFERENCE = {reference!r}\n_CM_ENTRY = {entry!r}\n_cm_pe_input = {literal(args)}\n" + _SETUP
-        )
-        check = (
-            f"assert {entry}(*_cm_copy.deepcopy(_cm_pe_input)) == "
-            "_cm_reference(*_cm_copy.deepcopy(_cm_pe_input))"
-        )
-        problems.append(
-            Problem(
-                id=task_id,
-                prompt=prompt,
-                entry_point=entry,
-                starter_code=prompt if prompt.lstrip().startswith(("def ", "from ", "import ")) else "",
-                test_setup_code=setup,
-                tests=[AssertTest(code=check, visibility="hidden")],
-                reference_solution=reference,
-                perf_tests=[PerfTest(call=f"{entry}(*_cm_pe_input)", visibility="hidden")],
+        with record_errors(name, line):
+            task_id = field(record, "task_id", str, name, line)
+            entry = field(record, "entry_point", str, name, line)
+            prompt = field(record, "prompt", str, name, line)
+            reference = _slowest(record, name, line)
+            if f"def {entry}" not in reference:  # a body completing the prompt
+                reference = prompt + reference
+            args = _inputs(record, name, line)[0]
+            setup = (
+                f"_CM_REFERENCE = {reference!r}\n_CM_ENTRY = {entry!r}\n_cm_pe_input = {literal(args)}\n"
+                + _SETUP
             )
-        )
+            check = (
+                f"assert {entry}(*_cm_copy.deepcopy(_cm_pe_input)) == "
+                "_cm_reference(*_cm_copy.deepcopy(_cm_pe_input))"
+            )
+            problems.append(
+                Problem(
+                    id=task_id,
+                    prompt=prompt,
+                    entry_point=entry,
+                    starter_code=prompt if prompt.lstrip().startswith(("def ", "from ", "import ")) else "",
+                    test_setup_code=setup,
+                    tests=[AssertTest(code=check, visibility="hidden")],
+                    reference_solution=reference,
+                    perf_tests=[PerfTest(call=f"{entry}(*_cm_pe_input)", visibility="hidden")],
+                )
+            )
     return problems

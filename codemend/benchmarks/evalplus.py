@@ -16,7 +16,7 @@ from codemend.benchmarks.calls import literal
 from codemend.benchmarks.humaneval import docstring_asserts
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl
+from codemend.problems.jsonl import field, iter_jsonl, record_errors
 
 _SETUP = """import copy as _cm_copy
 import math as _cm_math
@@ -54,31 +54,32 @@ def load_evalplus(path: str | Path, flavour: Literal["humaneval+", "mbpp+"]) -> 
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):
-        task_id = field(record, "task_id", str, name, line)
-        prompt = field(record, "prompt", str, name, line)
-        entry = field(record, "entry_point", str, name, line)
-        canonical = field(record, "canonical_solution", str, name, line)
-        inputs = [*field(record, "base_input", list, name, line), *(record.get("plus_input") or [])]
-        if not all(isinstance(args, list) for args in inputs):
-            raise ProblemFileError(
-                name, "each input must be a list of arguments", line=line, field="plus_input"
+        with record_errors(name, line):
+            task_id = field(record, "task_id", str, name, line)
+            prompt = field(record, "prompt", str, name, line)
+            entry = field(record, "entry_point", str, name, line)
+            canonical = field(record, "canonical_solution", str, name, line)
+            inputs = [*field(record, "base_input", list, name, line), *(record.get("plus_input") or [])]
+            if not all(isinstance(args, list) for args in inputs):
+                raise ProblemFileError(
+                    name, "each input must be a list of arguments", line=line, field="plus_input"
+                )
+            atol = float(record.get("atol") or 0.0)
+            reference = prompt + canonical if flavour == "humaneval+" else canonical
+            setup = f"_CM_REFERENCE = {reference!r}\n_CM_ENTRY = {entry!r}\n" + _SETUP
+            hidden = [AssertTest(code=_test(entry, args, atol), visibility="hidden") for args in inputs]
+            if flavour == "humaneval+":
+                visible = [AssertTest(code=c) for c in docstring_asserts(prompt, entry)]
+            else:
+                visible = [AssertTest(code=_test(entry, inputs[0], atol))] if inputs else []
+            problems.append(
+                Problem(
+                    id=task_id,
+                    prompt=prompt,
+                    entry_point=entry,
+                    starter_code=prompt if flavour == "humaneval+" else "",
+                    test_setup_code=setup,
+                    tests=[*visible, *hidden],
+                )
             )
-        atol = float(record.get("atol") or 0.0)
-        reference = prompt + canonical if flavour == "humaneval+" else canonical
-        setup = f"_CM_REFERENCE = {reference!r}\n_CM_ENTRY = {entry!r}\n" + _SETUP
-        hidden = [AssertTest(code=_test(entry, args, atol), visibility="hidden") for args in inputs]
-        if flavour == "humaneval+":
-            visible = [AssertTest(code=c) for c in docstring_asserts(prompt, entry)]
-        else:
-            visible = [AssertTest(code=_test(entry, inputs[0], atol))] if inputs else []
-        problems.append(
-            Problem(
-                id=task_id,
-                prompt=prompt,
-                entry_point=entry,
-                starter_code=prompt if flavour == "humaneval+" else "",
-                test_setup_code=setup,
-                tests=[*visible, *hidden],
-            )
-        )
     return problems

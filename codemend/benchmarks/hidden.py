@@ -26,9 +26,8 @@ from codemend.errors import InfrastructureError, ProblemError
 from codemend.optimise import Correctness, Speed, WorkloadCache, measure_speed, prepare_workload
 from codemend.problems import Problem
 from codemend.records import SpeedMeasurement, StepRecord, TrajectoryRecord
+from codemend.runs import HIDDEN_FILE
 from codemend.sandbox import Sandbox
-
-HIDDEN_FILE = "hidden.jsonl"
 
 
 class HiddenVerdicts(BaseModel):

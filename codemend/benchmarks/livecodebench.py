@@ -20,7 +20,7 @@ from typing import Any
 from codemend.benchmarks.calls import call_test
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl
+from codemend.problems.jsonl import field, iter_jsonl, json_field, record_errors
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -31,6 +31,8 @@ class _PlainUnpickler(pickle.Unpickler):
 def _cases(text: str, path: str, line: int, key: str) -> list[dict[str, Any]]:
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise ProblemFileError(path, "JSON nested too deeply", line=line, field=key) from None
     except json.JSONDecodeError:
         try:
             raw = zlib.decompress(base64.b64decode(text))
@@ -64,28 +66,32 @@ def load_livecodebench(path: str | Path) -> list[Problem]:
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):
-        qid = field(record, "question_id", (str, int), name, line)
-        content = field(record, "question_content", str, name, line)
-        starter = record.get("starter_code") or ""
-        meta = record.get("metadata") or "{}"
-        func = (json.loads(meta) if isinstance(meta, str) else meta).get("func_name")
-        method = "class Solution" in starter
-        public = _cases(field(record, "public_test_cases", str, name, line), name, line, "public_test_cases")
-        private_text = record.get("private_test_cases") or "[]"
-        private = _cases(private_text, name, line, "private_test_cases")
-        visible = [_test(c, func, method, name, line) for c in public]
-        hidden = [_test(c, func, method, name, line) for c in [*public, *private]]
-        entry = ("Solution" if method else func) if func else None
-        problems.append(
-            Problem(
-                id=f"livecodebench/{qid}",
-                prompt=content + (f"\n\n{starter}\n" if starter else ""),
-                entry_point=entry,
-                starter_code=starter,
-                tests=[
-                    *(t.model_copy(update={"visibility": "visible"}) for t in visible),
-                    *(t.model_copy(update={"visibility": "hidden"}) for t in hidden),
-                ],
+        with record_errors(name, line):
+            qid = field(record, "question_id", (str, int), name, line)
+            content = field(record, "question_content", str, name, line)
+            starter = record.get("starter_code") or ""
+            meta = record.get("metadata") or {}
+            meta = json_field(record, "metadata", name, line) if isinstance(meta, str) else meta
+            func = meta.get("func_name") if isinstance(meta, dict) else None
+            method = "class Solution" in starter
+            public = _cases(
+                field(record, "public_test_cases", str, name, line), name, line, "public_test_cases"
             )
-        )
+            private_text = record.get("private_test_cases") or "[]"
+            private = _cases(private_text, name, line, "private_test_cases")
+            visible = [_test(c, func, method, name, line) for c in public]
+            hidden = [_test(c, func, method, name, line) for c in [*public, *private]]
+            entry = ("Solution" if method else func) if func else None
+            problems.append(
+                Problem(
+                    id=f"livecodebench/{qid}",
+                    prompt=content + (f"\n\n{starter}\n" if starter else ""),
+                    entry_point=entry,
+                    starter_code=starter,
+                    tests=[
+                        *(t.model_copy(update={"visibility": "visible"}) for t in visible),
+                        *(t.model_copy(update={"visibility": "hidden"}) for t in hidden),
+                    ],
+                )
+            )
     return problems

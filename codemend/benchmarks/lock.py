@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from codemend.errors import UserError
+from codemend.runs import LOCK_FILE
 
-LOCK_FILE = ".codemend.lock"
 _held: dict[Path, int] = {}
 _guard = threading.Lock()
 

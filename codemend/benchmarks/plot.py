@@ -8,7 +8,6 @@ from pathlib import Path
 
 from codemend.benchmarks.metrics import BenchSummary
 
-PLOT_FILE = "passk_by_round.png"
 _MODULES = ("matplotlib.figure", "matplotlib.backends.backend_agg")
 
 

@@ -9,6 +9,7 @@ elsewhere, once; the same trajectory arriving again (a retried task) is not stor
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts, baseline_of
 from codemend.benchmarks.spec import BenchSpec, CriticName, FeedbackTests, feedback_view, sampling_for
 from codemend.errors import UserError
+from codemend.graphs import StepHook
 from codemend.llm import LLMClient, SamplingParams
 from codemend.optimise import Correctness, Objective, Speed
 from codemend.problems import Problem
@@ -119,10 +121,18 @@ def remember_final(
         judge.remember_measurement(problem.id, baseline, code, record.final_measurement)
 
 
-async def run_job(
-    job: TrajectoryJob, *, llm: LLMClient, critic_llm: LLMClient | None, sandbox: Sandbox, prompts: Prompts
-) -> Solved:
-    """The repair loop on ``job.view``, then the hidden scoring of what it produced."""
+async def solve_job(
+    job: TrajectoryJob,
+    *,
+    llm: LLMClient,
+    critic_llm: LLMClient | None,
+    sandbox: Sandbox,
+    prompts: Prompts,
+    run_dir: Path | None = None,
+    on_step: StepHook | None = None,
+) -> TrajectoryRecord:
+    """The repair loop on ``job.view``: the one trajectory path of a bench, wherever it runs (the
+    local runner adds its store's ``on_step`` and checkpoints in ``run_dir``)."""
     result = await asolve(
         job.view,
         llm=llm,
@@ -132,14 +142,23 @@ async def run_job(
         rounds=job.rounds,
         critic=job.critic,
         sampling=job.sampling,
+        run_dir=run_dir,
         trajectory_id=job.trajectory_id,
         run_id=job.run_id,
+        on_step=on_step,
         objective=job.objective,
     )
-    # what the local runner's store adds when it opens the trajectory
-    record = result.trajectory.model_copy(
+    # what the store adds when it opens the trajectory
+    return result.trajectory.model_copy(
         update={"sample_index": job.sample, "feedback_tests": job.feedback_tests}
     )
+
+
+async def run_job(
+    job: TrajectoryJob, *, llm: LLMClient, critic_llm: LLMClient | None, sandbox: Sandbox, prompts: Prompts
+) -> Solved:
+    """The repair loop on ``job.view``, then the hidden scoring of what it produced."""
+    record = await solve_job(job, llm=llm, critic_llm=critic_llm, sandbox=sandbox, prompts=prompts)
     if record.status == "infrastructure_error":
         return Solved(record=record, verdicts=None)
     verdicts = await judge_record(

@@ -19,8 +19,8 @@ from codemend.benchmarks.spec import BenchSpec
 from codemend.benchmarks.speed import speed_lines, speed_table
 from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
+from codemend.runs import REPORT_FILE, SAMPLES_FILE, SUMMARY_FILE
 
-SAMPLES_FILE, SUMMARY_FILE, REPORT_FILE = "samples.jsonl", "summary.json", "report.md"
 FEEDBACK = {
     "visible": "feedback from the visible tests only",
     "none": "no test feedback (structural critique only)",

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from codemend import __version__
 from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
-from codemend.benchmarks.remote import TrajectoryBackend, job_for, remember_final, store_solved
-from codemend.benchmarks.spec import BenchSpec, feedback_view, sampling_for
+from codemend.benchmarks.remote import TrajectoryBackend, job_for, remember_final, solve_job, store_solved
+from codemend.benchmarks.spec import BenchSpec, feedback_view
 from codemend.errors import UserError
 from codemend.graphs import CHECKPOINT_FILE, sqlite_checkpointer
 from codemend.llm import LLMClient
@@ -35,11 +35,9 @@ from codemend.optimise import Speed
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.records import Outcome, RunRecord, StepRecord, TrajectoryRecord
+from codemend.runs import STORE_FILE
 from codemend.sandbox import Sandbox
-from codemend.solver import asolve
 from codemend.trajectories import AsyncTrajectoryStore, TrajectoryStore
-
-STORE_FILE = "trajectories.db"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,9 +191,13 @@ class _Batch:
         self.report()
 
     async def _solve(self, problem: Problem, sample: int) -> TrajectoryRecord:
-        spec, deps = self.spec, self.deps
-        view = feedback_view(problem, spec.feedback_tests)
-        tid = await self.store.start_trajectory(self.run_id, view, sample, feedback_tests=spec.feedback_tests)
+        """The same trajectory path as a remote runner's (``solve_job``), with this run's store
+        taking each step as it is made, and checkpoints when asked for."""
+        job = job_for(self.spec, problem, sample, self.run_id)
+        tid = await self.store.start_trajectory(
+            self.run_id, job.view, sample, feedback_tests=self.spec.feedback_tests
+        )
+        assert tid == job.trajectory_id, "the store and the job name a trajectory alike"
         written: set[int] = set()
 
         async def store_step(step: StepRecord) -> None:
@@ -203,22 +205,16 @@ class _Batch:
                 written.add(step.index)
                 await self.store.add_step(tid, step)
 
-        result = await asolve(
-            view,
+        deps = self.deps
+        record = await solve_job(
+            job,
             llm=deps.llm,
             critic_llm=deps.critic_llm,
             sandbox=deps.sandbox,
             prompts=deps.prompts,
-            rounds=spec.rounds,
-            critic=spec.critic,
-            sampling=sampling_for(spec, problem.id, sample),
             run_dir=self.run_dir if self.checkpoints else None,
-            trajectory_id=tid,
-            run_id=self.run_id,
             on_step=store_step,
-            objective=spec.objective,
         )
-        record = result.trajectory
         for step in record.steps:  # those a resumed checkpoint already held
             await store_step(step)
         await self.store.finish_trajectory(tid, Outcome.of(record))

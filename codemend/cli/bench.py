@@ -41,12 +41,13 @@ from codemend.benchmarks import (
     BenchSpec,
     RunOptions,
     abench,
+    default_temperature,
     load_benchmark,
+    read_spec,
+    run_dir_lock,
+    select,
 )
 from codemend.benchmarks import Progress as BenchProgress
-from codemend.benchmarks.lock import run_dir_lock
-from codemend.benchmarks.runner import STORE_FILE, read_spec
-from codemend.benchmarks.spec import default_temperature, select
 from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,
@@ -68,6 +69,7 @@ from codemend.errors import InfrastructureError, UserError
 from codemend.llm import LLMClient, resolve
 from codemend.llm.client import BUSY_NOTICE_S, turn_wait_s
 from codemend.prompts import Prompts
+from codemend.runs import STORE_FILE, RunLayout
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings, get_settings
 from codemend.trajectories import TrajectoryStore
@@ -360,7 +362,7 @@ def bench(ctx: click.Context, name: str, backend: str | None, image: str | None,
             die(str(exc), EXIT_BAD_INPUT)
         outcome = _execute(spec, run_dir, settings, options)
     sys.stdout.write("".join(line + "\n" for line in outcome.lines))
-    stderr.print(f"run dir: {run_dir} (report.md, summary.json, samples.jsonl, passk_by_round.png)")
+    stderr.print(f"run dir: {run_dir} ({', '.join(RunLayout(run_dir).outputs())})")
     if outcome.summary.infrastructure_errors or outcome.summary.unscored:
         stderr.print(
             f"[magenta]rerun the failed trajectories: --run-dir {run_dir} --resume --retry-errors[/]"

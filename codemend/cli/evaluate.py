@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from codemend.benchmarks.humaneval import load_humaneval
-from codemend.benchmarks.samples import evaluate_samples, read_samples
+from codemend.benchmarks import evaluate_samples, load_humaneval, read_samples
 from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,

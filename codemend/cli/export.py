@@ -9,21 +9,21 @@ import click
 
 from codemend.cli.common import EXIT_BAD_INPUT, FiniteRange, die, stderr
 from codemend.errors import UserError
+from codemend.runs import STORE_FILE
 from codemend.trajectories import DEFAULT_STORE_PATH, FORMATS, ExportOptions, TrajectoryStore
 from codemend.trajectories.export import EmptyExport, ExportResult, export_trajectories
 
 EXIT_NOTHING = 1  # like a run that solved nothing: no data, and no error in the input
 INSPECT = "inspect"  # an Inspect AI eval log (codemend.trajectories.export.inspect_log), not rows
 
-RUN_STORE = "trajectories.db"  # what a bench run directory holds (benchmarks.runner.STORE_FILE)
 
 
 def _store_in(path: Path) -> Path:
     """A store file as given, or the store of a bench run directory."""
     if path.is_dir():
-        if not (path / RUN_STORE).is_file():
-            raise UserError(f"{path} is a directory without {RUN_STORE}: give a bench run dir or a .db file")
-        return path / RUN_STORE
+        if not (path / STORE_FILE).is_file():
+            raise UserError(f"{path} is a directory without {STORE_FILE}: give a bench run dir or a .db file")
+        return path / STORE_FILE
     return path
 
 
@@ -149,7 +149,7 @@ def export(
 
 
 def _export_inspect(path: Path, run_id: str | None, out: Path, refused: list[str]) -> None:
-    from codemend.benchmarks.hidden import HiddenLog
+    from codemend.benchmarks import HiddenLog
     from codemend.trajectories.export.inspect_log import write_inspect_log
 
     if refused:
@@ -158,7 +158,7 @@ def _export_inspect(path: Path, run_id: str | None, out: Path, refused: list[str
         runs = [store.run(run_id)] if run_id is not None else store.runs()
         if len(runs) != 1:
             raise UserError(f"{path} holds {len(runs)} runs: choose one with --run ({_runs(store)})")
-        hidden = HiddenLog(path.parent).read() if path.name == RUN_STORE else {}
+        hidden = HiddenLog(path.parent).read() if path.name == STORE_FILE else {}
         by_round = {tid: v.by_round for tid, v in hidden.items() if not v.error}
         samples = write_inspect_log(runs[0], store.trajectories(runs[0].run_id), out, by_round)
     stderr.print(

@@ -7,7 +7,6 @@ on stdout). Exit 0 solved, 1 not solved, 2 bad input, 3 infrastructure failure.
 from __future__ import annotations
 
 import ast
-import json
 import sys
 import uuid
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from codemend.agents import CRITIC_MODES
-from codemend.benchmarks.registry import load_benchmark
+from codemend.benchmarks import load_benchmark
 from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAIL,
@@ -37,6 +36,7 @@ from codemend.errors import ContextLengthExceeded, InfrastructureError, UserErro
 from codemend.llm import SamplingParams
 from codemend.optimise import optimised
 from codemend.problems import Problem, load_problem
+from codemend.problems.jsonl import loads
 from codemend.prompts import Prompts
 from codemend.records import SpeedMeasurement, StepRecord
 from codemend.sandbox import Sandbox, open_sandbox
@@ -64,10 +64,7 @@ def read_tests(path: Path) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read: {exc}") from None
     if path.suffix == ".json":
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
+        items = loads(text, str(path))
         if not isinstance(items, list):
             raise UserError(f"{path}: expected a JSON list of tests")
         return [{"code": t} if isinstance(t, str) else t for t in items]
@@ -77,6 +74,8 @@ def read_tests(path: Path) -> list[Any]:
         tree = ast.parse(text)
     except SyntaxError as exc:
         raise UserError(f"{path}:{exc.lineno}: {exc.msg}") from None
+    except (RecursionError, MemoryError) as exc:  # pathologically nested
+        raise UserError(f"{path}: too deeply nested to parse ({type(exc).__name__})") from None
     return [{"code": ast.get_source_segment(text, node)} for node in tree.body]
 
 

@@ -15,9 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemend.benchmarks.hidden import HiddenVerdicts
-from codemend.benchmarks.remote import Solved, TrajectoryJob
-from codemend.benchmarks.spec import FeedbackTests
+from codemend.benchmarks import FeedbackTests, HiddenVerdicts, Solved, TrajectoryJob
 from codemend.cluster.connect import connect, disconnect
 from codemend.cluster.limiter import limiter_for
 from codemend.cluster.node import RunnerConfig
@@ -27,9 +25,8 @@ from codemend.optimise import Correctness, Speed
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.records import TrajectoryRecord
+from codemend.runs import CLUSTER_LOG
 from codemend.settings import SandboxSettings
-
-CLUSTER_LOG = "cluster.jsonl"
 
 
 @dataclass(slots=True)

@@ -17,9 +17,7 @@ from typing import Any
 
 import ray
 
-from codemend.benchmarks.hidden import HiddenVerdicts
-from codemend.benchmarks.remote import TrajectoryJob, judge_record, run_job
-from codemend.benchmarks.spec import FeedbackTests
+from codemend.benchmarks import FeedbackTests, HiddenVerdicts, TrajectoryJob, judge_record, run_job
 from codemend.cluster.limiter import LimitedClient
 from codemend.llm import LLMClient, LLMSettings
 from codemend.optimise import as_objective

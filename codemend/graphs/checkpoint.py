@@ -12,7 +12,6 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from codemend.records import StepRecord, TestReport
 
-CHECKPOINT_FILE = "checkpoints.sqlite"
 _STATE_TYPES = (StepRecord, TestReport)  # the models the state holds; nested ones travel as dicts
 
 

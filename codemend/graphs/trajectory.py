@@ -49,4 +49,5 @@ def to_trajectory(
         objective=objective,
         baseline_step=values.get("baseline_step"),
         final_measurement=values.get("final_measurement"),
+        final_index=index,
     )

@@ -100,7 +100,7 @@ def finish_trajectory(conn: sqlite3.Connection, where: str, trajectory_id: str, 
     conn.execute(
         "UPDATE trajectories SET finished = 1, status = ?, stop_reason = ?, final_code = ?, "
         "final_reward = ?, hidden_passed = ?, hidden_report = ?, tokens_in = ?, tokens_out = ?, "
-        "wall_s = ?, ended_at = ?, objective = ?, baseline_step = ?, final_measurement = ? "
+        "wall_s = ?, ended_at = ?, objective = ?, baseline_step = ?, final_measurement = ?, final_index = ? "
         "WHERE trajectory_id = ?",
         (
             o.status,
@@ -116,6 +116,7 @@ def finish_trajectory(conn: sqlite3.Connection, where: str, trajectory_id: str, 
             o.objective,
             o.baseline_step,
             o.final_measurement.model_dump_json() if o.final_measurement else None,
+            o.final_index,
             trajectory_id,
         ),
     )

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS trajectories (
     wall_s REAL NOT NULL DEFAULT 0,
     started_at TEXT NOT NULL, ended_at TEXT,
     objective TEXT NOT NULL DEFAULT 'correctness', baseline_step INTEGER, final_measurement TEXT,
+    final_index INTEGER,
     UNIQUE (run_id, problem_id, sample_index)
 );
 CREATE TABLE IF NOT EXISTS steps (
@@ -86,13 +87,14 @@ STEP_COLUMNS = (
     "tokens_in, tokens_out, latency_s, error, started_at, ended_at, measurement"
 )
 STEP_INSERT_COLUMNS = f"trajectory_id, {STEP_COLUMNS}"  # in ``step_params`` order
-# Columns schema 3 added (speed measurements), added in place to an older store.
+# Columns schema 3 added (speed measurements, the answer's step), added in place to an older store.
 _ADDED_COLUMNS = {
     "steps": ("measurement TEXT",),
     "trajectories": (
         "objective TEXT NOT NULL DEFAULT 'correctness'",
         "baseline_step INTEGER",
         "final_measurement TEXT",
+        "final_index INTEGER",
     ),
 }
 RUN_COLUMNS = (

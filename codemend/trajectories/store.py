@@ -300,4 +300,5 @@ def _speed_fields(row: sqlite3.Row) -> dict[str, Any]:
         "objective": row["objective"],
         "baseline_step": row["baseline_step"],
         "final_measurement": SpeedMeasurement.model_validate_json(final) if final else None,
+        **({"final_index": row["final_index"]} if "final_index" in row.keys() else {}),  # noqa: SIM118
     }

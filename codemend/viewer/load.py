@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codemend.benchmarks.hidden import HiddenLog, HiddenVerdicts
-from codemend.benchmarks.plot import PLOT_FILE
-from codemend.benchmarks.report import SUMMARY_FILE
-from codemend.benchmarks.runner import STORE_FILE
+from codemend.benchmarks import HiddenLog, HiddenVerdicts
 from codemend.errors import UserError
 from codemend.records import RunRecord, TrajectoryRecord
+from codemend.runs import PLOT_FILE, STORE_FILE, SUMMARY_FILE
 from codemend.trajectories import TrajectoryStore
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from codemend.benchmarks.hidden import HiddenVerdicts
+from codemend.benchmarks import HiddenVerdicts
 from codemend.records import TrajectoryRecord
 
 Category = Literal["solved", "unsolved", "fixed", "broken", "infra"]

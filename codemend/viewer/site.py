@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from codemend.benchmarks.metrics import infrastructure_cause
+from codemend.benchmarks import infrastructure_cause
 from codemend.errors import UserError
 from codemend.trajectories import TrajectoryRecord
 from codemend.viewer.index_page import DATA_SCRIPT, Row, data_script, index_html

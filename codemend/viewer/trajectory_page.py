@@ -3,7 +3,7 @@ hidden-test result of the final answer, which the model never saw."""
 
 from __future__ import annotations
 
-from codemend.benchmarks.spec import evaluation_tests, feedback_view
+from codemend.benchmarks import evaluation_tests, feedback_view
 from codemend.trajectories import StepRecord, TrajectoryRecord
 from codemend.viewer.html import badge, details, e, page, pre, tag
 from codemend.viewer.outcome import CATEGORIES, Outcome
@@ -26,8 +26,11 @@ LEAK = (
 
 
 def answer_index(t: TrajectoryRecord) -> int | None:
-    """The step whose code is the final answer: the latest one with that code that was tested (a
-    repeated candidate, which stops the loop as no progress, is not run again)."""
+    """The step whose code is the final answer, as the record keeps it; for a record stored before
+    it was kept, the latest step with that code that was tested (a repeated candidate, which stops
+    the loop as no progress, is not run again)."""
+    if t.final_index is not None:
+        return t.final_index
     if t.final_code is None:
         return None
     found = [s for s in t.steps if s.code == t.final_code]
