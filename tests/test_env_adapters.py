@@ -1,76 +1,27 @@
 """Contract tests: every adapter, driven by the same scripted policy over the same problems,
 shows the same conversation, pays the same rewards and stops for the same reasons as
-``RepairEnv`` itself. (The TRL adapter's token-level rollouts are checked inside GRPO, in
-``test_train_grpo_env.py``.)"""
+``RepairEnv`` itself (``env_contract.py``). (The TRL adapter's token-level rollouts are checked
+inside GRPO, in ``test_train_grpo_env.py``; the SkyRL environment inside skyrl-gym, in
+``test_env_skyrl.py``.)"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from trajectory_data import ADD, ECHO_SUM, SQUARE
+from env_contract import CONFIG, PROBLEMS, SCRIPTS, SETTINGS, STOPS, Run, action, reference
+from trajectory_data import SQUARE
 
 from codemend.env import (
     CodemendInteraction,
-    EnvConfig,
-    EnvRewards,
     GymRepairEnv,
-    RepairEnv,
-    SkyRLRepairEnv,
     problem_from_row,
 )
 from codemend.env.rows import ground_truth
 from codemend.errors import UserError
 from codemend.problems import IOTest, Problem
 from codemend.sandbox import LocalSandbox
-
-FENCE = "```"
-PROBLEMS = [SQUARE, ADD, ECHO_SUM]
-SCRIPTS = {
-    # repaired on the second turn
-    "square": ["def square(x):\n    return x * 2\n", "def square(x):\n    return x * x\n"],
-    # wrong twice, then the first attempt again: no progress
-    "add": [
-        "def add(a, b):\n    return a - b\n",
-        "def add(a, b):\n    return a * b\n",
-        "def add(a,b):\n  return a-b\n",
-    ],
-    # an I/O program never fixed: the repair budget runs out
-    "echo-sum": ["print(sum(map(int, input().split())) + 1)\n", "print(0)\n", "print(1)\n"],
-}
-STOPS = {"square": "solved", "add": "no_progress", "echo-sum": "max_rounds"}
-SETTINGS = {"max_turns": 3, "reward_mode": "improvement", "constraint_weight": 0.1}
-CONFIG = EnvConfig(max_turns=3, rewards=EnvRewards(mode="improvement", constraint_weight=0.1))
-
-
-def action(code: str) -> str:
-    return f"My answer:\n{FENCE}python\n{code}{FENCE}\n"
-
-
-@dataclass
-class Run:
-    conversations: list[list[dict[str, str]]]
-    """The whole conversation the model sees before each of its turns."""
-    rewards: list[float]
-    stop: str | None
-
-
-def reference(problem: Problem, sandbox: LocalSandbox) -> Run:
-    async def main() -> Run:
-        env = RepairEnv(problem, sandbox=sandbox, config=CONFIG)
-        run = Run([await env.reset()], [], None)
-        for code in SCRIPTS[problem.id]:
-            result = await env.step(action(code))
-            run.rewards.append(result.reward)
-            if result.done:
-                run.stop = result.stop_reason
-                return run
-            run.conversations.append(result.observation)
-        raise AssertionError("the script ran out")
-
-    return asyncio.run(main())
 
 
 def gym(problem: Problem, sandbox: LocalSandbox) -> Run:
@@ -87,25 +38,6 @@ def gym(problem: Problem, sandbox: LocalSandbox) -> Run:
             env.close()
             return run
         run.conversations.append(obs)
-    raise AssertionError("the script ran out")
-
-
-def skyrl(problem: Problem, sandbox: LocalSandbox) -> Run:
-    extras = {"reward_spec": {"method": "rule", "ground_truth": ground_truth(problem)}, "extra_info": {}}
-    env = SkyRLRepairEnv(SETTINGS, extras, sandbox=sandbox)
-    chat, _ = env.init([{"role": "user", "content": "the row's prompt"}])
-    run = Run([list(chat)], [], None)
-    for code in SCRIPTS[problem.id]:
-        out = env.step(action(code))
-        assert set(out) == {"observations", "reward", "done", "metadata", "postprocessed_action"}
-        run.rewards.append(out["reward"])
-        if out["done"]:
-            assert out["observations"] == []
-            run.stop = out["metadata"]["stop_reason"]
-            env.close()
-            return run
-        chat = [*chat, {"role": "assistant", "content": action(code)}, *out["observations"]]
-        run.conversations.append(chat)
     raise AssertionError("the script ran out")
 
 
@@ -138,7 +70,7 @@ def test_adapters_agree_with_the_environment(problem: Problem, sandbox: LocalSan
     assert expected.stop == STOPS[problem.id]
     assert len(expected.rewards) == len(SCRIPTS[problem.id]) == len(expected.conversations)
     hidden = [t.stdin if isinstance(t, IOTest) else t.code for t in problem.hidden_tests()]
-    for name, adapter in {"gym": gym, "skyrl": skyrl, "verl": verl}.items():
+    for name, adapter in {"gym": gym, "verl": verl}.items():
         got = adapter(problem, sandbox)
         assert got.conversations == expected.conversations, name
         assert got.rewards == pytest.approx(expected.rewards), name

@@ -16,7 +16,7 @@ from codemend.agents.constraints import ImportPolicy, check_constraints
 from codemend.agents.feedback import feedback_text
 from codemend.agents.render import prompt_values
 from codemend.errors import ContextLengthExceeded, UserError
-from codemend.llm import LLMClient, SamplingParams
+from codemend.llm import ChatModel, SamplingParams
 from codemend.optimise import speed_feedback
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
@@ -40,7 +40,7 @@ class Critic:
     mode: CriticMode
     policy: ImportPolicy
     prompt: PromptTemplate
-    llm: LLMClient | None = None
+    llm: ChatModel | None = None
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
 
     async def __call__(
@@ -99,7 +99,7 @@ def repair_feedback(critique: Critique) -> str:
 def make_critic(
     mode: CriticMode = "tests",
     *,
-    llm: LLMClient | None = None,
+    llm: ChatModel | None = None,
     prompt: PromptTemplate | None = None,
     imports: ImportPolicy | str = "default",
     sampling: SamplingParams | None = None,

@@ -11,7 +11,7 @@ from typing import Literal
 
 from codemend import pysource
 from codemend.agents.render import prompt_values
-from codemend.llm import LLMClient, SamplingParams, extract_code
+from codemend.llm import ChatModel, SamplingParams, extract_code
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
 from codemend.records import Message, StepKind, StepRecord
@@ -31,7 +31,7 @@ def code_fingerprint(code: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Generator:
-    llm: LLMClient
+    llm: ChatModel
     generate_prompt: PromptTemplate
     repair_prompt: PromptTemplate
     optimise_prompt: PromptTemplate | None = None
@@ -88,7 +88,7 @@ class Generator:
 
 def make_generator(
     *,
-    llm: LLMClient,
+    llm: ChatModel,
     generate_prompt: PromptTemplate | None = None,
     repair_prompt: PromptTemplate | None = None,
     optimise_prompt: PromptTemplate | None = None,

@@ -78,7 +78,9 @@ def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str |
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --split-by-task.")
 @click.option("--messages", is_flag=True, help="sft: one `messages` list instead of prompt/completion.")
 @click.option("--data-source", default="codemend", show_default=True, help="rl: the data_source column.")
-@click.option("--env-class", default="codemend", show_default=True, help="rl: SkyRL's env_class column.")
+@click.option(
+    "--env-class", default="codemend-repair", show_default=True, help="rl: SkyRL's env_class column."
+)
 def export(
     run_or_db: str,
     fmt: str,

@@ -6,15 +6,24 @@ generator; ``GymRepairEnv`` (Gymnasium-style), ``SkyRLRepairEnv`` (SkyRL-gym ``B
 ``GRPOTrainer``) adapt it. Frameworks are imported only by the adapter that needs them.
 """
 
+from typing import TYPE_CHECKING
+
+from codemend._lazy import lazy_names
 from codemend.env.core import TRUNCATING_STOPS, EnvConfig, EnvStep, RepairEnv
+from codemend.env.episode import RowEpisode
 from codemend.env.gym import GymRepairEnv
 from codemend.env.policy import PolicyChannel
 from codemend.env.rewards import REWARD_MODES, EnvRewards, RewardMode
 from codemend.env.rows import problem_from_row, shared_sandbox
-from codemend.env.skyrl import SkyRLRepairEnv
 from codemend.env.sync import SyncRepairEnv
 from codemend.env.trl import episode_reward, make_rollout_func, repair_dataset
 from codemend.env.verl import CodemendInteraction
+
+if TYPE_CHECKING:
+    from codemend.env.skyrl import SkyRLRepairEnv
+
+# skyrl-gym (imported by its adapter) costs ~0.7 s to import: only on first use.
+__getattr__, __dir__ = lazy_names(__name__, globals(), {"codemend.env.skyrl": ("SkyRLRepairEnv",)})
 
 __all__ = [
     "REWARD_MODES",
@@ -27,6 +36,7 @@ __all__ = [
     "PolicyChannel",
     "RepairEnv",
     "RewardMode",
+    "RowEpisode",
     "SkyRLRepairEnv",
     "SyncRepairEnv",
     "episode_reward",

@@ -1,6 +1,6 @@
 """The generator's endpoint inside an environment: the policy being trained.
 
-The repair graph asks its generator's ``LLMClient`` for a chat completion; here that request
+The repair graph asks its generator's model (a ``ChatModel``) for a chat completion; here that request
 is handed to whoever drives the environment (it is the next observation) and the completion is
 the action passed to ``step``. The graph's nodes run unchanged around it.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing_extensions import Unpack
 
 from codemend.errors import ContextLengthExceeded
-from codemend.llm import ChatInput, ChatResult, Choice, LLMClient, LLMSettings, SamplingParams, Usage
+from codemend.llm import ChatInput, ChatResult, Choice, SamplingParams, Usage
 
 FitsFn = Callable[[list[ChatInput]], bool]
 """Whether a prompt still fits the policy's context; False stops the episode with
@@ -32,16 +32,11 @@ class Request:
     asked_at: float = field(default_factory=time.perf_counter)
 
 
-class PolicyChannel(LLMClient):
-    """An ``LLMClient`` whose replies come from ``step(action)`` instead of an HTTP endpoint.
-
-    It opens no connection (``LLMClient.__init__`` is not called: there is no endpoint); only
-    ``chat`` is used by the generator.
-    """
+class PolicyChannel:
+    """A ``ChatModel`` (what the generator needs of a model) whose replies come from
+    ``step(action)`` instead of an HTTP endpoint: it opens no connection."""
 
     def __init__(self, *, model: str = "policy", fits: FitsFn | None = None) -> None:
-        self.settings = LLMSettings(base_url="policy://", model=model)
-        self.base_url = "policy://"
         self.model = model
         self.usage = Usage()
         self.requests = 0

@@ -1,25 +1,51 @@
-"""A SkyRL-gym adapter: ``BaseTextEnv``'s ``init(prompt) -> (messages, metadata)`` and
-``step(action) -> BaseTextEnvStepOutput(observations, reward, done, metadata)``.
+"""A SkyRL-gym environment: ``skyrl_gym.make("codemend-repair", env_config=..., extras=row)``.
 
-Written against ``skyrl-gym/skyrl_gym/envs/base_text_env.py`` (NovaSky-AI/SkyRL): the
-constructor takes ``(env_config, extras)`` with the row's ``reward_spec.ground_truth`` in
-``extras``, as its multi-turn GSM8k environment does; ``observations`` are the messages SkyRL
-appends to the conversation. SkyRL is not installed here (it needs GPUs and Ray), so this class
-is duck-typed, not a subclass, and the output is the plain dict ``BaseTextEnvStepOutput`` (a
-TypedDict) describes; register it with
-``skyrl_gym.envs.register(id="codemend_repair", entry_point="codemend.env.skyrl:SkyRLRepairEnv")``.
+Written against skyrl-gym 0.4.0 (PyPI; NovaSky-AI/SkyRL ``skyrl-gym/``):
+``skyrl_gym/envs/base_text_env.py`` (``BaseTextEnv``: ``init(prompt) -> (messages, metadata)``,
+``step(action) -> BaseTextEnvStepOutput(observations, reward, done, metadata,
+postprocessed_action)``, ``turns``/``max_turns``, ``get_metrics``) and
+``skyrl_gym/envs/registration.py`` (``register(id, entry_point)``; ``make`` builds the class
+and refuses one that does not inherit ``skyrl_gym.Env``). SkyRL's generator
+(``skyrl/train/generators/skyrl_gym_generator.py``) calls ``make(env_class,
+env_config=<skyrl_gym config for that class>, extras=<the row's other columns + max_turns>)``,
+so a codemend ``rl`` export row is the ``extras`` as it is: its ``reward_spec.ground_truth``
+names the problem, and its ``env_class`` is ``codemend-repair``.
+
+``SkyRLRepairEnv`` subclasses ``BaseTextEnv`` and importing this module registers it; without
+skyrl-gym (``pip install 'codemend[skyrl]'``) the module still imports and the class refuses to
+be built, saying which extra to install.
+
+Bad input never raises into SkyRL's generator (an exception there ends the whole batch): a row
+without codemend's ground truth, an action that is not text, or a step after the episode ended
+ends that episode with reward 0, ``done`` and ``metadata["error"]`` saying what was wrong
+(counted in ``get_metrics()["errors"]``). A sandbox failure still raises
+``InfrastructureError``: it is no answer's fault and must not be scored as one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codemend.env.core import ChatMessages, EnvConfig, RepairEnv
+from codemend.env.core import ChatMessages, EnvConfig
+from codemend.env.episode import RowEpisode
 from codemend.env.rewards import EnvRewards
-from codemend.env.rows import problem_from_row, shared_sandbox
-from codemend.env.sync import SyncRepairEnv
+from codemend.env.sync import run_sync
+from codemend.errors import UserError
+from codemend.problems import Problem
 from codemend.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    BaseTextEnv = object
+else:
+    try:
+        from skyrl_gym.envs.base_text_env import BaseTextEnv
+    except ModuleNotFoundError:  # refused in __init__, with the extra to install
+        BaseTextEnv = object
+
+ENV_ID = "codemend-repair"
+"""The id ``skyrl_gym.make`` knows the environment by (the ``env_class`` of ``rl`` exports)."""
+EXTRA = "skyrl"
 
 
 def config_from(env_config: Mapping[str, Any] | None) -> EnvConfig:
@@ -36,8 +62,12 @@ def config_from(env_config: Mapping[str, Any] | None) -> EnvConfig:
     )
 
 
-class SkyRLRepairEnv:
-    """One episode of the repair loop per instance, as SkyRL creates them (one per rollout)."""
+class SkyRLRepairEnv(BaseTextEnv):
+    """One episode of the repair loop per instance, as SkyRL creates them (one per rollout).
+
+    ``env_config`` holds the settings ``config_from`` reads; ``max_turns`` absent there comes
+    from ``extras["max_turns"]`` (SkyRL's ``generator.max_turns``), else 3.
+    """
 
     def __init__(
         self,
@@ -46,22 +76,33 @@ class SkyRLRepairEnv:
         *,
         sandbox: Sandbox | None = None,
     ) -> None:
+        require_skyrl()
+        super().__init__()
         extras = extras or {}
-        self.problem = problem_from_row(extras)
+        settings = dict(env_config or {})
+        if "max_turns" not in settings and extras.get("max_turns") is not None:
+            settings["max_turns"] = extras["max_turns"]
+        self.config = config_from(settings)
         self.turns = 0
-        self.config = config_from(env_config)
         self.max_turns = self.config.max_turns
-        inner = RepairEnv(self.problem, sandbox=sandbox or shared_sandbox(), config=self.config)
-        self._env = SyncRepairEnv(inner)
+        self.episode = RowEpisode(extras, sandbox=sandbox, config=self.config)
+
+    @property
+    def problem(self) -> Problem | None:
+        return self.episode.problem
 
     def init(self, prompt: ChatMessages) -> tuple[ChatMessages, dict[str, Any]]:
         """The environment's own first prompt (the row's ``prompt`` is replaced by it, so the
-        conversation is the one the repair loop continues)."""
-        return self._env.reset(), {"problem_id": self.problem.id}
+        conversation is the one the repair loop continues); a row that names no problem keeps
+        its prompt, and its episode ends at the first step with the error."""
+        first = run_sync(self.episode.reset())
+        if first is None or self.problem is None:
+            return list(prompt), {"error": self.episode.error}
+        return first, {"problem_id": self.problem.id}
 
-    def step(self, action: str) -> dict[str, Any]:
+    def step(self, action: Any) -> dict[str, Any]:
         self.turns += 1
-        result = self._env.step(action)
+        result = run_sync(self.episode.step(action))
         return {
             "observations": result.new_messages,
             "reward": result.reward,
@@ -70,5 +111,34 @@ class SkyRLRepairEnv:
             "postprocessed_action": None,
         }
 
+    def get_metrics(self) -> dict[str, Any]:
+        """Per episode: turns taken, whether the hidden tests passed, whether it ended in error."""
+        return {
+            "turns": self.turns,
+            "hidden_passed": 1.0 if self.episode.info.get("hidden_passed") else 0.0,
+            "errors": 1.0 if self.episode.error is not None else 0.0,
+        }
+
     def close(self) -> None:
-        self._env.close()
+        run_sync(self.episode.aclose())
+
+
+def register_env() -> bool:
+    """Register ``SkyRLRepairEnv`` with skyrl-gym as ``codemend-repair`` (once); False when
+    skyrl-gym is not installed."""
+    try:
+        import skyrl_gym
+    except ModuleNotFoundError:
+        return False
+    if ENV_ID not in skyrl_gym.registry:
+        skyrl_gym.register(id=ENV_ID, entry_point=f"{__name__}:SkyRLRepairEnv")
+    return True
+
+
+def require_skyrl() -> None:
+    """Raise a ``UserError`` naming the extra to install when skyrl-gym is missing."""
+    if not register_env():
+        raise UserError(f"the SkyRL environment needs skyrl-gym: pip install 'codemend[{EXTRA}]'")
+
+
+register_env()

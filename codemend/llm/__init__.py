@@ -6,11 +6,12 @@ from codemend.llm.defaults import default_client, resolve
 from codemend.llm.embedded import EmbeddedServer
 from codemend.llm.extract import extract_code
 from codemend.llm.shared import SharedServer, embedded_server
-from codemend.llm.types import ChatInput, ChatResult, Choice, Message, SamplingParams, Usage
+from codemend.llm.types import ChatInput, ChatModel, ChatResult, Choice, Message, SamplingParams, Usage
 from codemend.settings import LLMSettings
 
 __all__ = [
     "ChatInput",
+    "ChatModel",
     "ChatResult",
     "Choice",
     "EmbeddedServer",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict, Unpack
 
 from codemend.records import Message
 
-__all__ = ["ChatInput", "ChatResult", "Choice", "Message", "SamplingParams", "Usage"]
+__all__ = ["ChatInput", "ChatModel", "ChatResult", "Choice", "Message", "SamplingParams", "Usage"]
 
 # What ``LLMClient.chat`` takes: ``Message``s, or the same as plain ``{"role", "content"}`` dicts.
 ChatInput = Message | Mapping[str, str]
@@ -69,3 +70,15 @@ class ChatResult:
     @property
     def finish_reason(self) -> str | None:
         return self.choices[0].finish_reason
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the agents need of a model: a name and chat completions. ``LLMClient`` (an HTTP
+    endpoint) and the environment's ``PolicyChannel`` (the policy being trained) implement it."""
+
+    model: str
+
+    async def chat(
+        self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
+    ) -> ChatResult: ...

@@ -51,7 +51,7 @@ class ExportOptions:
     seed: int = 0
     messages: bool = False
     data_source: str = "codemend"
-    env_class: str = "codemend"
+    env_class: str = "codemend-repair"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
