@@ -24,8 +24,6 @@ from codemend.agents import (
     ImportPolicy,
     RewardFn,
     make_critic,
-    make_executor,
-    make_generator,
     reward_function,
 )
 from codemend.errors import UserError
@@ -34,6 +32,7 @@ from codemend.graphs import (
     Limits,
     RepairContext,
     StepHook,
+    build_context,
     run_repair,
     to_trajectory,
 )
@@ -160,21 +159,18 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
     generator_llm = await _client(options.get("llm"), settings.llm, stack)
     mode = options.get("critic", "tests")
     critic_llm = await _client(options.get("critic_llm"), settings.critic, stack) if mode != "tests" else None
-    return RepairContext(
-        problem=problem,
-        generator=make_generator(
-            llm=generator_llm,
-            generate_prompt=prompts.generate,
-            repair_prompt=prompts.repair,
-            optimise_prompt=prompts.optimise,
-            sampling=options.get("sampling"),
-            repair_sampling=options.get("repair_sampling"),
-            history=options.get("history", "latest"),
-        ),
-        critic=make_critic(
-            mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
-        ),
-        executor=make_executor(sandbox),
+    critic = make_critic(
+        mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
+    )
+    return build_context(
+        problem,
+        llm=generator_llm,
+        critic=critic,
+        sandbox=sandbox,
+        prompts=prompts,
+        history=options.get("history", "latest"),
+        sampling=options.get("sampling"),
+        repair_sampling=options.get("repair_sampling"),
         reward=reward_function(options.get("reward", "pass_fraction")),
         limits=_limits(options),
         on_step=options.get("on_step"),

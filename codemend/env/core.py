@@ -21,14 +21,13 @@ from codemend.agents import (
     History,
     ImportPolicy,
     make_critic,
-    make_executor,
     make_generator,
     reward_function,
 )
 from codemend.env.policy import FitsFn, PolicyChannel, Request
 from codemend.env.rewards import EnvRewards, TurnScore, shaped
 from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
-from codemend.graphs import Limits, RepairContext, run_repair, to_trajectory
+from codemend.graphs import Limits, RepairContext, build_context, run_repair, to_trajectory
 from codemend.llm import Usage
 from codemend.optimise import Correctness, Speed, baseline_note
 from codemend.problems import Problem
@@ -184,19 +183,13 @@ class RepairEnv:
         """The length of this turn's action when it was too long to run."""
 
     def _context(self, channel: PolicyChannel) -> RepairContext:
-        prompts = self.config.prompts or Prompts.load()
-        generator = make_generator(
+        return build_context(
+            self.problem,
             llm=channel,
-            generate_prompt=prompts.generate,
-            repair_prompt=prompts.repair,
-            optimise_prompt=prompts.optimise,
-            history=self.config.history,
-        )
-        return RepairContext(
-            problem=self.problem,
-            generator=generator,
             critic=self.critic,
-            executor=make_executor(self.sandbox),
+            sandbox=self.sandbox,
+            prompts=self.config.prompts or Prompts.load(),
+            history=self.config.history,
             reward=reward_function(self.config.step_reward),
             limits=Limits(max_rounds=self.config.max_turns - 1),
             on_step=self._steps.append,

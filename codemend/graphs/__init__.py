@@ -1,6 +1,7 @@
 """The repair graph wiring the agents, its state and context, checkpoints and hand-over."""
 
 from codemend.graphs.checkpoint import checkpoint_serializer, sqlite_checkpointer
+from codemend.graphs.context import build_context
 from codemend.graphs.repair import NODES, answer_index, build_repair_graph, final_index
 from codemend.graphs.run import run_repair
 from codemend.graphs.state import Limits, RepairContext, RepairState, StepHook
@@ -15,6 +16,7 @@ __all__ = [
     "RepairState",
     "StepHook",
     "answer_index",
+    "build_context",
     "build_repair_graph",
     "checkpoint_serializer",
     "final_index",
