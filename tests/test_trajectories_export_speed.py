@@ -82,6 +82,11 @@ def test_speed_runs_export_as_dpo_pairs_and_gated_rl_rows(
 
     rows = _export([fast, slow], tmp_path, "rl")
     assert {r["extra_info"]["objective"] for r in rows} == {"speed"}
+    assert {r["extra_info"]["cost"] for r in rows} == {"cpu"}  # compute_score measures as the run did
+    hidden_call = dedupe.perf_tests[0].call or ""
+    for exported in (rows, pairs):  # the hidden workload reaches no prompt the model sees
+        assert all(hidden_call not in json.dumps(r.get("prompt", r.get("chosen"))) for r in exported)
+    assert all(hidden_call not in str(s.messages) for t in (fast, slow) for s in t.steps)
     first = next(r for r in rows if r["extra_info"]["turn"] == 0)
     truth, info = first["reward_model"]["ground_truth"], first["extra_info"]
     assert from_ground_truth(truth).reference_solution == dedupe.reference_solution
