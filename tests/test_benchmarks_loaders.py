@@ -110,6 +110,106 @@ def test_apps_bad_input_output(tmp_path: Path) -> None:
     assert (info.value.line, info.value.field) == (1, "input_output")
 
 
+APPS_RECORD = {
+    "problem_id": 1,
+    "question": "Add.",
+    "input_output": json.dumps({"inputs": ["1 2\n"], "outputs": ["3\n"]}),
+}
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_json_array_file_is_read_like_json_lines(tmp_path: Path, indent: int | None) -> None:
+    """A pretty-printed file used to be "line 1: invalid JSON"; errors name the item's line."""
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps([APPS_RECORD, {**APPS_RECORD, "problem_id": 2}], indent=indent))
+    assert [p.id for p in load_benchmark("apps", path)] == ["apps/1", "apps/2"]
+    path.write_text(json.dumps([APPS_RECORD, {**APPS_RECORD, "question": 7}], indent=indent))
+    with pytest.raises(ProblemFileError) as info:
+        load_benchmark("apps", path)
+    assert (info.value.line, info.value.field) == (1 if indent is None else 7, "question")
+
+
+def test_a_pretty_printed_object_is_one_record(tmp_path: Path) -> None:
+    path = tmp_path / "apps.json"
+    path.write_text("\n" + json.dumps(APPS_RECORD, indent=2))
+    assert [p.id for p in load_benchmark("apps", path)] == ["apps/1"]
+    path.write_text(json.dumps(APPS_RECORD, indent=2).replace('"Add.",', '"Add."'))  # line 3
+    with pytest.raises(ProblemFileError, match="invalid JSON: Expecting ',' delimiter") as info:
+        load_benchmark("apps", path)
+    assert info.value.line == 4
+
+
+def test_a_broken_json_line_says_what_format_is_expected(tmp_path: Path) -> None:
+    path = tmp_path / "apps.jsonl"
+    path.write_text(json.dumps(APPS_RECORD) + "\n{oops}\n")
+    with pytest.raises(ProblemFileError, match="expected one JSON object per line, or one JSON array"):
+        load_benchmark("apps", path)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+DEEP_PARSED = json.loads("[" * 400 + "1" + "]" * 400)  # reads, but cannot become test code
+
+
+@pytest.mark.parametrize(
+    ("name", "record", "field"),
+    [
+        ("apps", {**APPS_RECORD, "input_output": DEEP}, "input_output"),
+        (
+            "apps",
+            {
+                **APPS_RECORD,
+                "input_output": json.dumps({"inputs": [[DEEP_PARSED]], "outputs": [1], "fn_name": "f"}),
+            },
+            None,
+        ),
+        (
+            "livecodebench",
+            {"question_id": "x", "question_content": "q", "public_test_cases": DEEP},
+            "public_test_cases",
+        ),
+        (
+            "humaneval+",
+            {
+                "task_id": "t",
+                "prompt": "def f(x):\n",
+                "entry_point": "f",
+                "canonical_solution": "    return x\n",
+                "base_input": [[DEEP_PARSED]],
+            },
+            None,
+        ),
+        (
+            "evalperf",
+            {
+                "task_id": "t",
+                "entry_point": "f",
+                "prompt": "p",
+                "reference": ["def f(x): return x"],
+                "pe_input": DEEP,
+            },
+            "pe_input",
+        ),
+    ],
+    ids=["apps-json", "apps-code", "livecodebench", "humaneval+", "evalperf"],
+)
+def test_pathologically_nested_data_is_a_problem_file_error(
+    tmp_path: Path, name: str, record: dict[str, object], field: str | None
+) -> None:
+    """A RecursionError (or a pydantic error) used to end the command in a traceback."""
+    ok = json.loads(MBPP.read_text().splitlines()[0]) if name == "mbpp" else None
+    path = write_jsonl(tmp_path / "deep.jsonl", *([ok] if ok else []), record)
+    with pytest.raises(ProblemFileError) as info:
+        load_benchmark(name, path, "all" if name == "mbpp" else None)
+    assert (info.value.line, info.value.field) == (1, field)
+
+
+def test_pathologically_nested_mbpp_code_is_read(tmp_path: Path) -> None:
+    record = json.loads(MBPP.read_text().splitlines()[0])
+    deep = {**record, "code": "x = " + "-" * 100_000 + "1\n"}  # MemoryError in ast.parse
+    (problem,) = load_benchmark("mbpp", write_jsonl(tmp_path / "deep.jsonl", deep), "all")
+    assert problem.entry_point == record["code"].split("def ")[1].split("(")[0]
+
+
 def _compressed(value: object) -> str:
     return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(value)))).decode()
 

@@ -164,6 +164,30 @@ def test_a_benchmark_without_data_names_the_flag(server: HumanEvalServer, tmp_pa
     assert out.returncode == 2 and "--data PATH" in out.stderr
 
 
+def bench(server: HumanEvalServer, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``codemend bench ARGS`` (any benchmark) against ``server``."""
+    return subprocess.run(
+        [sys.executable, "-m", "codemend", "bench", *args],
+        env=environment(server),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_pathologically_nested_data_file_is_one_line_exit_2(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    """It was a RecursionError traceback."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    out = bench(server, "jsonl", "--data", str(deep), "--run-dir", str(tmp_path / "run"))
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.splitlines() == [f"error: {deep}:1: arrays or objects nested more than 500 levels deep"]
+    assert not server.requests
+
+
 @pytest.mark.slow
 def test_embedded_model_small_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}

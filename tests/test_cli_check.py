@@ -77,6 +77,17 @@ def test_bad_input_exits_two_naming_the_field(files: tuple[Path, Path]) -> None:
     assert missing.returncode == 2
 
 
+def test_a_pathologically_nested_problem_file_is_one_line_exit_2(files: tuple[Path, Path]) -> None:
+    """It was a RecursionError traceback."""
+    problem, code = files
+    code.write_text("def square(x):\n    return x * x\n")
+    problem.write_text('{"id": "deep", "tests": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    out = codemend("check", problem, code)
+    assert out.returncode == 2
+    expected = f"error: {problem}:1: field 'tests': arrays or objects nested more than 500 levels deep"
+    assert out.stderr.splitlines() == [expected]
+
+
 def test_unavailable_sandbox_exits_three(files: tuple[Path, Path]) -> None:
     problem, code = files
     code.write_text("def square(x):\n    return x * x\n")

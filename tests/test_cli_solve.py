@@ -124,6 +124,22 @@ def test_bad_input_exits_2_before_any_model_is_reached(args: list[str], message:
     assert message in " ".join(out.stderr.split())
 
 
+def test_a_pathologically_nested_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """It was a RecursionError traceback, for a problem file and a tests file alike."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    nested = tmp_path / "nested.py"
+    nested.write_text("x = " + "-" * 100_000 + "1\n")  # a MemoryError in Python's parser
+    for args, message in [
+        ([str(deep)], f"{deep}:1: arrays or objects nested more than 500 levels deep"),
+        (["--prompt", "x", "--tests", str(deep)], f"{deep}:1: arrays or objects nested more than 500"),
+        (["--prompt", "x", "--tests", str(nested)], f"{nested}: too deeply nested to parse"),
+    ]:
+        out = CliRunner().invoke(main, ["solve", *args])
+        assert out.exit_code == 2, out.output
+        assert message in " ".join(out.stderr.split())
+
+
 def test_benchmark_references() -> None:
     problem = load_reference("humaneval:HumanEval/53")
     assert (problem.id, problem.entry_point) == ("HumanEval/53", "add")

@@ -121,6 +121,29 @@ def test_json_list_item_field_is_named(tmp_path: Path) -> None:
     assert info.value.field == "[1].memory_limit_mb"
 
 
+DEEP = "[" * 100_000 + "]" * 100_000  # a RecursionError in Python's JSON parser
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "field"),
+    [
+        ("deep.json", DEEP, 1, None),
+        ("deep.jsonl", json.dumps(GOOD) + '\n{"id": "x", "tests": ' + DEEP + "}\n", 2, "tests"),
+        ("deep.json", "[" + json.dumps(GOOD) + ',\n {"id": "x",\n  "tests": ' + DEEP + "}]", 3, "[1].tests"),
+        ("deep.json", '{"id": "x", "prompt": ' + DEEP + "}", 1, "prompt"),
+    ],
+    ids=["json", "jsonl", "json-list", "json-object"],
+)
+def test_nesting_too_deep_names_file_line_and_field(
+    tmp_path: Path, name: str, text: str, line: int, field: str | None
+) -> None:
+    path = write(tmp_path, name, text)
+    with pytest.raises(ProblemFileError) as info:
+        load_problems(path)
+    assert (info.value.line, info.value.field) == (line, field)
+    assert "nested more than 500 levels deep" in str(info.value)
+
+
 def test_duplicate_ids_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(ProblemFileError, match="duplicate problem id 'add'"):
         load_problems(write(tmp_path, "d.jsonl", json.dumps(GOOD) + "\n" + json.dumps(GOOD)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from codemend.errors import ProblemFileError
-from codemend.problems.jsonl import iter_jsonl, read_text
+from codemend.problems.jsonl import iter_jsonl, loads, read_text
 from codemend.problems.model import Problem
 
 
@@ -39,11 +38,7 @@ def iter_problems(path: str | Path) -> Iterator[Problem]:
         for number, data in iter_jsonl(path):
             yield _problem(data, name, number)
         return
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProblemFileError(name, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    data = loads(read_text(path), name)
     if isinstance(data, list):
         for index, item in enumerate(data):
             yield _problem(item, name, None, prefix=f"[{index}].")
