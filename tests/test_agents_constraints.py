@@ -160,11 +160,15 @@ def test_compiler_warnings_are_caught_and_become_evidence() -> None:
 
     code = "def f(x):\n    return (1, 2)(x)\n"
     script = (
-        "from codemend.agents.constraints import _parses\n"
+        "from codemend.agents import ImportPolicy, check_constraints\n"
         "from codemend.llm import extract_code\n"
+        "from codemend.problems import Problem\n"
+        "from codemend.records import TestReport\n"
         f"code = {code!r}\n"
         "extract_code('```python\\n' + code + '```')\n"
-        "print(_parses(code)[1].evidence)\n"
+        "problem = Problem(id='p', prompt='', entry_point='f')\n"
+        "found = check_constraints(problem, code, TestReport(results=[]), ImportPolicy())\n"
+        "print(next(c for c in found if c.name == 'parses').evidence)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
