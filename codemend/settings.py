@@ -13,8 +13,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from codemend.errors import UserError
 
@@ -51,6 +52,29 @@ class LLMSettings(BaseModel):
         description="A file locked around each request, so that processes sharing a server that "
         "answers one request at a time queue in their clients (set for the shared embedded model).",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        """An endpoint that cannot be reached as written is bad input, refused at once; it used to be
+        retried as an infrastructure failure (exit 3 after seconds, or an ExceptionGroup)."""
+        return None if url is None else check_base_url(url)
+
+
+def check_base_url(url: str) -> str:
+    """``url`` if it is an ``http://`` or ``https://`` URL with a host and a valid port; else a
+    ``ValueError`` saying what is expected."""
+    example = "expected an http:// or https:// URL such as http://127.0.0.1:8080/v1"
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{example}, got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = 0
+    if port == 0:
+        raise ValueError(f"{example}, got {url!r}: the port must be a number 1-65535")
+    return url
 
 
 class EmbeddedSettings(BaseModel):
@@ -164,6 +188,8 @@ def _read_llm(env: Mapping[str, str], prefix: str, *, fallback: dict[str, Any]) 
     values: dict[str, Any] = dict(fallback)
     if prefix == "CODEMEND_":
         values |= {f: env[var] for f, var in _OPENAI_FALLBACK.items() if var in env}
+        if "OPENAI_BASE_URL" in env and "CODEMEND_BASE_URL" not in env:  # an error names where it came from
+            _validate(LLMSettings, {"base_url": env["OPENAI_BASE_URL"]}, "", {"base_url": "OPENAI_BASE_URL"})
     values |= _read(env, prefix, _LLM_ENV)
     return _validate(LLMSettings, values, prefix, _LLM_ENV)
 
@@ -173,9 +199,14 @@ def _validate(model: type[_M], values: dict[str, Any], prefix: str, names: Mappi
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{prefix}{names.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
+            f"{prefix}{names.get(str(err['loc'][0]), err['loc'][0])}: {_message(err['msg'])}"
+            for err in exc.errors()
         )
         raise UserError(f"invalid environment setting: {problems}") from None
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
 
 
 @functools.cache

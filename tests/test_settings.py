@@ -80,3 +80,29 @@ def test_blank_values_count_as_unset() -> None:
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(UserError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CODEMEND_BASE_URL", "notaurl"),
+        ("CODEMEND_BASE_URL", "ftp://example.com/v1"),
+        ("CODEMEND_BASE_URL", "http://127.0.0.1:99999/v1"),
+        ("CODEMEND_BASE_URL", "http://127.0.0.1:port/v1"),
+        ("CODEMEND_BASE_URL", "http:///v1"),
+        ("CODEMEND_CRITIC_BASE_URL", "localhost:8080/v1"),
+        ("OPENAI_BASE_URL", "127.0.0.1:8080"),
+    ],
+)
+def test_a_base_url_that_cannot_be_reached_as_written_is_bad_input(name: str, value: str) -> None:
+    """It was retried as an infrastructure failure: exit 3 after 7 s, or a 195-line ExceptionGroup."""
+    with pytest.raises(UserError) as info:
+        Settings.from_env({name: value})
+    message = str(info.value)
+    assert message.startswith(f"invalid environment setting: {name}: expected an http:// or https:// URL")
+    assert repr(value) in message and "Value error" not in message
+
+
+def test_http_and_https_urls_are_taken_as_given() -> None:
+    for url in ("https://api.example.com/v1", "http://[::1]:8080/v1", "http://localhost:1/v1/"):
+        assert Settings.from_env({"CODEMEND_BASE_URL": url}).llm.base_url == url
