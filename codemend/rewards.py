@@ -1,10 +1,20 @@
 """The reward of codemend's ``rl`` export: run a model's reply against the row's tests.
 
-``compute_score`` has the signature verl calls (``custom_reward_function.path`` pointing at this
-file, ``name: compute_score``); ``reward_func`` is the same score for TRL's ``GRPOTrainer``,
+``compute_score`` is verl's custom reward function. verl 0.9.1's ``main_ppo`` reads it from
+``reward.custom_reward_function.path=pkg://codemend.rewards`` (``name`` defaults to
+``compute_score``); the top-level ``custom_reward_function.path`` key of older verl releases is
+ignored there. ``pkg://`` imports this module itself; a file path to ``rewards.py`` loads a second
+copy, whose public names are then this module's, so ``use_sandbox`` reaches it either way. verl
+passes extra keyword arguments (``reward_router_address``, ``reward_kwargs``); rows that are not
+codemend's (their ``data_source`` neither ``codemend`` nor ``codemend/...`` and their ground
+truth not in codemend's format) go to verl's own ``default_compute_score``, so a batch may mix
+codemend's rows with other data. ``reward_func`` is the same score for TRL's ``GRPOTrainer``,
 which passes the dataset's columns as keyword arguments. Both run candidates in codemend's
 sandbox: a module-wide ``LocalSandbox`` started on first use and closed at exit, or the one
-given to ``use_sandbox``.
+given to ``use_sandbox``. The module's own sandbox has as many workers as the process is given
+CPUs (``codemend.sandbox.budget``: ``CODEMEND_SANDBOX_WORKERS``, else the CPUs Ray assigned to
+the reward worker, 1 for an actor that asked for none, else the process's CPU affinity), not
+one per core of the machine in each of a trainer's reward workers.
 
 The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
 usable code or a hostile one (it fails inside the sandbox like any wrong answer). With
@@ -40,9 +50,18 @@ from codemend.optimise import (
 )
 from codemend.problems import Problem
 from codemend.sandbox import LocalSandbox, Sandbox
-from codemend.trajectories.ground_truth import from_ground_truth
+from codemend.sandbox.budget import given_cpus
+from codemend.trajectories.ground_truth import GROUND_TRUTH_FORMAT, from_ground_truth
 
-__all__ = ["close_sandbox", "compute_score", "reward_func", "score_reply", "use_sandbox"]
+__all__ = [
+    "close_sandbox",
+    "compute_score",
+    "is_codemend_row",
+    "objective_of",
+    "reward_func",
+    "score_reply",
+    "use_sandbox",
+]
 
 _lock = threading.Lock()
 _sandbox: Sandbox | None = None
@@ -72,7 +91,7 @@ def _shared_sandbox() -> Sandbox:
     global _sandbox, _owned, _atexit_registered
     with _lock:
         if _sandbox is None:
-            _sandbox, _owned = LocalSandbox(), True
+            _sandbox, _owned = LocalSandbox(workers=given_cpus()), True
             if not _atexit_registered:
                 atexit.register(close_sandbox)
                 _atexit_registered = True
@@ -129,13 +148,43 @@ def objective_of(extra_info: object) -> Correctness | Speed:
 
 
 def compute_score(
-    data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None
-) -> float:
+    data_source: str,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> float | dict[str, Any]:
     """verl's custom reward: ``ground_truth`` is the ``reward_model.ground_truth`` string of a
-    codemend ``rl`` row; ``solution_str`` is the decoded response. ``data_source`` and
-    ``extra_info`` are accepted for verl; ``extra_info["objective"] == "speed"`` scores the
-    gated speedup (by ``extra_info["cost"]``, default ``cpu``)."""
+    codemend ``rl`` row; ``solution_str`` is the decoded response; ``extra_info["objective"] ==
+    "speed"`` scores the gated speedup (by ``extra_info["cost"]``, default ``cpu``). Other
+    keyword arguments are verl's (``reward_router_address``, ``reward_kwargs``): codemend's rows
+    need none of them. A row that is not codemend's is scored by verl's
+    ``default_compute_score``, with everything verl passed."""
+    if not is_codemend_row(data_source, ground_truth):
+        return _verl_default_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
     return score_reply(from_ground_truth(ground_truth), solution_str, objective=objective_of(extra_info))
+
+
+def is_codemend_row(data_source: object, ground_truth: object) -> bool:
+    """Whether codemend scores the row: its ``data_source`` is ``codemend`` or ``codemend/...``
+    (what ``codemend export --format rl`` writes), or its ground truth is in codemend's format
+    (a row whose source the user renamed)."""
+    if isinstance(data_source, str) and (data_source == "codemend" or data_source.startswith("codemend/")):
+        return True
+    return isinstance(ground_truth, str) and f'"format":"{GROUND_TRUTH_FORMAT}"' in ground_truth[:64]
+
+
+def _verl_default_score(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: Any, **kwargs: Any
+) -> float | dict[str, Any]:
+    try:
+        from verl.utils.reward_score import default_compute_score
+    except ImportError:
+        raise UserError(
+            f"data_source {data_source!r} is not a codemend row (expected 'codemend' or 'codemend/...' "
+            "with a codemend ground_truth), and verl, whose default scorer would take it, is not installed"
+        ) from None
+    return default_compute_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
 
 
 def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -226,3 +275,13 @@ def _completion_text(completion: Any, index: int = 0) -> str:
     raise UserError(
         f"reward_func: {where} must be a string or a list of chat messages, got {type(completion).__name__}"
     )
+
+
+if __name__ != "codemend.rewards":
+    # Loaded by file path (verl's ``reward.custom_reward_function.path=.../codemend/rewards.py``):
+    # this is a second copy of the module. Its public names become the package module's, so that
+    # ``codemend.rewards.use_sandbox(...)`` reaches the function verl calls, and one sandbox serves.
+    import importlib
+
+    _package = importlib.import_module("codemend.rewards")
+    globals().update({name: getattr(_package, name) for name in __all__})

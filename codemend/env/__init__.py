@@ -2,8 +2,9 @@
 
 ``RepairEnv`` (async) and ``SyncRepairEnv`` run the repair graph with the policy as its
 generator; ``GymRepairEnv`` (Gymnasium-style), ``SkyRLRepairEnv`` (SkyRL-gym ``BaseTextEnv``),
-``CodemendInteraction`` (verl ``BaseInteraction``) and ``make_rollout_func`` (TRL
-``GRPOTrainer``) adapt it. Frameworks are imported only by the adapter that needs them.
+``make_rollout_func`` (TRL ``GRPOTrainer``) and ``codemend.env.verl.RepairAgentLoop`` (a verl
+agent loop; import it from its module, which needs verl) adapt it. Frameworks are imported only
+by the adapter that needs them.
 """
 
 from typing import TYPE_CHECKING
@@ -17,7 +18,6 @@ from codemend.env.rewards import REWARD_MODES, EnvRewards, RewardMode
 from codemend.env.rows import problem_from_row, shared_sandbox
 from codemend.env.sync import SyncRepairEnv
 from codemend.env.trl import episode_reward, make_rollout_func, repair_dataset
-from codemend.env.verl import CodemendInteraction
 
 if TYPE_CHECKING:
     from codemend.env.skyrl import SkyRLRepairEnv
@@ -28,7 +28,6 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), {"codemend.env.skyrl": ("
 __all__ = [
     "REWARD_MODES",
     "TRUNCATING_STOPS",
-    "CodemendInteraction",
     "EnvConfig",
     "EnvRewards",
     "EnvStep",

@@ -11,6 +11,7 @@ from typing import Any
 from codemend.errors import UserError
 from codemend.problems import Problem
 from codemend.sandbox import LocalSandbox, Sandbox
+from codemend.sandbox.budget import given_cpus
 from codemend.trajectories import from_ground_truth, to_ground_truth
 
 
@@ -38,10 +39,11 @@ _sandbox: Sandbox | None = None
 
 def shared_sandbox() -> Sandbox:
     """The sandbox of environments a framework creates with no sandbox given: one
-    ``LocalSandbox`` for the process, started on first use and closed at exit."""
+    ``LocalSandbox`` for the process, started on first use and closed at exit, with as many
+    workers as the process is given CPUs (``codemend.sandbox.budget``)."""
     global _sandbox
     with _sandbox_lock:
         if _sandbox is None:
-            _sandbox = LocalSandbox()
+            _sandbox = LocalSandbox(workers=given_cpus())
             atexit.register(_sandbox.close)
         return _sandbox

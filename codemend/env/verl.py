@@ -1,22 +1,38 @@
-"""A verl adapter: a ``BaseInteraction`` for verl's ``tool_agent`` agent loop.
+"""A verl adapter: ``RepairAgentLoop``, a verl agent loop whose rollouts are repair episodes.
 
-Written against ``verl/interactions/base.py`` and ``verl/experimental/agent_loop/
-tool_agent_loop.py`` (volcengine/verl): the loop calls ``start_interaction(request_id,
-**interaction_kwargs)`` with the row's ``extra_info.interaction_kwargs``, then after each
-assistant turn ``generate_response(request_id, messages, **interaction_kwargs) -> (should_terminate,
-response_content, turn_score, extra)``; it appends the response as a user turn with
-``response_mask`` 0 and collects the scores in ``extra_fields["turn_scores"]``.
+Written against verl 0.9.1 (the release on PyPI): ``verl/experimental/agent_loop/agent_loop.py``
+(``AgentLoopBase``, ``AgentLoopOutput``, ``register``; loops named in
+``actor_rollout_ref.rollout.agent.agent_loop_config_path`` are built with
+``hydra.utils.instantiate``, with the entry's other keys as keyword arguments) and its two loops
+in the same folder, ``single_turn_agent_loop.py`` and ``tool_agent_loop.py``, whose token
+bookkeeping this follows (``ct_build_initial_tokens``, ``ct_merge_assistant_token``,
+``ct_merge_context_msg``: verl's "continuous token" builder,
+``verl/utils/tokenizer/continuous_token.py``). verl 0.9.1 has no ``verl/interactions``
+(``BaseInteraction`` was removed in verl PR #6074), which codemend's earlier adapter used.
 
-Why an interaction rather than an ``AgentLoopBase``: the critic's feedback *is* the user turn an
-interaction supplies, and the ``tool_agent`` loop already does the token bookkeeping (prompt and
-response ids, masks, limits) with verl's rollout server; a verl user registers it in an
-interaction config (``name: codemend_repair``, ``class_name: codemend.env.verl.CodemendInteraction``)
-with no generation code of their own. An agent loop would re-implement that loop.
+Each ``run`` is one episode of ``RepairEnv`` over the row's problem (the ``ground_truth`` of a
+codemend ``rl`` export row, read from ``reward_model``): the prompt tokens are the environment's
+first observation; each turn asks the ``server_manager`` for tokens (mask 1, with their
+logprobs when the server returns them), decodes them, steps the environment, and appends the
+critic's feedback as environment tokens (mask 0). ``reward_score`` is the episode's return (the
+sum of its turn rewards: with the default ``final`` mode, the best attempt's hidden-test score),
+so verl's reward function is not called for these rows; ``extra_fields`` carries
+``turn_scores`` (verl's key: the turn rewards), ``stop_reason`` and ``error``. When the next
+feedback would not fit ``rollout.response_length`` the episode stops the graph's own way
+(``context_length``) and is still scored on the hidden tests.
 
-verl is not installed here (it needs GPUs and Ray): the class is duck-typed on the documented
-interface, not a subclass of ``BaseInteraction``. The row's ``interaction_kwargs`` must carry
-the ``ground_truth`` of a codemend ``rl`` export; the trajectory reward verl trains on is still
-its reward function's (``codemend.rewards.compute_score``), the turn scores ride along.
+A row that is not codemend's, or another episode error of the row's making, ends that episode
+only: an empty response, ``reward_score`` 0 and the message in ``extra_fields["error"]`` (its
+response has no token to train on); the other episodes of the batch go on. A sandbox that fails
+raises, as in the rest of codemend: it is not the model's wrong answer.
+
+verl builds agent loops in its own workers, so the loop is named in an agent loop config file
+(``actor_rollout_ref.rollout.agent.agent_loop_config_path``; README, "RL training")::
+
+    - name: codemend_repair
+      _target_: codemend.env.verl.RepairAgentLoop
+      max_turns: 3            # optional: EnvConfig / EnvRewards settings
+      reward_mode: final
 """
 
 from __future__ import annotations
@@ -24,52 +40,145 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from codemend.env.core import RepairEnv
+from codemend.env.core import ChatMessages, EnvConfig, RepairEnv, chat
+from codemend.env.rewards import EnvRewards, RewardMode
 from codemend.env.rows import problem_from_row, shared_sandbox
-from codemend.env.skyrl import config_from
 from codemend.errors import UserError
+from codemend.problems import Problem
+
+try:
+    from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput, register
+except ImportError as exc:  # pragma: no cover - the message is the point
+    raise ImportError(
+        f"codemend.env.verl needs verl ({exc}): pip install 'codemend[verl]' (in an environment of its "
+        "own: verl 0.9.1 pins transformers<5.11)"
+    ) from exc
+
+__all__ = ["AGENT_NAME", "RepairAgentLoop"]
+
+AGENT_NAME = "codemend_repair"
 
 
-class CodemendInteraction:
-    """One ``RepairEnv`` per rollout (``instance_id``), sharing one sandbox pool."""
+@register(AGENT_NAME)
+class RepairAgentLoop(AgentLoopBase):
+    """One repair episode per ``run``, on the process's shared sandbox pool."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.name: str = config.get("name", "codemend_repair")
-        self.env_config = config_from(config)
-        self.sandbox = config.get("sandbox") or shared_sandbox()
-        self._envs: dict[str, RepairEnv] = {}
-        self._totals: dict[str, float] = {}
-        self.first_prompts: dict[str, list[dict[str, str]]] = {}
+    def __init__(
+        self,
+        *args: Any,
+        max_turns: int = 3,
+        reward_mode: RewardMode = "final",
+        discount: float = 0.9,
+        constraint_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        rewards = EnvRewards(mode=reward_mode, discount=discount, constraint_weight=constraint_weight)
+        # "full": every observation continues the conversation, so the tokens only ever grow
+        self.env_config = EnvConfig(max_turns=max_turns, rewards=rewards, history="full")
+        self.response_length = int(self.rollout_config.response_length)
 
-    async def start_interaction(self, instance_id: str | None = None, **kwargs: Any) -> str:
-        instance_id = instance_id or uuid4().hex
-        env = RepairEnv(problem_from_row(kwargs), sandbox=self.sandbox, config=self.env_config)
-        self.first_prompts[instance_id] = await env.reset()
-        self._envs[instance_id], self._totals[instance_id] = env, 0.0
-        return instance_id
+    async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
+        try:
+            problem = problem_from_row(kwargs)
+        except UserError as exc:
+            return await self._failed(kwargs, str(exc), sampling_params)
+        episode = _Episode(self, problem)
+        try:
+            return await episode.play(sampling_params)
+        except UserError as exc:
+            return await self._failed(kwargs, str(exc), sampling_params)
+        finally:
+            await episode.env.aclose()
 
-    async def generate_response(
-        self, instance_id: str, messages: list[dict[str, Any]], **kwargs: Any
-    ) -> tuple[bool, str, float, dict[str, Any]]:
-        env = self._envs.get(instance_id)
-        if env is None:
-            raise UserError(f"no interaction {instance_id!r}: start_interaction first")
-        replies = [m for m in messages if m.get("role") == "assistant"]
-        action = str(replies[-1].get("content") or "") if replies else ""
-        result = await env.step(action)
-        self._totals[instance_id] += result.reward
-        text = "\n\n".join(m["content"] for m in result.new_messages)
-        extra = {"stop_reason": result.stop_reason, "turn": result.info["turn"]}
-        extra["reward_components"] = result.info["reward_components"]
-        return result.done, text, result.reward, extra
+    async def _failed(self, row: dict[str, Any], error: str, params: dict[str, Any]) -> AgentLoopOutput:
+        """The output of an episode that could not run: the row's prompt and no response (with
+        empty logprobs when the batch asks for them, so it stacks with the others)."""
+        prompt = chat(list(row.get("raw_prompt") or []))
+        ids = await self.ct_build_initial_tokens(prompt) if prompt else []
+        return AgentLoopOutput(
+            prompt_ids=ids,
+            response_ids=[],
+            response_mask=[],
+            response_logprobs=[] if params.get("logprobs") else None,
+            reward_score=0.0,
+            num_turns=1,
+            metrics={},
+            extra_fields={"turn_scores": [], "tool_rewards": [], "stop_reason": None, "error": error},
+        )
 
-    async def calculate_score(self, instance_id: str | None = None, **kwargs: Any) -> float:
-        return self._totals.get(instance_id or "", 0.0)
 
-    async def finalize_interaction(self, instance_id: str | None = None, **kwargs: Any) -> None:
-        env = self._envs.pop(instance_id or "", None)
-        self._totals.pop(instance_id or "", None)
-        self.first_prompts.pop(instance_id or "", None)
-        if env is not None:
-            await env.aclose()
+class _Episode:
+    """The token stream of one episode: prompt, then generated (mask 1) and feedback (mask 0)."""
+
+    def __init__(self, loop: RepairAgentLoop, problem: Problem) -> None:
+        self.loop = loop
+        self.env = RepairEnv(problem, sandbox=shared_sandbox(), config=loop.env_config, fits=self.fits)
+        self.ids: list[int] = []
+        self.prompt_length = 0
+        self.mask: list[int] = []
+        self.logprobs: list[float] | None = None
+        self.before: ChatMessages | None = None
+        """The conversation up to the latest reply (what the next feedback is appended to)."""
+
+    def fits(self, prompt: list[Any]) -> bool:
+        """Whether the feedback the graph is about to send fits ``response_length`` with room
+        for one more generated token (checked by the environment before each prompt)."""
+        if self.before is None:  # the first prompt: verl caps prompts itself
+            return True
+        added = self.loop.continuous_token_builder.tokenize_context_incremental_messages(
+            self.before, chat(prompt)
+        )
+        return len(self.mask) + len(added) < self.loop.response_length
+
+    async def play(self, sampling_params: dict[str, Any]) -> AgentLoopOutput:
+        loop = self.loop
+        messages = await self.env.reset()
+        self.ids = await loop.ct_build_initial_tokens(messages)
+        self.prompt_length = len(self.ids)
+        request_id, rewards = uuid4().hex, []
+        metrics: dict[str, Any] = {}
+        while True:
+            out = await loop.server_manager.generate(
+                request_id=request_id, prompt_ids=self.ids, sampling_params=sampling_params
+            )
+            await self._add_reply(list(out.token_ids), out.log_probs)
+            text = loop.tokenizer.decode(out.token_ids, skip_special_tokens=True)
+            self.before = [*messages, {"role": "assistant", "content": text}]
+            step = await self.env.step(text, tokens_in=len(self.ids), tokens_out=len(out.token_ids))
+            rewards.append(step.reward)
+            if step.done:
+                break
+            messages = [*self.before, *step.new_messages]
+            await self._add_feedback(messages)
+        return self._output(rewards, step.stop_reason, metrics)
+
+    async def _add_reply(self, token_ids: list[int], logprobs: list[float] | None) -> None:
+        keep = self.logprobs if (self.logprobs is not None or logprobs) else None
+        if keep is None and logprobs:
+            keep = []
+        merged, self.mask, self.logprobs = await self.loop.ct_merge_assistant_token(
+            self.ids, token_ids, self.mask, keep, assistant_logprobs=logprobs or None
+        )
+        self.ids = merged.token_ids
+
+    async def _add_feedback(self, messages: ChatMessages) -> None:
+        assert self.before is not None
+        merged, self.mask, self.logprobs = await self.loop.ct_merge_context_msg(
+            self.before, messages, self.ids, self.mask, self.logprobs
+        )
+        self.ids = merged.token_ids
+
+    def _output(self, rewards: list[float], stop: str | None, metrics: dict[str, Any]) -> AgentLoopOutput:
+        limit = self.loop.response_length
+        response = self.ids[self.prompt_length :]
+        return AgentLoopOutput(
+            prompt_ids=self.ids[: self.prompt_length],
+            response_ids=response[:limit],
+            response_mask=self.mask[:limit],
+            response_logprobs=self.logprobs[:limit] if self.logprobs else None,
+            reward_score=float(sum(rewards)),
+            num_turns=2 * len(rewards),  # the first prompt, each reply and each feedback between
+            metrics=metrics,
+            extra_fields={"turn_scores": rewards, "tool_rewards": [], "stop_reason": stop, "error": None},
+        )
