@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from env_contract import PROBLEMS, SCRIPTS, STOPS, action
-from verl_helpers import IM_END, compose, readme_commands, trainer_overrides
+from verl_helpers import IM_END, compose, export_rl, trainer_overrides
 
 from codemend.env import EnvConfig, EnvRewards, RepairEnv
 from codemend.problems import IOTest, Problem
@@ -65,17 +63,6 @@ def reference(problem: Problem, sandbox: LocalSandbox) -> tuple[list[dict[str, s
         raise AssertionError("the script ran out")
 
     return asyncio.run(main())
-
-
-def export_rl(store: Path, out: Path) -> Path:
-    """The README's ``codemend export`` line, on the test's store."""
-    words = readme_commands()["codemend"]
-    args = [str(store) if w == "RUN_DIR" else w for w in words[1:]]
-    args = [a for a in args if a not in ("--split-by-task", "0.1")]
-    args[args.index("--out") + 1] = str(out)
-    done = subprocess.run([sys.executable, "-m", "codemend", *args], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return out
 
 
 def rollout(config: Any, data: Path) -> tuple[Any, ScriptedRollout]:

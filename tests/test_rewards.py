@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -117,6 +118,38 @@ def test_broken_ground_truth_is_a_user_error() -> None:
         compute_score("codemend", "x", '{"inputs": ["1"], "outputs": ["1"]}')
     with pytest.raises(UserError, match="does not describe a problem"):
         compute_score("codemend", "x", '{"format": "codemend-tests/1", "id": "x"}')
+
+
+def test_compute_score_takes_the_keyword_arguments_verl_passes() -> None:
+    reply, truth = reply_for("def square(x):\n    return x * x"), to_ground_truth(SQUARE)
+    extra = {"reward_router_address": "127.0.0.1:9", "reward_model_tokenizer": None}
+    assert compute_score("codemend/humaneval", reply, truth, {"index": 0}, **extra) == 1.0
+
+
+def test_rows_are_codemends_by_source_or_by_ground_truth() -> None:
+    reply, truth = reply_for("def square(x):\n    return x * x"), to_ground_truth(SQUARE)
+    assert compute_score("my-renamed-set", reply, truth) == 1.0
+    assert rewards.is_codemend_row("codemend/mbpp", None) and rewards.is_codemend_row("codemend", None)
+    assert not rewards.is_codemend_row("openai/gsm8k", "72")
+    assert not rewards.is_codemend_row("codemendish", '{"format": "other"}')
+
+
+def test_other_rows_need_verls_own_scorer() -> None:
+    if importlib.util.find_spec("verl") is not None:
+        pytest.skip("verl is installed here: tests/test_rewards_verl.py scores such rows with it")
+    with pytest.raises(UserError, match=r"'openai/gsm8k' is not a codemend row.*verl"):
+        compute_score("openai/gsm8k", "#### 72", "72")
+
+
+def test_loaded_by_file_path_it_is_the_module_itself() -> None:
+    """verl's ``custom_reward_function.path=.../rewards.py`` loads a second copy under another
+    name; its functions are the module's, so ``use_sandbox`` reaches what verl calls."""
+    spec = importlib.util.spec_from_file_location("custom_module_1234", rewards.__file__)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy.compute_score is rewards.compute_score
+    assert copy.use_sandbox is rewards.use_sandbox
 
 
 def test_trl_reward_func_reads_the_dataset_columns() -> None:

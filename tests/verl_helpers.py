@@ -18,6 +18,8 @@ import importlib
 import os
 import re
 import shlex
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,14 @@ def compose(overrides: list[str]) -> Any:
     config_dir = Path(verl.__file__).parent / "trainer" / "config"
     with initialize_config_dir(config_dir=str(config_dir), version_base=None):
         return hydra_compose("ppo_trainer", overrides=overrides)
+
+
+def export_rl(store: Path, out: Path) -> Path:
+    """The README's ``codemend export`` line, on the test's store."""
+    words = readme_commands()["codemend"]
+    args = [str(store) if w == "RUN_DIR" else w for w in words[1:]]
+    args = [a for a in args if a not in ("--split-by-task", "0.1")]
+    args[args.index("--out") + 1] = str(out)
+    done = subprocess.run([sys.executable, "-m", "codemend", *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out
