@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE
+from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE, run_record
 
 from codemend.errors import UserError
 from codemend.trajectories import (
@@ -21,6 +21,7 @@ from codemend.trajectories import (
 )
 from codemend.trajectories.export import FORMATS, EmptyExport, normalise_code
 from codemend.trajectories.export import rows as export_rows
+from codemend.trajectories.export.rl import source_of
 
 pytest_plugins = ["trajectory_fixtures"]
 
@@ -114,6 +115,28 @@ def test_rl_has_one_row_per_task_and_repair_state(tmp_path: Path, records: list[
     truth = json.loads(rows[2]["ground_truth"])
     assert truth["entry_point"] == "add" and truth["test_setup_code"] == "OFFSET = 0"
     assert [t["visibility"] for t in truth["tests"]] == ["visible", "visible", "hidden"]
+
+
+def test_rl_rows_name_their_benchmark_by_default(tmp_path: Path, records: list[TrajectoryRecord]) -> None:
+    """verl keeps validation metrics per data_source: each run's rows say which benchmark."""
+    runs = [
+        run_record().model_copy(update={"settings": {"benchmark": "humaneval"}}),
+        run_record("run-0002").model_copy(
+            update={"settings": {"benchmark": "jsonl", "data": "/data/My Set.jsonl"}}
+        ),
+    ]
+    mixed = [r if r.problem.id != "add" else r.model_copy(update={"run_id": "run-0002"}) for r in records]
+    mixed.append(records[0].model_copy(update={"run_id": "run-0003", "trajectory_id": "t-solo"}))
+    out = tmp_path / "rl.jsonl"
+    export_trajectories(mixed, ExportOptions(format="rl", out=out), runs=runs)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    sources = {(r["extra_info"]["task_id"], r["data_source"]) for r in rows}
+    assert sources == {
+        ("square", "codemend/humaneval"),
+        ("echo-sum", "codemend/humaneval"),
+        ("add", "codemend/my-set"),
+    }
+    assert source_of(None) == "codemend" and source_of(run_record()) == "codemend"
 
 
 def test_openai_sft_weights_only_the_passing_reply(tmp_path: Path, records: list[TrajectoryRecord]) -> None:

@@ -77,7 +77,11 @@ def _resolve(source: str, db: Path | None, run: str | None) -> tuple[Path, str |
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --split-by-task.")
 @click.option("--messages", is_flag=True, help="sft: one `messages` list instead of prompt/completion.")
-@click.option("--data-source", default="codemend", show_default=True, help="rl: the data_source column.")
+@click.option(
+    "--data-source",
+    default=None,
+    help="rl: the data_source column [default: codemend/<benchmark> of its run].",
+)
 @click.option(
     "--env-class", default="codemend-repair", show_default=True, help="rl: SkyRL's env_class column."
 )
@@ -94,7 +98,7 @@ def export(
     test_fraction: float | None,
     seed: int,
     messages: bool,
-    data_source: str,
+    data_source: str | None,
     env_class: str,
 ) -> None:
     """Export stored trajectories of RUN_OR_DB as training data.
@@ -138,7 +142,8 @@ def export(
             if run_id is not None:
                 store.run(run_id)
             source = f"{path.name}" + (f", run {run_id}" if run_id else f", runs {_runs(store)}")
-            result = export_trajectories(store.trajectories(run_id), options, source=source)
+            runs = store.runs()
+            result = export_trajectories(store.trajectories(run_id), options, source=source, runs=runs)
     except EmptyExport as exc:
         die(str(exc), EXIT_NOTHING)
     except UserError as exc:

@@ -12,11 +12,11 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel
 
 from codemend.errors import UserError
-from codemend.records import SCHEMA_VERSION, TrajectoryRecord
+from codemend.records import SCHEMA_VERSION, RunRecord, TrajectoryRecord
 from codemend.trajectories.export import arrow, card, rows
 from codemend.trajectories.export.formats import Built, kto_rows, openai_sft_rows, raw_rows, sft_rows
 from codemend.trajectories.export.pairs import dpo_rows, openai_dpo_rows
-from codemend.trajectories.export.rl import number_rl_rows, rl_rows
+from codemend.trajectories.export.rl import number_rl_rows, rl_rows, source_of
 from codemend.trajectories.export.rules import DESCRIPTIONS, HIDDEN_TESTS, PAIRING, REWARD
 from codemend.trajectories.export.select import (
     Row,
@@ -50,7 +50,9 @@ class ExportOptions:
     test_fraction: float | None = None
     seed: int = 0
     messages: bool = False
-    data_source: str = "codemend"
+    data_source: str | None = None
+    """rl: the ``data_source`` column; None: ``codemend/<benchmark>`` of each trajectory's run
+    (``rl.source_of``)."""
     env_class: str = "codemend-repair"
 
 
@@ -65,7 +67,11 @@ class ExportResult:
 
 
 def export_trajectories(
-    trajectories: Iterable[TrajectoryRecord], options: ExportOptions, *, source: str = ""
+    trajectories: Iterable[TrajectoryRecord],
+    options: ExportOptions,
+    *,
+    source: str = "",
+    runs: Iterable[RunRecord] = (),
 ) -> ExportResult:
     """Write ``options.out`` (split into ``<stem>-train``/``-test`` files with
     ``test_fraction``), ``<stem>.schema.json`` and the dataset card beside them (``README.md``
@@ -75,7 +81,7 @@ def export_trajectories(
     dataset_dir = card.is_dataset_dir(out.parent)  # decided before any file is written
     mode: SelectMode = options.select or ("correct" if options.format in ("sft", "openai-sft") else "all")
     chosen = select_trajectories(trajectories, mode, options.min_reward)
-    built = _builder(options)(chosen)
+    built = _builder(options, {r.run_id: r for r in runs})(chosen)
     kept = _refine(built.rows, options)
     _check_not_empty(kept, options, len(chosen))
     model = _model(options)
@@ -139,13 +145,20 @@ def _check(options: ExportOptions) -> None:
         raise UserError(f"--max-per-task {options.max_per_task}: give a positive number")
 
 
-def _builder(options: ExportOptions) -> Callable[[list[TrajectoryRecord]], Built]:
+def _builder(
+    options: ExportOptions, runs: dict[str, RunRecord]
+) -> Callable[[list[TrajectoryRecord]], Built]:
+    named = options.data_source
+
+    def data_source(t: TrajectoryRecord) -> str:
+        return named if named is not None else source_of(runs.get(t.run_id))
+
     builders: dict[str, Callable[[list[TrajectoryRecord]], Built]] = {
         "raw": raw_rows,
         "sft": lambda ts: sft_rows(ts, messages=options.messages),
         "dpo": dpo_rows,
         "kto": kto_rows,
-        "rl": lambda ts: rl_rows(ts, data_source=options.data_source, env_class=options.env_class),
+        "rl": lambda ts: rl_rows(ts, data_source=data_source, env_class=options.env_class),
         "openai-sft": openai_sft_rows,
         "openai-dpo": openai_dpo_rows,
     }

@@ -10,10 +10,12 @@ reference solution, the trajectory's baseline code as the ground truth's ``refer
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from codemend.problems import Problem
-from codemend.records import TrajectoryRecord
+from codemend.records import RunRecord, TrajectoryRecord
 from codemend.trajectories.export.attempts import chat, states
 from codemend.trajectories.export.formats import Built
 from codemend.trajectories.export.rows import RlRow
@@ -21,9 +23,29 @@ from codemend.trajectories.export.select import Row
 from codemend.trajectories.ground_truth import to_ground_truth
 
 
-def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_class: str) -> Built:
+def source_of(run: RunRecord | None) -> str:
+    """The default ``data_source`` of a run's rows: ``codemend/<benchmark>`` (a set of the user's
+    is named by its file: ``codemend bench jsonl --data x/square.json`` gives ``codemend/square``),
+    so that verl's per-source metrics keep benchmarks apart; ``codemend`` for a run that names no
+    benchmark. ``codemend.rewards.compute_score`` scores ``codemend`` and ``codemend/...`` rows."""
+    settings = run.settings if run is not None else {}
+    name, data = settings.get("benchmark"), settings.get("data")
+    if isinstance(data, str) and data and name in ("jsonl", "json", None):
+        name = Path(data).name.split(".")[0]
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", str(name or "").lower()).strip("-")
+    return f"codemend/{slug}" if slug else "codemend"
+
+
+def rl_rows(
+    trajectories: Iterable[TrajectoryRecord],
+    *,
+    data_source: str | Callable[[TrajectoryRecord], str],
+    env_class: str,
+) -> Built:
     """Distinct states in order of first appearance; ``extra_info.index`` and ``split`` are
-    set when the rows are written (``number_rl_rows``)."""
+    set when the rows are written (``number_rl_rows``). ``data_source``: the column's value, or
+    a function of the trajectory giving it."""
+    source = data_source if callable(data_source) else (lambda _: data_source)
     rows, withheld = [], 0
     seen: set[str] = set()
     truths: dict[tuple[str, str, str | None], str] = {}
@@ -42,7 +64,7 @@ def rl_rows(trajectories: Iterable[TrajectoryRecord], *, data_source: str, env_c
             truth = truths[key]
             data = RlRow.model_validate(
                 {
-                    "data_source": data_source,
+                    "data_source": source(t),
                     "prompt": chat(state.messages),
                     "env_class": env_class,
                     "reward_model": {"ground_truth": truth},
