@@ -15,8 +15,11 @@ in one place, so that the runner, the CLI, the exporter, the viewer and the clus
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from codemend.errors import UserError
 
 STORE_FILE = "trajectories.db"
 CHECKPOINT_FILE = "checkpoints.sqlite"
@@ -39,6 +42,7 @@ __all__ = [
     "STORE_FILE",
     "SUMMARY_FILE",
     "RunLayout",
+    "make_run_dir",
 ]
 
 
@@ -87,3 +91,27 @@ class RunLayout:
     def outputs(self) -> list[str]:
         """What a finished bench leaves for people to read, as the CLI lists it."""
         return [REPORT_FILE, SUMMARY_FILE, SAMPLES_FILE, PLOT_FILE]
+
+
+def make_run_dir(run_dir: Path) -> list[Path]:
+    """Create ``run_dir`` (and its missing parents) and check that files can be written in it,
+    before any work starts; the directories it created, outermost first. A ``UserError`` names a
+    directory that cannot be created or written in."""
+    created = [d for d in (run_dir, *run_dir.parents) if not d.exists()][::-1]
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as exc:
+        remove_empty(created)
+        raise UserError(f"cannot write in the run directory {run_dir}: {exc.strerror or exc}") from None
+    return created
+
+
+def remove_empty(created: list[Path]) -> None:
+    """Remove the directories ``make_run_dir`` created, innermost first, as long as they are empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return

@@ -106,6 +106,7 @@ def test_sigkill_mid_run_then_resume(server: HumanEvalServer, tmp_path: Path, ch
 
 def test_resume_keeps_the_stored_settings(server: HumanEvalServer, tmp_path: Path) -> None:
     assert run(server, "--limit", "1", "--rounds", "1", "--run-dir", str(tmp_path)).returncode == 0
+    assert not (tmp_path / ".codemend.lock").exists()  # it used to stay after every run
     out = run(server, "--rounds", "2", "--run-dir", str(tmp_path), "--resume")
     assert out.returncode == 2 and "was started with --rounds 1; drop --rounds" in out.stderr
     out = run(server, "--rounds", "1", "--run-dir", str(tmp_path), "--resume")  # agreeing is fine
@@ -185,6 +186,31 @@ def test_a_pathologically_nested_data_file_is_one_line_exit_2(
     out = bench(server, "jsonl", "--data", str(deep), "--run-dir", str(tmp_path / "run"))
     assert out.returncode == 2, out.stderr
     assert out.stderr.splitlines() == [f"error: {deep}:1: arrays or objects nested more than 500 levels deep"]
+    assert not server.requests
+
+
+@pytest.mark.parametrize("where", ["afile/run", "/proc/codemend-run"])
+def test_an_unwritable_run_dir_is_one_line_exit_2_before_any_model_call(
+    server: HumanEvalServer, tmp_path: Path, where: str
+) -> None:
+    """It was a FileNotFoundError/NotADirectoryError traceback."""
+    (tmp_path / "afile").write_text("")
+    run_dir = tmp_path / where
+    out = run(server, "--limit", "1", "--run-dir", str(run_dir))
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(f"error: cannot write in the run directory {run_dir}: ")
+    assert not server.requests
+
+
+def test_a_refused_bench_leaves_nothing_behind(server: HumanEvalServer, tmp_path: Path) -> None:
+    """Refused benches used to leave a run dir holding only the lock, and without --data,
+    ``runs/bench-jsonl-TIME`` in the working directory."""
+    out = bench(server, "jsonl", cwd=tmp_path)
+    assert out.returncode == 2 and "--data PATH" in out.stderr, out.stderr
+    out = bench(server, "humaneval", "--ids", "HumanEval/999", "--run-dir", "run", cwd=tmp_path)
+    assert out.returncode == 2 and "no problem 'HumanEval/999'" in out.stderr, out.stderr
+    assert list(tmp_path.iterdir()) == []
     assert not server.requests
 
 

@@ -149,6 +149,20 @@ def test_a_pathologically_nested_file_is_one_line_exit_2(tmp_path: Path) -> None
         assert message in " ".join(out.stderr.split())
 
 
+def test_an_unwritable_or_missing_run_dir_is_one_line_exit_2(tmp_path: Path) -> None:
+    """An unwritable --run-dir was a traceback once the sandbox had started."""
+    (tmp_path / "afile").write_text("")
+    for args, message in [
+        (["--run-dir", str(tmp_path / "afile" / "run")], "cannot write in the run directory"),
+        (["--run-dir", "/proc/codemend-run"], "cannot write in the run directory /proc/codemend-run"),
+        (["--run-dir", str(tmp_path / "none"), "--resume", "x"], "nothing to resume: "),
+    ]:
+        out = CliRunner().invoke(main, ["solve", SQUARE, *args])
+        assert out.exit_code == 2, out.output
+        assert len(out.stderr.splitlines()) == 1 and message in out.stderr, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_benchmark_references() -> None:
     problem = load_reference("humaneval:HumanEval/53")
     assert (problem.id, problem.entry_point) == ("HumanEval/53", "add")

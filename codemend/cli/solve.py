@@ -39,6 +39,7 @@ from codemend.problems import Problem, load_problem
 from codemend.problems.jsonl import loads
 from codemend.prompts import Prompts
 from codemend.records import SpeedMeasurement, StepRecord
+from codemend.runs import make_run_dir
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
 from codemend.solver import SolveResult, solve
@@ -209,6 +210,10 @@ def solve_command(
             raise UserError("--resume needs --run-dir")
         options["prompts"] = Prompts.load(**parse_prompt_files(prompt_files))
         options["objective"] = objective_from(options)
+        if run_dir is not None:
+            if resume_id and not run_dir.is_dir():
+                raise UserError(f"nothing to resume: {run_dir} does not exist")
+            make_run_dir(run_dir)  # a directory that cannot be written is refused before any work
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     trajectory_id = resume_id or uuid.uuid4().hex
