@@ -176,3 +176,36 @@ def test_out_of_range_limits_are_bad_input(tmp_path: Path, args: tuple[str, str]
     out = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and said in out.stderr, out.stderr
     assert not Path(f"{path}_results.jsonl").exists()  # refused before any work
+
+
+def test_a_results_file_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path) -> None:
+    """It was a traceback once every sample had run. Here the sandbox cannot start (a Docker
+    engine that is not there): refused before the work, the command says exit 2, not 3."""
+    path = tmp_path / "samples.jsonl"
+    path.write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"}) + "\n")
+    results = Path(f"{path}_results.jsonl")
+    results.mkdir()  # cannot be written, even by root
+    env = {**os.environ, "CODEMEND_SANDBOX": "docker", "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    command = [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.splitlines() == [f"error: cannot write the results file {results}: Is a directory"]
+
+
+def test_results_replace_the_old_ones_only_once_the_work_is_done(tmp_path: Path) -> None:
+    path = tmp_path / "samples.jsonl"
+    path.write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"}) + "\n")
+    results = Path(f"{path}_results.jsonl")
+    results.write_text("old\n" * 100)
+    env = {**os.environ, "CODEMEND_SANDBOX": "docker", "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    command = [sys.executable, "-m", "codemend", "evaluate", "humaneval", str(path), "--k", "1"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 3, out.stderr  # the sandbox could not start: nothing was scored
+    assert results.read_text() == "old\n" * 100
+    results.unlink()
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 3 and not results.exists()  # none left behind
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["task_id"] == "HumanEval/0" and row["passed"] is False
