@@ -84,7 +84,8 @@ def test_a_problem_whose_reference_fails_its_workload_is_that_problems_error(tmp
     ``--resume`` crashed the same way."""
     broken = example("fib").model_copy(
         update={
-            "reference_solution": "def fib(n):\n    if n > 20:\n        raise OverflowError('too big for me')\n"
+            "reference_solution": "def fib(n):\n    if n > 20:\n"
+            "        raise OverflowError('too big for me')\n"
             "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
         }
     )
