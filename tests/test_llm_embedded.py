@@ -7,9 +7,12 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -212,3 +215,38 @@ def test_files_in_the_callers_cwd_are_not_imported_by_the_server(tmp_path: Path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == EMBEDDED_MODEL_NAME
     assert not marker.exists()
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield int(held.getsockname()[1])
+
+
+def _our_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("codemend-llama-*"))
+
+
+def test_serve_on_a_busy_port_says_so_first_and_leaves_nothing(busy_port: int) -> None:
+    """Said "address already in use" on line 40, after llama.cpp's log, and the log dir stayed in /tmp."""
+    before = _our_dirs()
+    out = CliRunner().invoke(serve, ["--port", str(busy_port)])
+    assert out.exit_code == 2, out.output
+    assert out.stderr.splitlines() == [
+        f"error: cannot serve on 127.0.0.1:{busy_port}: address already in use (choose another --port, "
+        "or --port 0 for a free one)"
+    ]
+    assert _our_dirs() <= before
+
+
+def test_a_server_that_cannot_bind_says_why_in_its_first_line(busy_port: int) -> None:
+    """When the port is taken after serve checked it, the log's cause comes first."""
+    server = EmbeddedServer(EmbeddedSettings(), port=busy_port, keep_failed_log=False)
+    with pytest.raises(EmbeddedServerError) as caught:
+        server.start()
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"embedded model server on 127.0.0.1:{busy_port} exited with status ")
+    assert first.endswith("address already in use; last lines:"), first
+    assert server._home is not None and not server._home.exists()  # no log left behind

