@@ -160,7 +160,8 @@ class SpeedMeasurement(BaseModel):
         return 1.0
 
 
-SCHEMA_VERSION = 3  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements
+SCHEMA_VERSION = 4  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements;
+# 4: a step's token ids and logprobs
 
 StepKind = Literal["generate", "repair"]
 StopReason = Literal[
@@ -234,6 +235,17 @@ class StepRecord(_Record):
     rewards: dict[str, float] = Field(default_factory=dict, description="Named reward components.")
     tokens_in: int = 0
     tokens_out: int = 0
+    prompt_token_ids: list[int] | None = Field(
+        default=None, description="The prompt as the endpoint tokenized it, when it returned it (vLLM)."
+    )
+    completion_token_ids: list[int] | None = Field(
+        default=None, description="The reply's token ids, when the endpoint returned them."
+    )
+    completion_logprobs: list[float] | None = Field(
+        default=None,
+        description="The sampling policy's logprob of each reply token, when the endpoint returned "
+        "them: for off-policy correction on stored episodes.",
+    )
     latency_s: float = 0.0
     error: str | None = Field(
         default=None,

@@ -52,6 +52,12 @@ class LLMSettings(BaseModel):
         description="A file locked around each request, so that processes sharing a server that "
         "answers one request at a time queue in their clients (set for the shared embedded model).",
     )
+    logprobs: bool = Field(
+        default=False,
+        description="Ask the endpoint for the completion's token logprobs and the prompt's and "
+        "completion's token ids (OpenAI's `logprobs`, vLLM's `return_token_ids`), kept with each "
+        "step for off-policy correction; an endpoint that returns none of them is not an error.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -167,6 +173,7 @@ _LLM_ENV = {
     "max_concurrency": "MAX_CONCURRENCY",
     "max_tokens": "MAX_TOKENS",
     "context_tokens": "CONTEXT_TOKENS",
+    "logprobs": "LOGPROBS",
 }
 _EMBEDDED_ENV = {
     "gguf_path": "GGUF",

@@ -20,13 +20,28 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Tokens:
+    """What a vLLM server returns of a choice's tokens when asked (``logprobs``,
+    ``return_token_ids``): ``token_ids`` on the choice, ``logprobs.content`` per token, the
+    prompt's ids at the top level. ``ids_in_logprobs`` puts the ids in ``logprobs.content[].id``
+    instead (llama.cpp's server) and leaves out ``token_ids``."""
+
+    completion: tuple[int, ...]
+    logprobs: tuple[float, ...]
+    prompt: tuple[int, ...] | None = None
+    ids_in_logprobs: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
-    """A 200 chat completion with one choice per text."""
+    """A 200 chat completion with one choice per text; with ``tokens``, each choice carries
+    them when the request asked for logprobs (as the servers do)."""
 
     texts: tuple[str, ...] = ("ok",)
     finish_reason: str = "stop"
     usage: tuple[int, int] = (10, 5)
     delay_s: float = 0.0
+    tokens: Tokens | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _completion(step: Reply, request: dict[str, Any]) -> dict[str, Any]:
     prompt, completion = step.usage
-    return {
+    body: dict[str, Any] = {
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
         "created": 0,
@@ -244,6 +259,19 @@ def _completion(step: Reply, request: dict[str, Any]) -> dict[str, Any]:
             "total_tokens": prompt + completion,
         },
     }
+    tokens = step.tokens
+    if tokens is not None and request.get("logprobs"):
+        pairs = zip(tokens.completion, tokens.logprobs, strict=True)
+        content = [{"token": f"t{t}", "logprob": lp} for t, lp in pairs]
+        for choice in body["choices"]:
+            if tokens.ids_in_logprobs:
+                content = [{**c, "id": t} for c, t in zip(content, tokens.completion, strict=True)]
+            elif request.get("return_token_ids"):
+                choice["token_ids"] = list(tokens.completion)
+            choice["logprobs"] = {"content": content}
+        if tokens.prompt is not None and request.get("return_token_ids") and not tokens.ids_in_logprobs:
+            body["prompt_token_ids"] = list(tokens.prompt)
+    return body
 
 
 def serving(default: Step | None = None) -> Iterator[ScriptedServer]:

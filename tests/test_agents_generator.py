@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from repair_helpers import HIDDEN_MARK, WRONG, fenced, sent_text
-from scripted_server import ScriptedServer
+from scripted_server import ScriptedServer, Tokens
 
 from codemend.agents import Generator, History, code_fingerprint, make_generator
 from codemend.llm import LLMClient, LLMSettings
@@ -94,3 +94,17 @@ def test_fingerprints_ignore_layout_and_comments_only() -> None:
     assert code_fingerprint("def square(x):\n    return x * x\n") == code_fingerprint(same)
     assert code_fingerprint(WRONG) != code_fingerprint(same)
     assert code_fingerprint("def f(:\n  pass") == code_fingerprint("def f(:   \n\n  pass")
+
+
+def test_the_step_keeps_the_token_ids_and_logprobs_the_endpoint_returned(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    tokens = Tokens(completion=(11, 12, 13), logprobs=(-0.5, -0.25, -0.125), prompt=(1, 2))
+    scripted.queue(fenced(WRONG, tokens=tokens), fenced(WRONG, tokens=tokens))
+    step = first_step(llm_settings.model_copy(update={"logprobs": True}), square)
+    assert step.prompt_token_ids == [1, 2] and step.completion_token_ids == [11, 12, 13]
+    assert step.completion_logprobs == [-0.5, -0.25, -0.125]
+    plain = first_step(llm_settings, square)  # not asked for: nothing sent, nothing kept
+    assert "logprobs" not in scripted.requests[1].body
+    assert plain.prompt_token_ids is plain.completion_token_ids is plain.completion_logprobs is None
+

@@ -13,6 +13,7 @@ from scripted_server import (
     Drop,
     ScriptedServer,
     Status,
+    Tokens,
     ok,
     retry_after,
     slow,
@@ -267,3 +268,23 @@ def test_a_prompt_too_long_is_not_an_infrastructure_error() -> None:
 
     assert issubclass(ContextLengthExceeded, CodemendError)
     assert not issubclass(ContextLengthExceeded, InfrastructureError)
+
+
+def test_token_ids_and_logprobs_in_each_servers_form(
+    scripted: ScriptedServer, llm_settings: LLMSettings
+) -> None:
+    """vLLM (``return_token_ids``: ids on the choice, the prompt's at the top) and llama.cpp's
+    server (ids in ``logprobs.content``, no prompt ids); sent only when the setting asks."""
+    asking = llm_settings.model_copy(update={"logprobs": True})
+    scripted.queue(
+        ok("a", tokens=Tokens(completion=(5, 6), logprobs=(-0.5, -1.5), prompt=(1, 2, 3))),
+        ok("b", tokens=Tokens(completion=(7,), logprobs=(-0.25,), ids_in_logprobs=True)),
+    )
+    vllm, llama = chat_once(asking), chat_once(asking)
+    asked = scripted.requests[0].body
+    assert (asked["logprobs"], asked["top_logprobs"], asked["return_token_ids"]) == (True, 0, True)
+    assert vllm.prompt_token_ids == (1, 2, 3)
+    assert (vllm.choices[0].token_ids, vllm.choices[0].logprobs) == ((5, 6), (-0.5, -1.5))
+    assert llama.prompt_token_ids is None
+    assert (llama.choices[0].token_ids, llama.choices[0].logprobs) == ((7,), (-0.25,))
+

@@ -217,6 +217,22 @@ def test_files_in_the_callers_cwd_are_not_imported_by_the_server(tmp_path: Path)
     assert not marker.exists()
 
 
+@pytest.mark.slow
+def test_the_embedded_server_returns_logprobs_when_asked() -> None:
+    """llama.cpp's server (llama-cpp-python's) returns each token's logprob, not token ids."""
+    settings = resolve(LLMSettings()).model_copy(update={"max_tokens": 8, "logprobs": True})
+
+    async def ask() -> ChatResult:
+        async with LLMClient(settings) as llm:
+            return await llm.chat([{"role": "user", "content": "Say hi"}], temperature=0)
+
+    result = asyncio.run(ask())
+    logprobs = result.choices[0].logprobs
+    assert logprobs is not None and len(logprobs) == result.usage.completion_tokens
+    assert all(lp <= 0.0 for lp in logprobs) and min(logprobs) < 0.0
+    assert result.choices[0].token_ids is None and result.prompt_token_ids is None
+
+
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     with socket.socket() as held:

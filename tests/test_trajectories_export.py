@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE, run_record
@@ -137,6 +138,24 @@ def test_rl_rows_name_their_benchmark_by_default(tmp_path: Path, records: list[T
         ("add", "codemend/my-set"),
     }
     assert source_of(None) == "codemend" and source_of(run_record()) == "codemend"
+
+
+def test_raw_carries_each_calls_token_ids_and_logprobs(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """What a trainer needs for off-policy correction on stored episodes, when the endpoint gave it."""
+    tokens = {"prompt_token_ids": [1, 2], "completion_token_ids": [3], "completion_logprobs": [-0.5]}
+    tokened = records[0].model_copy(update={"steps": [s.model_copy(update=tokens) for s in records[0].steps]})
+    for suffix in (".jsonl", ".parquet"):
+        out = tmp_path / f"raw{suffix}"
+        export_trajectories([tokened, records[1]], ExportOptions(format="raw", out=out))
+        if suffix == ".parquet":
+            rows = pq.read_table(out).to_pylist()
+        else:
+            rows = [json.loads(line) for line in out.read_text().splitlines()]
+        first, other = rows[0]["steps"][0], rows[1]["steps"][0]
+        assert {k: first[k] for k in tokens} == tokens and other["completion_token_ids"] is None
+        assert [from_raw_row(r) for r in rows] == [tokened, records[1]]
 
 
 def test_openai_sft_weights_only_the_passing_reply(tmp_path: Path, records: list[TrajectoryRecord]) -> None:

@@ -203,7 +203,7 @@ def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
         assert [s.schema_version for s in back.steps] == [1] * len(records[0].steps)
         assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
     with sqlite3.connect(store_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> None:
@@ -249,5 +249,42 @@ def test_speed_measurements_round_trip_and_a_schema_2_store_is_upgraded(
     with TrajectoryStore(old) as store:  # upgraded in place, then holds speed data
         store.add_trajectory(speedy)
         assert list(store.trajectories()) == [records[0], speedy]
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def _with_tokens(record: TrajectoryRecord) -> TrajectoryRecord:
+    steps = [
+        s.model_copy(
+            update={
+                "prompt_token_ids": [1, 2, 3 + s.index],
+                "completion_token_ids": [7, 8],
+                "completion_logprobs": [-0.5, -0.0625],
+            }
+        )
+        for s in record.steps
+    ]
+    return record.model_copy(update={"steps": steps})
+
+
+def test_token_ids_and_logprobs_round_trip_and_a_schema_3_store_is_upgraded(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """Schema 4 added the steps' ``tokens`` column (token ids and logprobs, when the endpoint
+    returned them); a schema-3 store reads as it is and is upgraded when written."""
+    old = tmp_path / "v3.db"
+    with TrajectoryStore(old) as store:
+        store.start_run(run_record())
+        store.add_trajectory(records[0])
+    with sqlite3.connect(old) as conn:
+        conn.execute("ALTER TABLE steps DROP COLUMN tokens")
+        conn.execute("PRAGMA user_version = 3")
+    with TrajectoryStore(old, read_only=True) as store:
+        (back,) = store.trajectories()
+        assert back == records[0] and back.steps[0].completion_logprobs is None
+    tokened = _with_tokens(records[1])
+    with TrajectoryStore(old) as store:
+        store.add_trajectory(tokened)
+        assert list(store.trajectories()) == [records[0], tokened]
     with sqlite3.connect(old) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

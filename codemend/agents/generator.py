@@ -7,11 +7,11 @@ import ast
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from codemend import pysource
 from codemend.agents.render import prompt_values
-from codemend.llm import ChatModel, SamplingParams, extract_code
+from codemend.llm import ChatModel, ChatResult, SamplingParams, extract_code
 from codemend.problems import Problem
 from codemend.prompts import PromptTemplate, load_prompt
 from codemend.records import Message, StepKind, StepRecord
@@ -80,10 +80,22 @@ class Generator:
             code=code,
             tokens_in=result.usage.prompt_tokens,
             tokens_out=result.usage.completion_tokens,
+            **token_details(result),
             latency_s=result.latency_s,
             started_at=started,
             ended_at=datetime.now(UTC),
         )
+
+
+def token_details(result: ChatResult) -> dict[str, Any]:
+    """The first choice's token ids and logprobs and the prompt's ids, as ``StepRecord`` fields
+    (None where the endpoint returned none)."""
+    choice = result.choices[0]
+    return {
+        "prompt_token_ids": list(result.prompt_token_ids) if result.prompt_token_ids is not None else None,
+        "completion_token_ids": list(choice.token_ids) if choice.token_ids is not None else None,
+        "completion_logprobs": list(choice.logprobs) if choice.logprobs is not None else None,
+    }
 
 
 def make_generator(

@@ -89,6 +89,8 @@ class LLMClient:
         request: dict[str, Any] = {"messages": sent, "model": model or self.model}
         if self.settings.max_tokens is not None:
             request["max_tokens"] = self.settings.max_tokens
+        if self.settings.logprobs:  # top_logprobs 0: llama-cpp-python's server sends none without it
+            request |= {"logprobs": True, "top_logprobs": 0, "return_token_ids": True}
         request |= params
         limiter = _endpoint_limiter(self.base_url, self.settings.max_concurrency)
 
@@ -195,17 +197,44 @@ def _parse(body: str, *, started: float, attempts: int) -> ChatResult:
     try:
         data = json.loads(body)
         choices = tuple(
-            Choice(text=c["message"].get("content") or "", finish_reason=c.get("finish_reason"))
+            Choice(
+                text=c["message"].get("content") or "",
+                finish_reason=c.get("finish_reason"),
+                **_token_details(c),
+            )
             for c in data["choices"]
         )
         usage = data.get("usage") or {}
         tokens = {k: int(usage.get(k) or 0) for k in _USAGE_KEYS}
         model = str(data.get("model", ""))
+        prompt_ids = data.get("prompt_token_ids")
+        prompt_ids = tuple(int(i) for i in prompt_ids) if isinstance(prompt_ids, list) else None
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ModelMisbehaviour(f"endpoint sent an unreadable completion: {exc!r}", body=body) from exc
     if not choices:
         raise ModelMisbehaviour("endpoint sent a completion without choices", body=body)
     latency = time.perf_counter() - started
     return ChatResult(
-        choices=choices, model=model, usage=Usage(**tokens), latency_s=latency, attempts=attempts
+        choices=choices,
+        model=model,
+        usage=Usage(**tokens),
+        latency_s=latency,
+        attempts=attempts,
+        prompt_token_ids=prompt_ids,
     )
+
+
+def _token_details(choice: dict[str, Any]) -> dict[str, Any]:
+    """A choice's token ids and logprobs, from whichever form the endpoint used: vLLM's
+    ``token_ids`` (``return_token_ids``), OpenAI's ``logprobs.content[].logprob``, and ids from
+    llama.cpp's ``logprobs.content[].id`` or vLLM's ``token_id:N`` tokens. Absent ones are None."""
+    content = (choice.get("logprobs") or {}).get("content") or []
+    logprobs = tuple(float(t["logprob"]) for t in content) or None
+    ids = choice.get("token_ids")
+    if isinstance(ids, list):
+        return {"token_ids": tuple(int(i) for i in ids), "logprobs": logprobs}
+    if content and all(isinstance(t.get("id"), int) for t in content):
+        return {"token_ids": tuple(t["id"] for t in content), "logprobs": logprobs}
+    if content and all(str(t.get("token", "")).startswith("token_id:") for t in content):
+        return {"token_ids": tuple(int(t["token"][9:]) for t in content), "logprobs": logprobs}
+    return {"token_ids": None, "logprobs": logprobs}

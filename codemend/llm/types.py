@@ -46,6 +46,10 @@ class Choice:
     text: str
     finish_reason: str | None
     """``"stop"``, ``"length"`` (cut off by ``max_tokens``), ... as the endpoint reported it."""
+    token_ids: tuple[int, ...] | None = None
+    """The completion's token ids, when the endpoint returned them."""
+    logprobs: tuple[float, ...] | None = None
+    """The sampled tokens' logprobs, when the endpoint returned them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +62,8 @@ class ChatResult:
     latency_s: float
     """Wall time of the call, retries and waits included."""
     attempts: int
+    prompt_token_ids: tuple[int, ...] | None = None
+    """The prompt as the endpoint tokenized it (chat template applied), when it said."""
 
     @property
     def text(self) -> str:

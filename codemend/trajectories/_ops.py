@@ -29,8 +29,9 @@ def trajectory_id_for(run_id: str, problem_id: str, sample_index: int) -> str:
     return f"{run_id}:{problem_id}:{sample_index}"
 
 
+_STEP_VALUES = marks(len(_sql.STEP_INSERT_COLUMNS.split(",")))
 _INSERT_STEP = (
-    f"INSERT INTO steps ({_sql.STEP_INSERT_COLUMNS}) SELECT {marks(19)} "
+    f"INSERT INTO steps ({_sql.STEP_INSERT_COLUMNS}) SELECT {_STEP_VALUES} "
     "WHERE EXISTS (SELECT 1 FROM trajectories WHERE trajectory_id = ? AND finished = 0)"
 )
 

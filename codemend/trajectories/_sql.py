@@ -78,18 +78,20 @@ CREATE TABLE IF NOT EXISTS steps (
     error TEXT,
     started_at TEXT, ended_at TEXT,
     measurement TEXT,
+    tokens TEXT,
     PRIMARY KEY (trajectory_id, idx)
 );
 """
 
 STEP_COLUMNS = (
     "idx, schema_version, kind, parent, messages, reply, code, report, critique, reward, rewards, "
-    "tokens_in, tokens_out, latency_s, error, started_at, ended_at, measurement"
+    "tokens_in, tokens_out, latency_s, error, started_at, ended_at, measurement, tokens"
 )
 STEP_INSERT_COLUMNS = f"trajectory_id, {STEP_COLUMNS}"  # in ``step_params`` order
-# Columns schema 3 added (speed measurements, the answer's step), added in place to an older store.
+# Columns schemas 3 (speed measurements, the answer's step) and 4 (a step's token ids and logprobs,
+# one JSON object) added, added in place to an older store.
 _ADDED_COLUMNS = {
-    "steps": ("measurement TEXT",),
+    "steps": ("measurement TEXT", "tokens TEXT"),
     "trajectories": (
         "objective TEXT NOT NULL DEFAULT 'correctness'",
         "baseline_step INTEGER",
@@ -160,7 +162,17 @@ def step_params(trajectory_id: str, step: StepRecord) -> tuple[Any, ...]:
         step.started_at.isoformat() if step.started_at else None,
         step.ended_at.isoformat() if step.ended_at else None,
         step.measurement.model_dump_json() if step.measurement else None,
+        _token_json(step),
     )
+
+
+_TOKEN_FIELDS = ("prompt_token_ids", "completion_token_ids", "completion_logprobs")
+
+
+def _token_json(step: StepRecord) -> str | None:
+    """A step's token ids and logprobs as one JSON object; None when the endpoint gave none."""
+    found = {name: getattr(step, name) for name in _TOKEN_FIELDS if getattr(step, name) is not None}
+    return _dumps(found) if found else None
 
 
 def step_select(conn: sqlite3.Connection) -> str:
@@ -189,6 +201,7 @@ def step_from_row(row: Mapping[str, Any]) -> StepRecord:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         measurement=SpeedMeasurement.model_validate_json(row["measurement"]) if row["measurement"] else None,
+        **(json.loads(row["tokens"]) if row["tokens"] else {}),
     )
 
 

@@ -73,6 +73,7 @@ def _raw_step(s: StepRecord) -> RawStep:
     return RawStep.model_validate(
         {
             **s.model_dump(include={"index", "kind", "parent", "reply", "code", "reward", "error"}),
+            **s.model_dump(include={"prompt_token_ids", "completion_token_ids", "completion_logprobs"}),
             "messages": chat(s.messages),
             "passed": report.passed if report else None,
             "n_passed": report.n_passed if report else None,
@@ -108,6 +109,9 @@ def from_raw_row(row: dict[str, Any]) -> TrajectoryRecord:
             rewards=json.loads(s.rewards),
             tokens_in=s.tokens_in,
             tokens_out=s.tokens_out,
+            prompt_token_ids=s.prompt_token_ids,
+            completion_token_ids=s.completion_token_ids,
+            completion_logprobs=s.completion_logprobs,
             latency_s=s.latency_s,
             error=s.error,
             started_at=s.started_at,  # type: ignore[arg-type]  # ISO text, parsed by pydantic

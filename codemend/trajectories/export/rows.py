@@ -125,6 +125,15 @@ class RawStep(_Row):
     rewards: str = Field(description="Named reward components, a JSON object.")
     tokens_in: int
     tokens_out: int
+    prompt_token_ids: list[int] | None = Field(
+        default=None, description="The prompt as the endpoint tokenized it, when it returned it."
+    )
+    completion_token_ids: list[int] | None = Field(
+        default=None, description="The reply's token ids, when the endpoint returned them."
+    )
+    completion_logprobs: list[float] | None = Field(
+        default=None, description="The sampling policy's logprob of each reply token (off-policy correction)."
+    )
     latency_s: float
     error: str | None
     started_at: str | None
