@@ -260,11 +260,14 @@ def test_a_second_process_on_a_busy_run_dir_is_refused_naming_the_holder(
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
 def test_sigint_says_what_was_kept_and_how_to_go_on_and_progress_reaches_a_log(
-    server: HumanEvalServer, tmp_path: Path
+    server: HumanEvalServer, tmp_path: Path, signum: int, status: int, word: str
 ) -> None:
-    """Ctrl-C used to print only "Aborted!" and exit 1 ("not solved"); with --progress and
-    stderr in a file nothing was written until the end."""
+    """Ctrl-C used to print only "Aborted!" and exit 1 ("not solved"), SIGTERM nothing at all
+    (exit 143); with --progress and stderr in a file nothing was written until the end."""
     server.delay_s = 0.4
     args = ("--limit", "8", "--rounds", "1", "--concurrency", "1", "--progress", "--progress-every", "0.2")
     args = (*args, "--run-dir", str(tmp_path / "run"))
@@ -278,12 +281,12 @@ def test_sigint_says_what_was_kept_and_how_to_go_on_and_progress_reaches_a_log(
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "no progress line was written"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         proc.wait(timeout=60)
     text = " ".join(log.read_text().split())
-    assert proc.returncode == 130, text
+    assert proc.returncode == status, text
     assert "Traceback" not in text and "Aborted!" not in text
-    match = re.search(r"interrupted: (\d+) of 8 trajectories finished and are kept in (\S+); go on with: "
+    match = re.search(word + r": (\d+) of 8 trajectories finished and are kept in (\S+); go on with: "
                       r"codemend bench humaneval --run-dir (\S+) --resume", text)  # fmt: skip
     assert match, text
     kept = int(match.group(1))

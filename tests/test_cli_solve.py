@@ -98,6 +98,20 @@ def test_help_shows_the_endpoint_timeout_and_attempts() -> None:
         assert "CODEMEND_TIMEOUT=120s" in text and "CODEMEND_MAX_ATTEMPTS=6" in text, command
 
 
+def test_help_lists_the_exit_codes_and_the_max_tokens_default() -> None:
+    """``check --help`` listed its exit codes, ``solve`` and ``bench`` did not; --max-tokens showed
+    no default."""
+    for command, codes in [("solve", ("Exit 0 when solved", "1 when not", "2 on bad input", "3 on an",
+                                      "130 when interrupted")),
+                           ("bench", ("Exit 0 when the run completed", "2 on bad input", "3 on an",
+                                      "130 when interrupted", "143 when terminated"))]:  # fmt: skip
+        out = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+        text = " ".join(out.output.split())
+        assert all(code in text for code in codes), (command, text)
+        assert "default: CODEMEND_MAX_TOKENS, else the endpoint's own limit; the embedded model: " in text
+        assert "CODEMEND_EMBEDDED_MAX_TOKENS=1024" in text
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -14,11 +14,15 @@ import contextlib
 import dataclasses
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 import click
@@ -52,10 +56,12 @@ from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INFRA,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     OBJECTIVE_KNOBS,
     FiniteRange,
     die,
     endpoint_epilog,
+    max_tokens_help,
     objective_from,
     objective_options,
     parse_prompt_files,
@@ -238,12 +244,16 @@ def _execute(
     terminal = sys.stderr.isatty()
     plain = None if terminal or not options["progress"] else options["progress_every"]
     bar = _Bar(f"{spec.benchmark}", show=terminal or options["progress"], every_s=plain)
+    terminated = threading.Event()
     try:
-        with open_sandbox(settings, workers=os.cpu_count() or 1) as sandbox:
+        with (
+            _sigterm_as_interrupt(terminated),
+            open_sandbox(settings, workers=os.cpu_count() or 1) as sandbox,
+        ):
             return asyncio.run(_run(spec, run_dir, sandbox, options, bar, settings))
     except KeyboardInterrupt:
         bar.progress.stop()
-        _interrupted(spec, run_dir, bar.last)
+        _interrupted(spec, run_dir, bar.last, terminated=terminated.is_set())
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     except InfrastructureError as exc:
@@ -252,8 +262,26 @@ def _execute(
         )
 
 
-def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> NoReturn:
-    """Ctrl-C: what was kept, and the command that goes on from there (exit 130)."""
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: threading.Event) -> Iterator[None]:
+    """SIGTERM (a batch system's stop, ``kill``) ends the bench as Ctrl-C does, saying what was
+    kept; it used to end it silently with exit 143."""
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        terminated.set()
+        signal.raise_signal(signal.SIGINT)  # asyncio's own Ctrl-C handling cancels the run cleanly
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(
+    spec: BenchSpec, run_dir: Path, last: BenchProgress | None, *, terminated: bool = False
+) -> NoReturn:
+    """Ctrl-C (exit 130) or SIGTERM (143): what was kept, and the command that goes on from there."""
     kept: int | str = "?"
     with contextlib.suppress(UserError):
         run_id, _ = read_spec(run_dir)
@@ -261,9 +289,10 @@ def _interrupted(spec: BenchSpec, run_dir: Path, last: BenchProgress | None) -> 
             kept = len(store.finished_pairs(run_id))
     total = f" of {last.total}" if last is not None else ""
     die(
-        f"interrupted: {kept}{total} trajectories finished and are kept in {run_dir}; go on with: "
+        f"{'terminated' if terminated else 'interrupted'}: {kept}{total} trajectories finished and are "
+        f"kept in {run_dir}; go on with: "
         f"codemend bench {spec.benchmark} --run-dir {shlex.quote(str(run_dir))} --resume",
-        EXIT_INTERRUPTED,
+        EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
     )
 
 
@@ -300,7 +329,7 @@ def _cluster(options: dict[str, Any]) -> str | None:
 )
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
 @click.option("--temperature", type=FiniteRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
-@click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")
 @objective_options
 @click.option(
@@ -338,7 +367,13 @@ def _cluster(options: dict[str, Any]) -> str | None:
 @sandbox_options
 @click.pass_context
 def bench(ctx: click.Context, name: str, backend: str | None, image: str | None, **options: Any) -> None:
-    """Run benchmark NAME through the repair loop and score it with its hidden tests."""
+    """Run benchmark NAME through the repair loop and score it with its hidden tests.
+
+    Exit 0 when the run completed, whatever it scored; 2 on bad input; 3 on an infrastructure
+    failure (the sandbox or the model cannot start, or trajectories ended on an infrastructure
+    error: rerun them with --resume --retry-errors); 130 when interrupted (Ctrl-C), 143 when
+    terminated (SIGTERM): what finished is kept, and --resume goes on.
+    """
     run_dir: Path | None = options.pop("run_dir")
     given = {k for k in options if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
     with ExitStack() as held:

@@ -14,10 +14,11 @@ from rich.console import Console
 from codemend.errors import UserError
 from codemend.optimise import Correctness, Speed, speed_objective
 from codemend.prompts.template import OFFERED
-from codemend.settings import LLMSettings, SandboxSettings, get_settings
+from codemend.settings import EmbeddedSettings, LLMSettings, SandboxSettings, get_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -41,6 +42,15 @@ def endpoint_epilog() -> str:
         f"CODEMEND_MAX_ATTEMPTS={fields['max_attempts'].default} times within "
         f"CODEMEND_MAX_RETRY_TIME={fields['max_retry_time_s'].default:g}s; each retry is reported on "
         "stderr with its cause. The LLM critic reads CODEMEND_CRITIC_* the same way."
+    )
+
+
+def max_tokens_help() -> str:
+    """``--max-tokens``'s help, with the defaults that apply when it is not given."""
+    embedded = EmbeddedSettings.model_fields["max_tokens"].default
+    return (
+        "Tokens per model reply at most (default: CODEMEND_MAX_TOKENS, else the endpoint's own limit; "
+        f"the embedded model: CODEMEND_EMBEDDED_MAX_TOKENS={embedded})."
     )
 
 

@@ -24,6 +24,7 @@ from codemend.cli.common import (
     FiniteRange,
     die,
     endpoint_epilog,
+    max_tokens_help,
     objective_from,
     objective_options,
     parse_prompt_files,
@@ -175,7 +176,7 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
 @click.option("--imports", type=click.Choice(["default", "strict"]), default="default", show_default=True)
 @click.option("--history", type=click.Choice(["latest", "full"]), default="latest", show_default=True)
-@click.option("--max-tokens", type=click.IntRange(min=1), help="Per model reply.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--temperature", type=FiniteRange(min=0))
 @click.option("--token-budget", type=click.IntRange(min=1), help="Tokens for the whole solve.")
 @click.option("--time-budget", type=FiniteRange(min=0, min_open=True), help="Seconds, whole solve.")
@@ -203,7 +204,13 @@ def solve_command(
     **options: Any,
 ) -> None:
     """Solve PROBLEM (a problem file, or BENCHMARK:ID such as humaneval:HumanEval/53, or mbpp:11 with
-    --data), or --prompt with --tests."""
+    --data), or --prompt with --tests.
+
+    Exit 0 when solved (the visible and the hidden tests pass; with --objective speed, and a
+    measurably faster program was found), 1 when not, 2 on bad input (a prompt too long for the
+    model's context included), 3 on an infrastructure failure (the sandbox, the model endpoint),
+    130 when interrupted.
+    """
     try:
         problem = _problem(problem_ref, prompt_text, tests_file, entry_point, data, split)
         if resume_id and run_dir is None:
