@@ -45,11 +45,26 @@ def test_index_classifies_every_trajectory_by_its_hidden_verdicts(viewer_site: S
         "HumanEval/4": ["infra"],
     }
     assert rows["HumanEval/2"]["r"] == [0, 1, 1] and rows["HumanEval/4"]["r"] is None
-    assert rows["HumanEval/1"]["stop"] == "max_rounds" and rows["HumanEval/1"]["n"] == 3
+    assert (rows["HumanEval/1"]["stop"], rows["HumanEval/1"]["sr"]) == ("repair budget spent", "max_rounds")
+    assert rows["HumanEval/1"]["n"] == 3
     assert "HTTP 500" in str(rows["HumanEval/4"]["err"])
     for row in rows.values():
         assert (viewer_site.index.parent / str(row["h"])).is_file()
     assert viewer_site.trajectories == 5 and viewer_site.bytes > 0
+
+
+def test_a_stop_on_the_visible_tests_is_not_called_solved_beside_unsolved(viewer_site: Site) -> None:
+    """HumanEval/0 passed its visible tests, not the hidden ones: the list said stop reason
+    "solved" beside the outcome "unsolved"."""
+    row = index_rows(viewer_site)["HumanEval/0"]
+    assert (row["c"], row["stop"], row["sr"]) == (["unsolved"], "visible tests passed", "solved")
+    html = (viewer_site.index.parent / str(row["h"])).read_text()
+    stop = re.search(r'<p class="stop"[^>]*>(.*?)</p>', html)
+    assert stop is not None and 'data-stop="solved"' in stop.group(0)
+    assert stop.group(1) == (
+        "<b>Stopped: </b>visible tests passed: every visible test passed; the hidden tests judge the "
+        "answer apart"
+    )
 
 
 def test_index_shows_run_summary_and_infrastructure_errors_apart(viewer_site: Site) -> None:

@@ -28,6 +28,7 @@ class Row:
     categories: tuple[str, ...]
     by_round: tuple[bool, ...] | None
     stop_reason: str
+    stop_label: str
     steps: int
     tokens: int
     wall_s: float
@@ -41,7 +42,8 @@ class Row:
             "h": self.href,
             "c": list(self.categories),
             "r": None if self.by_round is None else [int(v) for v in self.by_round],
-            "stop": self.stop_reason,
+            "stop": self.stop_label,
+            "sr": self.stop_reason,
             "n": self.steps,
             "tok": self.tokens,
             "w": round(self.wall_s, 2),

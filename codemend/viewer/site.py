@@ -17,7 +17,7 @@ from codemend.trajectories import TrajectoryRecord
 from codemend.viewer.index_page import DATA_SCRIPT, Row, data_script, index_html
 from codemend.viewer.load import RunSource
 from codemend.viewer.outcome import Outcome, classify
-from codemend.viewer.trajectory_page import trajectory_html
+from codemend.viewer.trajectory_page import stop_reason, trajectory_html
 
 MARKER = ".codemend-view"  # a folder holding it was written by this command and may be rewritten
 PAGES = "t"
@@ -71,6 +71,7 @@ def _row(t: TrajectoryRecord, outcome: Outcome, href: str) -> Row:
         categories=outcome.categories,
         by_round=outcome.by_round,
         stop_reason=t.stop_reason,
+        stop_label=stop_reason(t)[0],
         steps=len(t.steps),
         tokens=t.tokens_in + t.tokens_out,
         wall_s=t.wall_s,

@@ -10,15 +10,33 @@ from codemend.viewer.outcome import CATEGORIES, Outcome
 from codemend.viewer.steps import render_step
 from codemend.viewer.tests_table import report_table
 
-STOP_REASONS = {
-    "solved": "every visible test passed",
-    "max_rounds": "the repair budget (--rounds) was spent",
-    "no_progress": "the model repeated an earlier candidate",
-    "token_budget": "the token budget ran out",
-    "time_budget": "the time budget ran out",
-    "infrastructure": "the endpoint or the sandbox failed after retries (not scored)",
-    "context_length": "the next prompt no longer fit the model's context",
+STOP_REASONS = {  # stop_reason: (what the list shows, what it means)
+    "solved": ("visible tests passed", "every visible test passed; the hidden tests judge the answer apart"),
+    "max_rounds": ("repair budget spent", "the repair budget (--rounds) was spent"),
+    "no_progress": ("repeated a candidate", "the model repeated an earlier candidate"),
+    "token_budget": ("token budget spent", "the token budget ran out"),
+    "time_budget": ("time budget spent", "the time budget ran out"),
+    "infrastructure": (
+        "infrastructure failure",
+        "the endpoint or the sandbox failed after retries (not scored)",
+    ),
+    "context_length": ("context full", "the next prompt no longer fit the model's context"),
 }
+_FASTER = (
+    "visible tests passed, faster",
+    "a candidate passed every visible test and was measurably faster than the baseline; the hidden "
+    "tests and workload judge the answer apart",
+)
+
+
+def stop_reason(t: TrajectoryRecord) -> tuple[str, str]:
+    """(label, meaning) of why the loop stopped. Named for what it says about the visible tests:
+    the stop reason ``solved`` beside a hidden verdict "unsolved" read as a contradiction."""
+    if t.stop_reason == "solved" and t.objective == "speed":
+        return _FASTER
+    return STOP_REASONS.get(t.stop_reason, (t.stop_reason, ""))
+
+
 LEAK = (
     "This run used the hidden tests as feedback (--feedback-tests all): the model saw them, "
     "and its scores are not honest pass@k."
@@ -61,7 +79,8 @@ def _rounds(outcome: Outcome) -> str:
 
 def _header(t: TrajectoryRecord, outcome: Outcome) -> str:
     cats = "".join(badge(CATEGORIES[c], c) for c in outcome.categories)
-    stop = f"{t.stop_reason}: {STOP_REASONS.get(t.stop_reason, '')}"
+    label, meaning = stop_reason(t)
+    stop = f"{label}: {meaning}" if meaning else label
     facts = [
         f"sample {t.sample_index}",
         f"{len(t.steps)} step(s)",

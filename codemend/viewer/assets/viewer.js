@@ -31,7 +31,7 @@
   function matches(row, s) {
     if (s.f !== "all" && row.c.indexOf(s.f) < 0) return false;
     if (!s.q) return true;
-    var hay = (row.id + " " + row.stop + " " + row.c.join(" ") + " " + (row.err || "")).toLowerCase();
+    var hay = (row.id + " " + row.stop + " " + row.sr + " " + row.c.join(" ") + " " + (row.err || "")).toLowerCase();
     return s.q.toLowerCase().split(/\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
   }
 
@@ -62,7 +62,7 @@
         el("td", { "class": "num" }, [String(row.s)]),
         el("td", {}, badges),
         el("td", {}, [rounds(row, count)]),
-        el("td", {}, [row.stop]),
+        el("td", { title: row.sr }, [row.stop]),
         el("td", { "class": "num" }, [String(row.n)]),
         el("td", { "class": "num" }, [String(row.tok)]),
         el("td", { "class": "num" }, [row.w.toFixed(2)]),
