@@ -231,3 +231,28 @@ def test_an_engine_error_is_not_a_missing_image(tmp_path: Path) -> None:
         finally:
             client.close()
             server.shutdown()
+
+
+def test_without_an_engine_the_tests_skip_saying_why_and_change_nothing(tmp_path: Path) -> None:
+    """Run as root without an engine, the suite used to apt-install docker.io and start a dockerd
+    of its own; now it installs and starts nothing, skips with the reason, and fails under CI."""
+    stubs, calls = tmp_path / "bin", tmp_path / "calls"
+    stubs.mkdir()
+    for name in ("apt-get", "apt", "dockerd", "docker", "sudo"):
+        stub = stubs / name
+        stub.write_text(f'#!/bin/sh\necho "$0 $*" >> {calls}\nexit 1\n')
+        stub.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "CI")}
+    env["PATH"] = f"{stubs}:{Path(sys.executable).parent}"
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--timeout", "120"]
+    command.append(f"{Path(__file__).resolve()}::test_verdicts_and_report")
+    out = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = " ".join(out.stdout.split())
+    assert "1 skipped" in text and "no Docker engine: set DOCKER_HOST" in text, text
+    ci = subprocess.run(
+        command, env={**env, "CI": "1"}, cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert ci.returncode == 1 and "CI must run the Docker backend's tests" in ci.stdout, ci.stdout
+    assert not calls.exists(), calls.read_text()
