@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -112,6 +113,19 @@ def test_resume_keeps_the_stored_settings(server: HumanEvalServer, tmp_path: Pat
     out = run(server, "--rounds", "1", "--run-dir", str(tmp_path), "--resume")  # agreeing is fine
     assert out.returncode == 0, out.stderr
     assert len(server.requests) == 2
+
+
+def test_resume_on_a_store_that_lost_a_table_is_one_line_exit_2(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    """It was a "no such table" traceback."""
+    assert run(server, "--limit", "1", "--rounds", "0", "--run-dir", str(tmp_path)).returncode == 0
+    with sqlite3.connect(tmp_path / "trajectories.db") as conn:
+        conn.execute("DROP TABLE steps")
+    out = run(server, "--run-dir", str(tmp_path), "--resume")
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(f"error: {tmp_path / 'trajectories.db'}: this trajectory store has lost its steps")
 
 
 def test_a_prompt_file_is_kept_with_the_run_and_must_not_change(

@@ -218,6 +218,23 @@ def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> N
     assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
 
 
+@pytest.mark.parametrize("table", ["steps", "runs"])
+def test_a_store_that_lost_a_table_is_a_user_error_naming_it(store_path: Path, table: str) -> None:
+    """A resume on such a store ended in a "no such table" traceback."""
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(f"DROP TABLE {table}")
+    with pytest.raises(UserError, match=f"has lost its {table} table"), TrajectoryStore(store_path) as store:
+        store.runs()
+    with (
+        pytest.raises(UserError, match="not a codemend trajectory store"),
+        TrajectoryStore(store_path, read_only=True) as store,
+    ):
+        store.runs()
+    with sqlite3.connect(store_path) as conn:  # nothing was recreated in its place
+        assert table not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
 def _speed_record(record: TrajectoryRecord) -> TrajectoryRecord:
     from codemend.records import SpeedMeasurement
 

@@ -242,8 +242,7 @@ def open_read_only(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
                 f"{path}: trajectory store schema {version} is newer than this codemend's "
                 f"({SCHEMA_VERSION}); upgrade codemend to read it"
             )
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"runs", "trajectories", "steps", "problems"} <= tables:
+        if missing_tables(conn):
             raise UserError(f"{path} is not a codemend trajectory store (an SQLite file without its tables)")
     except BaseException:
         conn.close()
@@ -262,6 +261,15 @@ def open_store(path: str, *, busy_timeout_s: float) -> sqlite3.Connection:
     return conn
 
 
+TABLES = ("runs", "problems", "trajectories", "steps")
+
+
+def missing_tables(conn: sqlite3.Connection) -> list[str]:
+    """The store's tables that are not in the file."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return [table for table in TABLES if table not in have]
+
+
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Create the tables in a new store; refuse a store written by a newer codemend."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -269,6 +277,12 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         raise UserError(
             f"{path}: trajectory store schema {version} is newer than this codemend's "
             f"({SCHEMA_VERSION}); upgrade codemend to read it"
+        )
+    missing = missing_tables(conn) if version else []
+    if missing:  # a store codemend made, damaged since: a query would fail with "no such table"
+        raise UserError(
+            f"{path}: this trajectory store has lost its {', '.join(missing)} table(s) and cannot be "
+            "used (restore it from a copy, or start a new run dir)"
         )
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
