@@ -103,6 +103,8 @@ class ScriptedServer:
     """
 
     default: Step | None = None
+    models: tuple[str, ...] = ("scripted",)
+    """What ``GET /models`` lists."""
     requests: list[Received] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     in_flight: int = 0
@@ -192,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        body = {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+        models = [{"id": name, "object": "model"} for name in self.scripted.models]
+        body = {"object": "list", "data": models}
         self._send(200, json.dumps(body))
 
     def do_POST(self) -> None:

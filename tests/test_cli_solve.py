@@ -45,6 +45,21 @@ def test_solved_prints_the_code_and_the_rounds(scripted: ScriptedServer) -> None
     assert "solved: stopped (solved) after 1 repair(s), hidden tests 1/1; final reward 1.00" in out.stderr
 
 
+def test_without_codemend_model_the_endpoints_only_model_is_used_and_said(scripted: ScriptedServer) -> None:
+    """It was "no model set for URL: set CODEMEND_MODEL" (for --ray too)."""
+    scripted.queue(fenced(RIGHT))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_"))}
+    env |= {"CODEMEND_BASE_URL": scripted.url, "COLUMNS": "200"}
+    command = [sys.executable, "-m", "codemend", "solve", SQUARE]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert (
+        f"CODEMEND_MODEL is not set for {scripted.url}: using 'scripted', the only model it serves"
+        in (out.stderr.splitlines()[0])
+    )
+    assert scripted.requests[0].body["model"] == "scripted"
+
+
 def test_json_holds_the_whole_result_and_not_solved_exits_1(scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.queue(fenced(WRONG))
     out = codemend(scripted, SQUARE, "--rounds", "0", "--json", "--run-dir", str(tmp_path))

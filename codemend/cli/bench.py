@@ -306,7 +306,7 @@ def _cluster(options: dict[str, Any]) -> str | None:
     if get_settings().llm.base_url is None:
         raise UserError(
             "--ray needs a model endpoint every node can reach: set CODEMEND_BASE_URL (and "
-            "CODEMEND_MODEL); the embedded model serves this machine only"
+            "CODEMEND_MODEL if it serves several models); the embedded model serves this machine only"
         )
     return address
 
