@@ -14,8 +14,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_problem
+from conftest import make_problem, skip_unless_counting
 
+from codemend.problems import Problem
 from codemend.sandbox import DockerSandbox, LocalSandbox, TestReport
 from codemend.sandbox.pool import PooledSandbox
 
@@ -613,3 +614,213 @@ def test_ptrace_attach_on_every_pid_fails(sandbox: PooledSandbox) -> None:
     assert statuses(report) == ["failed"]
     assert report.results[0].actual == "[]"
     assert statuses(run(sandbox, "def f(x): return x * x")) == ["passed", "passed"]
+
+
+# -- counted runs (cost="instructions"): the count cannot be made smaller than the work ----------
+
+
+@pytest.fixture
+def counting(local_sandbox: LocalSandbox) -> LocalSandbox:
+    skip_unless_counting(local_sandbox)
+    return local_sandbox
+
+
+def counted(sandbox: PooledSandbox, code: str, *tests: str, limit: float = 2.0) -> TestReport:
+    problem = make_problem(*(tests or TESTS), time_limit_s=limit)
+    return sandbox.run(problem, textwrap.dedent(code), cost="instructions")
+
+
+_IMITATE = """
+import os, stat, sys
+def f(lines):
+    print(lines, flush=True)
+    print(lines, file=sys.stderr, flush=True)
+    for fd in range(4, 1100):  # every descriptor but the channel (3), valgrind's own included
+        try:
+            os.write(fd, lines.encode())
+        except OSError:
+            pass
+    for name in os.listdir("/proc/self/fd"):  # sockets reopened by path, valgrind's log among them
+        path = "/proc/self/fd/" + name
+        try:
+            if name != "3" and stat.S_ISSOCK(os.stat(path).st_mode):
+                with open(path, "w") as fh:
+                    fh.write(lines)
+        except OSError:
+            pass
+    return len(lines)
+"""
+
+
+@pytest.mark.slow
+def test_imitating_valgrinds_summary_anywhere_does_not_change_the_count(counting: LocalSandbox) -> None:
+    """One program, given valgrind's summary lines to write, or the same lines with "-" for "=":
+    it writes them on stdout, on stderr, on every descriptor and through /proc/self/fd; one count
+    for both, not the forged one. (The lines come as an argument: in the program's source, a
+    constant's text would move its count a little, through the hashes of its constants.)"""
+    forged = "\n".join(f"=={pid}== \n=={pid}== I   refs:      5" for pid in (1, 2, 3)) + "\n"
+    plain = forged.replace("=", "-")
+    tests = [f"assert f({text!r}) == {len(text)}" for text in (forged, plain)]
+    reports = [counted(counting, _IMITATE, test) for test in tests]
+    assert [statuses(r) for r in reports] == [["passed"]] * 2
+    assert "I   refs:      5" in reports[0].stdout and "I   refs:      5" in reports[0].stderr
+    count = reports[0].instructions
+    assert count is not None and count > 1_000_000
+    assert count == reports[1].instructions
+
+
+def test_sabotaging_valgrinds_own_pipes_leaves_no_count(counting: LocalSandbox) -> None:
+    """valgrind keeps pipes of its own, which a candidate can reopen through /proc/self/fd and
+    write into: valgrind then aborts without its summary, and the run has no count."""
+    code = """
+    import os, stat
+    def f(x):
+        for name in os.listdir("/proc/self/fd"):
+            path = "/proc/self/fd/" + name
+            try:
+                if int(name) > 3 and stat.S_ISFIFO(os.stat(path).st_mode):
+                    with open(path, "w") as fh:
+                        fh.write("==2== \\n==2== I   refs:      5\\n")
+            except OSError:
+                pass
+        return x * x
+    """
+    report = counted(counting, code)
+    assert report.instructions is None
+
+
+def test_a_counted_candidate_cannot_fork_or_start_threads(counting: LocalSandbox) -> None:
+    """Counted programs run as a single process: a forked copy would count its parent's
+    instructions again, and a child that is killed leaves its work uncounted."""
+    code = """
+    import os, threading
+    def f(x):
+        tried = []
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            tried.append("forked")
+        except OSError as exc:
+            tried.append(type(exc).__name__)
+        try:
+            threading.Thread(target=print).start()
+            tried.append("thread")
+        except RuntimeError:
+            tried.append("no thread")
+        return tried
+    """
+    report = counted(counting, code, "assert f(0) == 'x'")
+    assert statuses(report) == ["failed"]
+    assert report.results[0].actual == "['BlockingIOError', 'no thread']"
+    assert report.instructions is not None
+
+
+def test_a_fork_bomb_under_counting_goes_nowhere(counting: LocalSandbox) -> None:
+    code = """
+    import os
+    def f(x):
+        for _ in range(1000):
+            try:
+                os.fork()
+            except OSError:
+                pass
+        return x * x
+    """
+    report = counted(counting, code)
+    assert statuses(report) == ["passed", "passed"]
+    assert report.instructions is not None
+    assert sandbox_uid_processes(counting) == []
+
+
+def test_a_candidate_that_kills_itself_after_answering_leaves_no_count(counting: LocalSandbox) -> None:
+    """Its answers stand, but a process killed by a signal leaves no summary: no count at all."""
+    code = """
+    import os, signal
+    def f(x):
+        os._exit = lambda status: os.kill(os.getpid(), signal.SIGKILL)  # instead of exiting
+        return x * x
+    """
+    report = counted(counting, code)
+    assert statuses(report) == ["passed", "passed"]
+    assert report.instructions is None
+
+
+def test_a_program_that_execs_an_uncounted_one_leaves_no_count(counting: LocalSandbox) -> None:
+    """valgrind does not follow exec: the work of the new program would go uncounted, so the run
+    has no count (its answer stands)."""
+    problem = Problem.model_validate(
+        {"id": "io", "prompt": "", "tests": [{"stdin": "3\n", "expected_stdout": "6\n"}]}
+    )
+    code = "import os, sys\nos.execv(sys.executable, [sys.executable, '-c', 'print(2 * int(input()))'])\n"
+    report = counting.run(problem, code, cost="instructions")
+    assert statuses(report) == ["passed"]
+    assert report.instructions is None
+
+
+@pytest.mark.slow
+def test_a_counted_infinite_loop_is_a_timeout_without_a_count(counting: LocalSandbox) -> None:
+    report = counted(counting, "def f(x):\n    while True:\n        pass\n", "assert f(2) == 4", limit=0.1)
+    assert statuses(report) == ["timeout"]
+    assert report.instructions is None
+
+
+def test_a_counted_candidate_still_has_its_memory_limit(counting: LocalSandbox) -> None:
+    """valgrind's allowance on top of the problem's budget does not make room for 8 GB."""
+    code = """
+    def f(x):
+        if x == 2:
+            hog = bytearray(8 * 1024**3)
+            return len(hog)
+        return x * x
+    """
+    report = counted(counting, code)
+    assert statuses(report) == ["memory", "passed"]
+    assert report.instructions is not None  # the MemoryError was caught: the process went on
+
+
+@pytest.mark.slow
+def test_counted_runs_keep_the_sandboxs_other_guarantees(counting: LocalSandbox, tmp_path: Path) -> None:
+    """No network, nothing writable outside the run's directory, no secret in the environment, no
+    other process in sight, output capped."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    tmp_path.chmod(0o777)
+    victim.chmod(0o666)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    code = f"""
+    import os, socket, sys
+    def f(x):
+        seen = {{}}
+        try:
+            socket.create_connection(("127.0.0.1", {port}), timeout=0.5)
+            seen["net"] = "connected"
+        except OSError:
+            seen["net"] = "isolated"
+        wrote = []
+        for path in ({str(victim)!r}, "/etc/passwd", "/tmp/codemend-escape.txt", "/codemend/wire.py"):
+            try:
+                with open(path, "a") as fh:
+                    fh.write("pwned")
+                wrote.append(path)
+            except OSError:
+                pass
+        seen["wrote"] = wrote
+        seen["env"] = sorted(k for k in os.environ if k not in ("LD_PRELOAD",))
+        seen["pids"] = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+        sys.stdout.write("y" * 200_000)
+        return seen
+    """
+    try:
+        report = counted(counting, code, "assert f(0) == 'x'", limit=5.0)
+    finally:
+        listener.close()
+    assert statuses(report) == ["failed"]
+    seen = report.results[0].actual or ""
+    assert "'net': 'isolated'" in seen and "'wrote': []" in seen, seen
+    assert "'env': ['HOME', 'LANG', 'PATH', 'PYTHONHASHSEED', 'TMPDIR']" in seen, seen
+    assert "'pids': []" in seen or "'pids': ['1']" in seen, seen
+    assert report.stdout_truncated and len(report.stdout) == counting.limits.output_bytes
+    assert victim.read_text() == "original"
+    assert report.instructions is not None

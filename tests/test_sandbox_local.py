@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_problem
+from conftest import make_problem, skip_unless_counting
 
-from codemend.errors import SandboxUnavailable
+from codemend.errors import SandboxUnavailable, UserError
 from codemend.problems import Problem
-from codemend.sandbox import LocalSandbox
+from codemend.sandbox import DockerSandbox, LocalSandbox
 
 
 def test_passing_and_failing_asserts_report_call_expected_and_actual(sandbox: LocalSandbox) -> None:
@@ -356,3 +357,119 @@ def test_each_candidate_is_contained_in_namespaces_of_its_own(sandbox: LocalSand
     killed = sandbox.run(make_problem("assert f() == 1"), "import os, signal\nos.kill(os.getpid(), 9)\n")
     assert killed.results[0].status == "crashed"
     assert "SIGKILL" in (killed.results[0].detail or "")
+
+
+# -- instruction counts (cost="instructions", valgrind) ----------------------------------------
+
+
+def _loop(n: int) -> str:
+    return f"def f(x):\n    total = 0\n    for i in range({n}):\n        total += i % 7\n    return x\n"
+
+
+@pytest.fixture
+def counting(sandbox: LocalSandbox) -> LocalSandbox:
+    skip_unless_counting(sandbox)
+    return sandbox
+
+
+@pytest.mark.slow
+def test_the_same_program_counts_the_same_every_time_while_the_machine_is_busy(
+    counting: LocalSandbox,
+) -> None:
+    """Five runs, another process spinning on a core meanwhile: one count; CPU time still comes."""
+    problem = make_problem("assert f(20) == 6765", "assert f(22) == 17711")
+    code = "def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\n"
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        reports = [counting.run(problem, code, cost="instructions") for _ in range(5)]
+    finally:
+        busy.kill()
+        busy.wait()
+    assert all(r.passed for r in reports)
+    counts = {r.instructions for r in reports}
+    assert len(counts) == 1 and None not in counts, counts
+    assert all(r.cpu_s is not None and r.cpu_s > 0 for r in reports)
+    assert counting.run(problem, code).instructions is None  # cost "cpu": nothing counted
+
+
+@pytest.mark.slow
+def test_ten_times_the_work_counts_ten_times_the_instructions(counting: LocalSandbox) -> None:
+    problem = make_problem("assert f(1) == 1")
+    none, once, ten = (
+        counting.run(problem, _loop(n), cost="instructions").instructions for n in (0, 20_000, 200_000)
+    )
+    assert none is not None and once is not None and ten is not None
+    assert 9.5 < (ten - none) / (once - none) < 10.5, (none, once, ten)
+
+
+@pytest.mark.slow
+def test_only_the_candidate_is_counted_not_the_test_code(counting: LocalSandbox) -> None:
+    """Heavy test set-up and test code run in the harness: the candidate's count does not move."""
+    light = make_problem("assert f(1) == 1")
+    heavy = make_problem(
+        "assert f(sum(i * i for i in range(300_000)) % 2 + 1) == 1",
+        test_setup_code="TABLE = sorted(str(i) for i in range(300_000))",
+    )
+    code = _loop(1000)
+    assert counting.run(light, code, cost="instructions").instructions == (
+        counting.run(heavy, code, cost="instructions").instructions
+    )
+
+
+@pytest.mark.slow
+def test_io_programs_are_counted_and_a_job_counts_all_its_candidates(counting: LocalSandbox) -> None:
+    io = [{"stdin": f"{n}\n", "expected_stdout": f"{sum(range(n))}\n"} for n in (10, 50_000)]
+    problem = Problem.model_validate(
+        {"id": "t", "prompt": "", "entry_point": "f", "tests": [{"code": "assert f(1) == 1"}, *io]}
+    )
+    code = _loop(1000) + "if __name__ == '__main__':\n    print(sum(range(int(input()))))\n"
+    each = [counting.run(problem, code, [t], cost="instructions") for t in problem.tests]
+    assert all(r.passed and r.instructions for r in each)
+    short, long = each[1].instructions, each[2].instructions
+    assert short is not None and long is not None and long > short
+    whole = counting.run(problem, code, cost="instructions")
+    assert whole.passed and whole.instructions == sum(r.instructions or 0 for r in each)
+
+
+def test_counted_and_uncounted_async_runs(counting: LocalSandbox) -> None:
+    problem = make_problem("assert f(1) == 1")
+    counted = asyncio.run(counting.arun(problem, _loop(10), cost="instructions"))
+    assert counted.passed and counted.instructions
+    assert asyncio.run(counting.arun(problem, _loop(10))).instructions is None
+
+
+def test_cpu_time_is_always_available_and_docker_says_why_it_cannot_count() -> None:
+    docker = DockerSandbox()  # no engine needed: nothing starts
+    assert docker.cost_unavailable("cpu") is None
+    why = docker.cost_unavailable("instructions")
+    assert why is not None and "docker" in why and "valgrind" in why
+
+
+def test_a_sandbox_without_valgrind_says_so_and_refuses_to_count() -> None:
+    with LocalSandbox(workers=1, isolation="namespaces", valgrind_path="/nonexistent/valgrind") as sb:
+        why = sb.cost_unavailable("instructions")
+        assert why is not None and "valgrind is not installed" in why
+        with pytest.raises(UserError, match="valgrind is not installed"):
+            sb.run(make_problem("assert f(1) == 1"), _loop(10), cost="instructions")
+        assert sb.run(make_problem("assert f(1) == 1"), _loop(10)).passed  # CPU time still works
+
+
+def test_counting_where_bubblewrap_is_missing() -> None:
+    """Required namespaces that cannot be had: ``SandboxUnavailable`` names bubblewrap, whatever the
+    cost. With ``auto``, the rlimits fallback counts only where candidates are still contained."""
+    nowhere = "/nonexistent/bwrap"
+    with LocalSandbox(workers=1, isolation="namespaces", bwrap_path=nowhere) as sb:
+        with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
+            sb.cost_unavailable("instructions")
+        with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
+            sb.run(make_problem("assert f(1) == 1"), _loop(10), cost="instructions")
+    with LocalSandbox(workers=1, isolation="rlimits") as sb:
+        why = sb.cost_unavailable("instructions")
+        problem = make_problem("assert f(1) == 1")
+        if why is None:  # candidates contained without bubblewrap, and able to run valgrind
+            report = sb.run(problem, _loop(10), cost="instructions")
+            assert report.isolation == "rlimits" and report.passed and report.instructions
+        else:  # e.g. "candidates cannot run /root/.../python3.11 here"
+            assert why.endswith("here") or "not contained" in why, why
+            with pytest.raises(UserError, match=re.escape(why)):
+                sb.run(problem, _loop(10), cost="instructions")

@@ -10,6 +10,7 @@ scripted LLM server, it stands in at the process boundary, never inside codemend
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,11 +21,12 @@ from pathlib import Path
 import pytest
 from conftest import make_problem
 
-from codemend.errors import InfrastructureError, SandboxUnavailable
+from codemend.errors import InfrastructureError, SandboxUnavailable, UserError
 from codemend.sandbox import LocalSandbox
+from codemend.sandbox import bwrap as bw
 from codemend.sandbox.bwrap import find_bwrap
 from codemend.sandbox.local import ProcessWorker
-from codemend.sandbox.pool import PooledSandbox, Worker
+from codemend.sandbox.pool import PooledSandbox, Worker, worker_argument
 
 SQUARE = "def f(x):\n    return x * x\n"
 PROBLEM = make_problem("assert f(2) == 4", "assert f(3) == 9", time_limit_s=2.0)
@@ -248,3 +250,39 @@ def test_a_reply_that_is_not_a_reply_is_an_infrastructure_error_and_the_worker_s
         assert type(raised.value) is InfrastructureError
         assert sb.run(PROBLEM, SQUARE).passed  # the same worker: no other was planned
         assert len(sb.launched) == 1
+
+
+# -- counting instructions: who may, and a supervisor that cannot -------------------------------
+
+
+def test_a_backend_that_cannot_count_says_so_and_refuses_before_running(script: Path) -> None:
+    with ScriptedPool(script, ["ok"]) as sb:
+        assert sb.cost_unavailable("cpu") is None
+        why = sb.cost_unavailable("instructions")
+        assert why == "the scripted sandbox cannot count instructions"
+        with pytest.raises(UserError, match=why):
+            sb.run(PROBLEM, SQUARE, cost="instructions")
+        assert sb.run(PROBLEM, SQUARE).passed  # the plan had one worker: no counted job reached it
+
+
+@pytest.mark.timeout(60)
+def test_a_supervisor_whose_candidates_are_not_contained_cannot_count(tmp_path: Path) -> None:
+    """The real supervisor, told not to contain candidates: its hello says why it cannot count
+    (a counted candidate could fork past its count), and a counted job is refused as its own
+    failure, never run uncounted."""
+    config = worker_argument(None, str(tmp_path), bw.find_valgrind() or "/usr/bin/valgrind")
+    config = json.dumps({**json.loads(config), "contain": False})
+    argv = [bw.python_binary(), "-I", "-S", "-B", str(bw.RUNTIME_DIR / "supervisor.py"), config]
+    worker = ProcessWorker(argv, str(tmp_path))
+    hello = worker.start(20.0)
+    try:
+        assert hello["contained"] is False
+        why = hello.get("counting_error") or ""
+        assert "not contained" in why or "valgrind is not installed" in why, why
+        job = LocalSandbox(workers=1)._job(PROBLEM, SQUARE, PROBLEM.tests, "instructions")
+        reply = worker.request(job, 30.0)
+        assert "error" in reply and "cannot count instructions" in str(reply["error"])
+        cpu = worker.request(LocalSandbox(workers=1)._job(PROBLEM, SQUARE, PROBLEM.tests), 30.0)
+        assert "results" in cpu and "instructions" in cpu and cpu["instructions"] is None
+    finally:
+        worker.stop()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
 
 from codemend.problems import Problem
 from codemend.problems.model import AssertTest, IOTest
+from codemend.records import CostMethod
 from codemend.sandbox.report import TestReport
 
 
@@ -20,12 +22,42 @@ class Sandbox(ABC):
     """
 
     name: str = "sandbox"
+    contained: bool | None = False
+    """Each candidate runs in namespaces of its own, so every process it spawns is reaped inside
+    and its CPU time counted (None: not known until ``start``)."""
+
+    def start(self) -> None:  # noqa: B027 - optional for backends that start nothing
+        """Start the sandbox's workers now instead of at the first run (raise
+        ``SandboxUnavailable`` if they cannot start); ``contained`` is known afterwards."""
+
+    def cost_unavailable(self, cost: CostMethod) -> str | None:
+        """None when this sandbox can measure ``cost`` (``run(..., cost=...)``), else one
+        sentence saying why not. CPU time is always reported; counting instructions is a
+        backend's to declare."""
+        if cost == "cpu":
+            return None
+        return f"the {self.name} sandbox cannot count instructions"
 
     @abstractmethod
     def run(
-        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+        self,
+        problem: Problem,
+        code: str,
+        tests: Sequence[AssertTest | IOTest] | None = None,
+        *,
+        cost: CostMethod = "cpu",
     ) -> TestReport:
         """Run ``code`` against ``tests`` (default: all of the problem's tests).
+
+        ``cost="instructions"`` (a ``UserError`` where ``cost_unavailable`` says this sandbox
+        cannot): every candidate process of the run (the one serving assertion tests, each
+        I/O-test program) runs under valgrind, and the report's ``instructions`` is the sum of
+        their user-space instructions, the test code's never counted; the same program on the
+        same inputs gets the same count every time. A counted program runs as a single process
+        (fork and new threads fail), with 40x the problem's time limit plus 5 s and 256 MB of
+        address space above its memory limit for valgrind. ``instructions`` is None when any
+        of them left no count: killed (a timeout, a signal, its own SIGKILL), exec'd into an
+        uncounted program, or valgrind stopped by it. CPU time is reported either way.
 
         Whatever the candidate does (fail, raise, hang, exhaust its limits, kill its own
         processes or the worker running it) is a verdict in the report. What raises is the
@@ -46,9 +78,14 @@ class Sandbox(ABC):
         """
 
     async def arun(
-        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+        self,
+        problem: Problem,
+        code: str,
+        tests: Sequence[AssertTest | IOTest] | None = None,
+        *,
+        cost: CostMethod = "cpu",
     ) -> TestReport:
-        return await asyncio.to_thread(self.run, problem, code, tests)
+        return await asyncio.to_thread(functools.partial(self.run, problem, code, tests, cost=cost))
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release workers and temporary files."""

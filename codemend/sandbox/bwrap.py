@@ -6,7 +6,10 @@ import os
 import shutil
 import sys
 import sysconfig
+from collections.abc import Sequence
 from pathlib import Path
+
+from codemend.sandbox.runtime import counting
 
 RUNTIME_DIR = Path(__file__).with_name("runtime")
 MOUNTED_RUNTIME = "/codemend"
@@ -36,13 +39,26 @@ def _site_dirs(prefix: str) -> set[str]:
     return {os.path.realpath(scheme[k]) for k in ("purelib", "platlib")}
 
 
+def find_valgrind() -> str | None:
+    """valgrind from PATH (its real path), for counted runs."""
+    found = shutil.which("valgrind")
+    return os.path.realpath(found) if found else None
+
+
+def valgrind_files(valgrind: str) -> list[str]:
+    """What counted runs need of a valgrind installation: its launcher and its tools."""
+    files = [valgrind, counting.launcher(valgrind), *counting.tool_dirs(valgrind)]
+    return [f for f in dict.fromkeys(files) if os.path.exists(f)]
+
+
 def _ancestors(path: str) -> list[str]:
     parts = Path(path).parts[1:-1]
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def mounts(*, tmpfs_mb: int, allow_site_packages: bool) -> list[str]:
-    """An allow-list view of the host: system dirs and Python's prefix, all read-only."""
+def mounts(*, tmpfs_mb: int, allow_site_packages: bool, extra: Sequence[str] = ()) -> list[str]:
+    """An allow-list view of the host: system dirs, Python's prefix and the ``extra`` paths (e.g.
+    valgrind's files, when installed outside /usr), all read-only."""
     args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         if os.path.islink(top):
@@ -63,12 +79,24 @@ def mounts(*, tmpfs_mb: int, allow_site_packages: bool) -> list[str]:
         for site in sorted(_site_dirs(prefix)):
             if os.path.isdir(site):
                 args += ["--tmpfs", site]
+    shown = ("/usr/", "/etc/", "/bin/", "/sbin/", "/lib", prefix + "/")
+    for path in extra:
+        if not path.startswith(shown):
+            for parent in _ancestors(path):
+                args += ["--perms", "0755", "--dir", parent]
+            args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(RUNTIME_DIR), MOUNTED_RUNTIME]
     return args
 
 
 def bwrap_command(
-    bwrap: str, config: str, *, root: bool, tmpfs_mb: int, allow_site_packages: bool
+    bwrap: str,
+    config: str,
+    *,
+    root: bool,
+    tmpfs_mb: int,
+    allow_site_packages: bool,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     isolation = [
         "--unshare-ipc",
@@ -87,6 +115,6 @@ def bwrap_command(
     else:
         isolation.append("--unshare-user")
     env = ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
-    view = mounts(tmpfs_mb=tmpfs_mb, allow_site_packages=allow_site_packages)
+    view = mounts(tmpfs_mb=tmpfs_mb, allow_site_packages=allow_site_packages, extra=extra)
     script = f"{MOUNTED_RUNTIME}/supervisor.py"
     return [bwrap, *isolation, *view, *env, "--chdir", "/", python_binary(), "-I", "-S", "-B", script, config]

@@ -21,13 +21,24 @@ import weakref
 from typing import Any
 
 from codemend.errors import SandboxUnavailable
+from codemend.records import CostMethod
 from codemend.sandbox.bwrap import ROOT_CAPS, RUNTIME_DIR
 from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_argument
 
 DEFAULT_IMAGE = "codemend-python:3.11"
 LABEL = "codemend.sandbox"
 _STDERR_KEEP = 8192
-_RUNTIME_FILES = ("wire.py", "candidate.py", "harness.py", "procs.py", "io_tests.py", "supervisor.py")
+_RUNTIME_FILES = (
+    "wire.py",
+    "candidate.py",
+    "counted.py",
+    "counting.py",
+    "harness.py",
+    "procs.py",
+    "io_tests.py",
+    "zygote.py",
+    "supervisor.py",
+)
 # Runs first in the container: read the runtime's sources from stdin, write them to the tmpfs,
 # then become the supervisor (same stdin/stdout). The image needs nothing of codemend.
 _BOOT = """import json, os, sys
@@ -183,6 +194,11 @@ class DockerSandbox(PooledSandbox):
         self.memory_mb, self.pids_limit = memory_mb, pids_limit
         self._client: Any = None
         self._finalizer: weakref.finalize | None = None
+
+    def cost_unavailable(self, cost: CostMethod) -> str | None:
+        if cost == "cpu":
+            return None
+        return "the docker sandbox cannot count instructions (its image has no valgrind): use the local one"
 
     def client(self) -> Any:
         """The engine's client; ``SandboxUnavailable`` saying what to start when there is none."""

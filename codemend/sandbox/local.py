@@ -5,6 +5,8 @@ namespaces; an allow-list, read-only view of the file system; a private /tmp; no
 environment). It forks a harness and a candidate process per job, each under its own
 unprivileged uid when the host runs as root, with rlimits. Where namespaces are unavailable
 the same workers run with rlimits only, after one warning, unless isolation was required.
+Runs with ``cost="instructions"`` count their candidates' instructions under valgrind, where
+valgrind is installed and candidates are contained in namespaces of their own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from typing import IO, Literal
 
 from codemend.errors import SandboxUnavailable
+from codemend.records import CostMethod
 from codemend.sandbox import bwrap as bw
 from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_argument
 from codemend.sandbox.report import Isolation
@@ -94,7 +97,8 @@ class LocalSandbox(PooledSandbox):
 
     ``isolation``: ``"auto"`` uses namespaces when bubblewrap works and otherwise warns once and
     uses rlimits only; ``"namespaces"`` raises ``SandboxUnavailable`` instead of falling back;
-    ``"rlimits"`` never uses namespaces.
+    ``"rlimits"`` never uses namespaces. ``valgrind_path``: the valgrind that counts instructions
+    (default: from PATH).
     """
 
     name = "local"
@@ -107,18 +111,29 @@ class LocalSandbox(PooledSandbox):
         limits: SandboxLimits | None = None,
         bwrap_path: str | None = None,
         allow_site_packages: bool = False,
+        valgrind_path: str | None = None,
     ) -> None:
         super().__init__(workers=workers, limits=limits)
         self.requested = isolation
         self.bwrap_path = bwrap_path
+        self.valgrind_path = valgrind_path
         self.allow_site_packages = allow_site_packages
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._root = os.geteuid() == 0
 
+    def cost_unavailable(self, cost: CostMethod) -> str | None:
+        """What the workers said when they started (started here if they have not been: raises
+        ``SandboxUnavailable`` if they cannot start)."""
+        if cost == "cpu":
+            return None
+        self.start()
+        return self.counting_error
+
     def _argv(self, slot: int, isolation: Isolation) -> tuple[list[str], str]:
         uids = self.uids(slot) if self._root else None
+        valgrind = self.valgrind_path or bw.find_valgrind()
         if isolation == "namespaces":
-            config = worker_argument(uids, "/tmp")
+            config = worker_argument(uids, "/tmp", valgrind)
             path = self.bwrap_path or bw.find_bwrap()
             if path is None:
                 raise SandboxUnavailable(
@@ -132,12 +147,13 @@ class LocalSandbox(PooledSandbox):
                 root=self._root,
                 tmpfs_mb=self.limits.tmpfs_mb,
                 allow_site_packages=self.allow_site_packages,
+                extra=bw.valgrind_files(valgrind) if valgrind else (),
             )
             return argv, "/"
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="codemend-sandbox-")
             os.chmod(self._tmp.name, 0o711)
-        config = worker_argument(uids, self._tmp.name)
+        config = worker_argument(uids, self._tmp.name, valgrind)
         script = str(bw.RUNTIME_DIR / "supervisor.py")
         return [bw.python_binary(), "-I", "-S", "-B", script, config], self._tmp.name
 

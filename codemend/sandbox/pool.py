@@ -22,8 +22,9 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from codemend.errors import InfrastructureError, SandboxUnavailable
+from codemend.errors import InfrastructureError, SandboxUnavailable, UserError
 from codemend.problems.model import AssertTest, IOTest, Problem
+from codemend.records import CostMethod
 from codemend.sandbox.base import Sandbox
 from codemend.sandbox.report import Isolation, TestReport, TestResult
 from codemend.sandbox.runtime import wire
@@ -41,9 +42,9 @@ def uid_block() -> int:
     return 1_000_000 + block * 2 * MAX_WORKERS
 
 
-def worker_argument(uids: list[int] | None, workdir: str) -> str:
+def worker_argument(uids: list[int] | None, workdir: str, valgrind: str | None = None) -> str:
     """The supervisor's command-line argument: a ``wire.WorkerConfig``, as JSON."""
-    config: wire.WorkerConfig = {"uids": uids, "workdir": workdir}
+    config: wire.WorkerConfig = {"uids": uids, "workdir": workdir, "valgrind": valgrind}
     return json.dumps(config)
 
 
@@ -175,6 +176,7 @@ class PooledSandbox(Sandbox):
         self.limits = limits or SandboxLimits()
         self.isolation: Isolation | None = None
         self.contained: bool | None = None  # each candidate in namespaces of its own (hello)
+        self.counting_error: str | None = "the sandbox's workers have not started"  # (hello)
         self._containment_warned = False
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
@@ -186,8 +188,10 @@ class PooledSandbox(Sandbox):
         return [self._uid_base + 2 * slot, self._uid_base + 2 * slot + 1]
 
     def note_containment(self, hello: wire.Hello) -> None:
-        """Record whether the worker contains its candidates; say once why not, if not."""
+        """Record whether the worker contains its candidates (say once why not, if not) and
+        whether it can count their instructions."""
         self.contained = bool(hello.get("contained"))
+        self.counting_error = hello.get("counting_error", "the sandbox's worker cannot count instructions")
         if not self.contained and not self._containment_warned:
             self._containment_warned = True
             log.info(
@@ -225,7 +229,9 @@ class PooledSandbox(Sandbox):
             self._all.clear()
             self._idle = queue.Queue()
 
-    def _job(self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest]) -> wire.Job:
+    def _job(
+        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest], cost: CostMethod = "cpu"
+    ) -> wire.Job:
         limits = self.limits
         return {
             "code": code,
@@ -240,15 +246,24 @@ class PooledSandbox(Sandbox):
                 "nofile": limits.nofile,
                 "fsize_mb": limits.fsize_mb,
             },
+            "cost": cost,
         }
 
     def run(
-        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+        self,
+        problem: Problem,
+        code: str,
+        tests: Sequence[AssertTest | IOTest] | None = None,
+        *,
+        cost: CostMethod = "cpu",
     ) -> TestReport:
         selected = list(problem.tests if tests is None else tests)
         self.start()
-        job = self._job(problem, code, selected)
-        timeout = self.limits.job_grace_s + (len(selected) + 1) * (problem.time_limit_s + 2.0)
+        why = self.cost_unavailable(cost)
+        if why is not None:
+            raise UserError(f"cost {cost}: {why}")
+        job = self._job(problem, code, selected, cost)
+        timeout = self.limits.job_grace_s + (len(selected) + 1) * (wire.time_limit(job) + 2.0)
         started = time.monotonic()
         reply = self._dispatch(job, timeout)
         if isinstance(reply, dict) and "error" in reply:
@@ -281,6 +296,7 @@ class PooledSandbox(Sandbox):
                 backend=self.name,
                 isolation=self.isolation,
                 cpu_s=reply.get("cpu_s"),
+                instructions=reply.get("instructions"),
             )
         except ValidationError as exc:
             problems = _problems(exc)

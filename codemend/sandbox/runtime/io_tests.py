@@ -34,7 +34,7 @@ class Program:
 
 def run(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, err: procs.Capture) -> wire.Verdict:
     """The verdict on ``test``; what the program writes to stderr goes to ``err``."""
-    limit = job["time_limit_s"]
+    limit = wire.time_limit(job)
     expected = test["expected_stdout"]
     out = procs.Capture(max(job["output_limit"], 2 * len(expected) + 4096))
     program = _start(sup, job, test)
@@ -60,7 +60,7 @@ def _start(sup: "Supervisor", job: wire.Job, test: wire.IOSpec) -> Program:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     fds = [stdin, out_w, err_w, c_end.fileno()]
-    c_pid, c_fd = sup.spawn(wire.PROGRAM, fds, sup.process_limits(job, 0), path)
+    c_pid, c_fd = sup.spawn(wire.PROGRAM, fds, sup.candidate_limits(job, 0), path)
     for fd in (stdin, out_w, err_w):
         os.close(fd)
     c_end.close()

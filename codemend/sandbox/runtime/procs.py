@@ -1,5 +1,5 @@
-"""Process plumbing for the supervisor: entering a role, limits, killing, the zygote, and
-capturing what the run's processes write.
+"""Process plumbing for the supervisor and the zygote: entering a role, limits, namespaces,
+killing, and capturing what the run's processes write.
 
 Standard library only; runs inside the sandbox.
 """
@@ -7,25 +7,23 @@ Standard library only; runs inside the sandbox.
 import contextlib
 import ctypes
 import fcntl
-import functools
-import json
 import os
 import resource
-import select
 import signal
-import socket
+from collections.abc import Callable
 from typing import Any
 
 if __package__:
-    from codemend.sandbox.runtime import candidate, wire
+    from codemend.sandbox.runtime import wire
 else:  # inside the sandbox
-    import candidate  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc_gil = ctypes.PyDLL(None, use_errno=True)  # calls that keep the GIL (clone, as fork does)
 _pyapi = ctypes.pythonapi
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220}
+SYS_OPEN_TREE, SYS_MOVE_MOUNT = 428, 429  # the same number on every architecture
+OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH = 1, 0o2000000, 4
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 1 << 12
@@ -132,7 +130,7 @@ def _clone(flags: int) -> int:
     return int(pid)
 
 
-def _spawn_contained(uid: int | None, child: Any) -> int:
+def spawn_contained(uid: int | None, child: Any) -> int:
     """Start ``child()`` as PID 1 of new user, mount and PID namespaces, its uid (``uid``, or
     this process's own) mapped onto itself; the child runs only once the map is written."""
     r, w = os.pipe()
@@ -190,14 +188,61 @@ def _read_only_but(cwd: str) -> None:
     os.chdir(cwd)  # onto the writable bind, not the directory beneath it
 
 
-def _private_proc(cwd: str) -> None:
-    """/proc of the new PID namespace (only the candidate's own tree), or, where the kernel
-    refuses a fresh procfs (bubblewrap's read-only covers under /proc as root), an empty one."""
+_PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
+
+
+def _private_proc(cwd: str) -> bool:
+    """/proc of the new PID namespace (only the candidate's own tree); False, with the old /proc
+    left in place, where the kernel refuses a fresh procfs (bubblewrap's read-only covers under
+    /proc as root): then ``_empty_proc``, or ``_fork_with_proc_self``."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     _read_only_but(cwd)
-    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-    if _libc.mount(b"proc", b"/proc", b"proc", flags, None) != 0:
-        _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", flags, b"size=4k,mode=555"), "mount /proc")
+    return bool(_libc.mount(b"proc", b"/proc", b"proc", _PROC_FLAGS, None) == 0)
+
+
+def _empty_proc() -> None:
+    _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", _PROC_FLAGS, b"size=4k,mode=555"), "mount /proc")
+
+
+def _fork_with_proc_self() -> int:
+    """``os.fork()`` for a counted candidate where no fresh procfs can be had: valgrind needs
+    ``/proc/self/maps``, so its /proc is an empty one holding ``self``, a bind of the child's
+    own directory of the old /proc (nothing of any other process). Capabilities dropped in both."""
+    pid_r, pid_w = os.pipe()
+    go_r, go_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(pid_r)
+        os.close(go_w)
+        os.write(pid_w, os.readlink("/proc/self").encode())  # its pid in the old /proc's namespace
+        os.close(pid_w)
+        go = os.read(go_r, 1)
+        os.close(go_r)
+        if go != b"1":
+            os._exit(70)
+        _drop_capabilities()
+        return 0
+    os.close(pid_w)
+    os.close(go_r)
+    with os.fdopen(pid_r, "rb") as fh:
+        outer = fh.read(32).decode()
+    tree = _syscall(SYS_OPEN_TREE, -100, f"/proc/{outer}".encode(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+    _empty_proc()
+    os.mkdir("/proc/self")
+    _syscall(SYS_MOVE_MOUNT, tree, b"", -100, b"/proc/self", MOVE_MOUNT_F_EMPTY_PATH)
+    os.close(tree)
+    _drop_capabilities()
+    os.write(go_w, b"1")
+    os.close(go_w)
+    return child
+
+
+def _syscall(number: int, *args: int | bytes) -> int:
+    result = int(_libc.syscall(ctypes.c_long(number), *args))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"system call {number}: {os.strerror(err)}")
+    return result
 
 
 def probe_containment(uid: int | None) -> str | None:
@@ -219,7 +264,7 @@ def probe_containment(uid: int | None) -> str | None:
             os._exit(1)
 
     try:
-        pid = _spawn_contained(uid, trial)
+        pid = spawn_contained(uid, trial)
     except OSError as exc:
         os.close(r)
         os.close(w)
@@ -231,25 +276,61 @@ def probe_containment(uid: int | None) -> str | None:
     return None if status == 0 else why or f"the trial child {describe(status)}"
 
 
-def contain(nproc: int, cwd: str, report: int) -> None:
-    """Finish containing a candidate started by ``_spawn_contained``; returns in the candidate.
+def probe_as(uid: int | None, check: Callable[[], str | None]) -> str | None:
+    """``check()`` in a throwaway child running as ``uid`` (or as this process): what it returned,
+    or why it could not run."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            why = check()
+            os.write(w, (why or "").encode()[:500])
+            os._exit(0)
+        except BaseException as exc:
+            os.write(w, str(exc).encode()[:500])
+            os._exit(1)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        said = fh.read().decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    if status == 0:
+        return said or None
+    return said or f"the trial child {describe(status)}"
+
+
+def contain(nproc: int, cwd: str, report: int, *, single: bool = False) -> None:
+    """Finish containing a candidate started by ``spawn_contained``; returns in the candidate.
 
     This process is PID 1 of the candidate's namespaces: it mounts their /proc, drops every
     capability, forks the candidate and stays to reap orphans; when the candidate ends it
     writes its wait status to ``report`` and exits, and the kernel kills whatever is left in
     the namespace. The candidate sees no process but its own tree (``getppid()`` is this init,
     which ignores its signals; ``kill(-1)`` reaches its own tree only), holds no capability,
-    and RLIMIT_NPROC counts the processes of its user namespace alone.
+    and RLIMIT_NPROC counts the processes of its user namespace alone. ``single``: the candidate
+    runs as one process (RLIMIT_NPROC 1 against the two of the namespace: fork and new threads
+    fail), as a counted one must (a forked copy would count its parent's instructions again).
     """
-    _private_proc(cwd)
+    own_proc = _private_proc(cwd)
     _cap(resource.RLIMIT_NPROC, nproc)
-    _drop_capabilities()
-    child = os.fork()
+    if single and not own_proc:
+        child = _fork_with_proc_self()
+    else:
+        if not own_proc:
+            _empty_proc()
+        _drop_capabilities()
+        child = os.fork()
     if child:
         set_dumpable(False)
         _reap(child, report)
     os.close(report)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if single:
+        _cap(resource.RLIMIT_NPROC, 1)
 
 
 def _reap(child: int, report: int) -> None:
@@ -363,63 +444,3 @@ class Capture:
                 self.feed(chunk)
         except BlockingIOError:
             pass
-
-
-def zygote(sock: socket.socket) -> None:
-    """Fork candidate processes on request. Started before any job is read, so a candidate's
-    memory never holds test data. Answers each request with the child's pid and a pidfd, and
-    reports each child's exit status when it ends (for a contained one, the status its init
-    reported for the candidate)."""
-    children: dict[int, tuple[int, int | None]] = {}
-    while True:
-        watched: list[Any] = [sock, *children]
-        ready, _, _ = select.select(watched, [], [])
-        for fd in ready:
-            if fd is sock:
-                msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
-                if not msg:
-                    os._exit(0)
-                req: wire.SpawnRequest = json.loads(msg)
-                report: int | None = None
-                if req.get("contain"):
-                    report, report_w = os.pipe()
-                    pid = _spawn_contained(req["uid"], functools.partial(_candidate, req, [*fds, report_w]))
-                    os.close(report_w)
-                else:
-                    pid = os.fork()
-                    if pid == 0:
-                        _candidate(req, fds)
-                for f in fds:
-                    os.close(f)
-                pidfd = os.pidfd_open(pid)  # valid until this process reaps the child
-                children[pidfd] = (pid, report)
-                socket.send_fds(sock, [json.dumps([wire.SPAWNED, pid]).encode()], [pidfd])
-            else:
-                pid, report = children.pop(fd)
-                os.close(fd)
-                _, status, usage = os.wait4(pid, 0)  # usage: the child's tree, reaped children included
-                cpu = round(usage.ru_utime + usage.ru_stime, 6)
-                if report is not None:
-                    os.set_blocking(report, False)
-                    with contextlib.suppress(OSError):
-                        data = os.read(report, 4)
-                        status = int.from_bytes(data, "little") if len(data) == 4 else status
-                    os.close(report)
-                sock.send(json.dumps([wire.EXITED, pid, status, cpu]).encode())
-
-
-def _candidate(req: wire.SpawnRequest, fds: list[int]) -> None:
-    """The candidate's process; contained, ``fds`` ends with its init's report pipe."""
-    try:
-        # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
-        contained = bool(req.get("contain"))
-        enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
-        if contained:
-            contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1)
-        if req["mode"] == wire.SERVE:
-            candidate.serve()
-        else:
-            candidate.run_program()
-    except BaseException:
-        os._exit(70)
-    os._exit(0)

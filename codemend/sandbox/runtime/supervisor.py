@@ -3,11 +3,13 @@
 It never executes candidate or test code. Per job it forks a harness process (test code,
 uid A) and asks the zygote for candidate processes (model code, uid B), enforces per-test
 wall-clock deadlines, drains and caps their output, kills every process of a finished run and
-compares I/O-test output itself (``io_tests``). Standard library only: run as
+compares I/O-test output itself (``io_tests``). A job with cost ``instructions`` runs each
+candidate under valgrind and sums their counts (``counting``). Standard library only: run as
 ``python -I -S supervisor.py``.
 """
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -17,13 +19,15 @@ import sys
 import time
 
 if __package__:
-    from codemend.sandbox.runtime import harness, io_tests, procs, wire
+    from codemend.sandbox.runtime import counting, harness, io_tests, procs, wire, zygote
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import counting  # type: ignore[import-not-found, no-redef]
     import harness  # type: ignore[import-not-found, no-redef]
     import io_tests  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
+    import zygote  # type: ignore[import-not-found, no-redef]
 
 
 class ZygoteGone(Exception):
@@ -82,15 +86,25 @@ class Session:
         return [r for r in mine if r is not None and r["status"] == "crashed" and _vague(r.get("detail"))]
 
 
+class CountingFailed(Exception):
+    """valgrind did not run a counted candidate: this worker's fault, not the candidate's."""
+
+
 class Supervisor:
-    def __init__(self, config: wire.WorkerConfig, zygote: socket.socket, contained: bool) -> None:
+    def __init__(
+        self, config: wire.WorkerConfig, zygote: socket.socket, contained: bool, counting_error: str | None
+    ) -> None:
         self.uids: list[int] | None = config.get("uids")
         self.workdir: str = config["workdir"]
         self.zygote = zygote
         self.contained = contained
+        self.counting_error = counting_error  # why instructions cannot be counted here, or None
         self.exits: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # CPU seconds of each ended candidate's process tree
+        self.counts: dict[int, tuple[int | None, str | None]] = {}  # counted: (count, why no run)
         self.run_cpu = 0.0  # of the current job's candidates, as their exits are collected
+        self.counted = False  # the current job's candidates run under valgrind
+        self.run_count: int | None = 0  # their instructions; None once one left no count
         self.serial = 0
 
     # -- zygote ---------------------------------------------------------------------------
@@ -100,6 +114,7 @@ class Supervisor:
         if msg[0] == wire.EXITED:
             self.exits[msg[1]] = msg[2]
             self.cpu[msg[1]] = float(msg[3]) if len(msg) > 3 else 0.0
+            self.counts[msg[1]] = (msg[4], msg[5]) if len(msg) > 5 else (None, None)
         elif msg[0] == wire.GONE:
             raise ZygoteGone("the zygote is gone")
         return msg, fds
@@ -113,6 +128,7 @@ class Supervisor:
             "limits": limits,
             "cwd": cwd,
             "contain": self.contained,
+            "count": self.counted,
         }
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
         while True:
@@ -126,12 +142,18 @@ class Supervisor:
             if select.select([self.zygote], [], [], max(0.0, end - time.monotonic()))[0]:
                 self._zygote_msg()
         self.run_cpu += self.cpu.pop(pid, 0.0)
+        count, failed = self.counts.pop(pid, (None, None))
+        if failed is not None:
+            raise CountingFailed(failed)
+        if self.run_count is not None:  # a candidate whose end was not reported left no count
+            self.run_count = None if count is None else self.run_count + count
         return self.exits.pop(pid, None)
 
     # -- per-run resources ----------------------------------------------------------------
     def make_dir(self) -> str:
         self.serial += 1
-        path = os.path.join(self.workdir, f"run-{os.getpid()}-{self.serial}")
+        # Of one length: a counted candidate's count must not depend on its directory's name.
+        path = os.path.join(self.workdir, f"run-{os.getpid():07d}-{self.serial:012d}")
         os.mkdir(path, 0o700)
         if self.uids:
             os.chown(path, self.uids[1], self.uids[1])
@@ -153,7 +175,10 @@ class Supervisor:
     def run(self, job: wire.Job) -> wire.Reply:
         tests = job["tests"]
         results: list[wire.Verdict | None] = [None] * len(tests)
-        self.run_cpu = 0.0
+        self.run_cpu, self.run_count = 0.0, 0
+        self.counted = job.get("cost") == "instructions"
+        if self.counted and self.counting_error is not None:
+            raise CountingFailed(f"this worker cannot count instructions: {self.counting_error}")
         out, err = procs.Capture(job["output_limit"]), procs.Capture(job["output_limit"])
         pending = [i for i, t in enumerate(tests) if t["kind"] == "assert"]
         while pending:
@@ -174,10 +199,21 @@ class Supervisor:
             "stderr": err.text(),
             "stderr_truncated": err.truncated,
             "cpu_s": round(self.run_cpu, 6),
+            "instructions": self.run_count if self.counted else None,
         }
 
     def process_limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:
+        """The harness's limits, running ``tests`` tests (the candidate's: ``candidate_limits``)."""
         return {**job["limits"], "cpu_s": job["time_limit_s"] * (tests + 1)}
+
+    def candidate_limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:
+        """The candidate's limits: a counted one's CPU time scaled as its wall-clock time is
+        (``wire.time_limit``), and its address space with valgrind's own on top."""
+        limits = self.process_limits(job, tests)
+        if not self.counted:
+            return limits
+        cpu = limits["cpu_s"] * wire.COUNTED_TIME_FACTOR + wire.COUNTED_START_S
+        return {**limits, "cpu_s": cpu, "memory_mb": limits["memory_mb"] + wire.COUNTED_MEMORY_MB}
 
     def _assert_session(
         self,
@@ -189,7 +225,7 @@ class Supervisor:
     ) -> None:
         """Run ``pending`` in one harness against one candidate until all are decided, the
         harness or the candidate dies, or a test overruns its time; as many verdicts as that gave."""
-        session = Session(pending, results, job["time_limit_s"])
+        session = Session(pending, results, wire.time_limit(job))
         self._start_session(session, job)
         self._watch_session(session, out, err)
         self._settle_session(session, out, err)
@@ -204,7 +240,8 @@ class Supervisor:
         null = os.open(os.devnull, os.O_RDWR)
         limits = self.process_limits(job, len(session.pending))
         fds = [null, out_w, err_w, c_end.fileno()]
-        session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, limits, session.path)
+        c_limits = self.candidate_limits(job, len(session.pending))
+        session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, c_limits, session.path)
         for fd in (out_w, err_w):
             os.close(fd)
         c_end.close()
@@ -265,8 +302,11 @@ class Supervisor:
         # turns readable, so when the harness saw it go, give that moment.
         vague = bool(s.vague_crashes())
         c_died = s.c_died or bool(select.select([s.c_fd], [], [], 1.0 if vague else 0)[0])
-        # After "done" the harness exits and the candidate sees its channel close.
-        grace = 0.0 if s.timed_out else 0.5
+        # After "done" the harness exits and the candidate sees its channel close (a counted
+        # one then has valgrind write its count: killed, it would leave none).
+        grace = wire.COUNTED_START_S if self.counted else 0.5
+        if s.timed_out:
+            grace = 0.0
         self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace)
         os.waitpid(s.h_pid, 0)
         for fd in (s.out_r, s.err_r):  # what is left in the pipes after the kill
@@ -301,6 +341,11 @@ def main() -> None:
     procs.set_dumpable(False)  # inherited by the zygote; the harness sets it again itself
     uids = config.get("uids")
     why_not = procs.probe_containment(uids[1] if uids else None) if config.get("contain", True) else "off"
+    valgrind = config.get("valgrind")
+    counting_error = counting.unavailable(valgrind, why_not)
+    if counting_error is None and valgrind is not None:
+        check = functools.partial(counting.unreachable, valgrind, sys.executable, zygote.COUNTED)
+        counting_error = procs.probe_as(uids[1] if uids else None, check)
     host_in, host_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -311,15 +356,16 @@ def main() -> None:
         parent.close()
         for fd in (host_in, host_out):
             os.close(fd)
-        procs.zygote(child)
+        zygote.zygote(child, valgrind if counting_error is None else None)
     child.close()
-    supervisor = Supervisor(config, parent, contained=why_not is None)
+    supervisor = Supervisor(config, parent, why_not is None, counting_error)
     hello: wire.Hello = {
         "hello": 1,
         "pid": os.getpid(),
         "uid_split": bool(uids),
         "contained": why_not is None,
         "containment_error": why_not,
+        "counting_error": counting_error,
     }
     wire.send_frame(host_out, hello)
     while True:

@@ -31,6 +31,7 @@ class WorkerConfig(TypedDict, total=False):
     uids: Required[list[int] | None]  # [harness uid, candidate uid]; None: run as this process's
     workdir: Required[str]  # where run directories are made
     contain: bool  # try namespaces of their own for candidates (default True)
+    valgrind: str | None  # the valgrind launcher the host found (counted runs), or None
 
 
 class Hello(TypedDict):
@@ -41,6 +42,7 @@ class Hello(TypedDict):
     uid_split: bool
     contained: bool
     containment_error: str | None  # why candidates are not contained, or None
+    counting_error: NotRequired[str | None]  # why instructions cannot be counted here, or None
 
 
 class Limits(TypedDict):
@@ -89,6 +91,25 @@ class Job(TypedDict):
     time_limit_s: float  # per test, wall clock
     output_limit: int  # bytes of stdout and of stderr kept
     limits: Limits
+    cost: Literal["cpu", "instructions"]  # instructions: candidates run under valgrind, counted
+
+
+# Counted candidates (cost "instructions") run under valgrind, which slows a CPU-bound Python
+# program down 5-30x (measured, cachegrind without cache or branch simulation, Python 3.11) and
+# takes ~1 s and ~190 MB of address space of its own to start: their wall-clock and CPU limits
+# are the problem's times COUNTED_TIME_FACTOR plus COUNTED_START_S, their address space the
+# problem's budget plus COUNTED_MEMORY_MB.
+COUNTED_TIME_FACTOR: Final = 40
+COUNTED_START_S: Final = 5.0
+COUNTED_MEMORY_MB: Final = 256
+
+
+def time_limit(job: Job) -> float:
+    """The wall-clock limit of each test of ``job`` (and of loading its solution)."""
+    limit = job["time_limit_s"]
+    if job.get("cost") == "instructions":
+        return limit * COUNTED_TIME_FACTOR + COUNTED_START_S
+    return limit
 
 
 # One test's verdict: ``status`` (see ``TestStatus``), then any other field of ``TestResult``;
@@ -106,6 +127,7 @@ class Reply(TypedDict):
     stderr: str
     stderr_truncated: bool
     cpu_s: NotRequired[float]  # the candidates' process trees, fork to exit (wait4 in the zygote)
+    instructions: NotRequired[int | None]  # cost "instructions": the candidates' count, if all left one
 
 
 @final
@@ -128,12 +150,13 @@ class SpawnRequest(TypedDict):
     limits: ProcessLimits
     cwd: str
     contain: bool
+    count: bool  # run under valgrind, as one process, its count in the EXITED frame
 
 
 # -- frame kinds: the first element of every array frame -------------------------------------
 
-# zygote -> supervisor: [SPAWNED, pid] (a pidfd alongside), [EXITED, pid, wait status, CPU s];
-# GONE stands for the end of its socket.
+# zygote -> supervisor: [SPAWNED, pid] (a pidfd alongside), [EXITED, pid, wait status, CPU s,
+# instructions or None, why valgrind did not run or None]; GONE stands for the end of its socket.
 SPAWNED: Final = "spawned"
 EXITED: Final = "exited"
 GONE: Final = "eof"
