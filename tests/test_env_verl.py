@@ -22,7 +22,7 @@ from codemend.problems import IOTest, Problem
 from codemend.sandbox import LocalSandbox
 
 pytest_plugins = ["trajectory_fixtures", "verl_fixtures"]
-pytestmark = pytest.mark.verl
+pytestmark = [pytest.mark.verl, pytest.mark.usefixtures("verl_importable")]
 
 LOGPROB = -0.25
 

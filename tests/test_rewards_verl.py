@@ -16,7 +16,7 @@ from codemend.problems import IOTest
 from codemend.trajectories import from_ground_truth
 
 pytest_plugins = ["trajectory_fixtures", "verl_fixtures"]
-pytestmark = pytest.mark.verl
+pytestmark = [pytest.mark.verl, pytest.mark.usefixtures("verl_importable")]
 
 FENCE = "```"
 RIGHT = {
