@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import sys
@@ -37,6 +38,13 @@ def python_binary() -> str:
 def _site_dirs(prefix: str) -> set[str]:
     scheme = sysconfig.get_paths(vars={"base": prefix, "platbase": prefix})
     return {os.path.realpath(scheme[k]) for k in ("purelib", "platlib")}
+
+
+def compile_runtime() -> None:
+    """Write the runtime's bytecode beside it, where its directory is writable: a counted
+    candidate (a fresh interpreter) then always loads it, where otherwise it would compile the
+    runtime until some process happened to write that bytecode, and count differently after."""
+    compileall.compile_dir(str(RUNTIME_DIR), maxlevels=0, quiet=2)
 
 
 def find_valgrind() -> str | None:

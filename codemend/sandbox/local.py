@@ -132,6 +132,8 @@ class LocalSandbox(PooledSandbox):
     def _argv(self, slot: int, isolation: Isolation) -> tuple[list[str], str]:
         uids = self.uids(slot) if self._root else None
         valgrind = self.valgrind_path or bw.find_valgrind()
+        if valgrind:
+            bw.compile_runtime()
         if isolation == "namespaces":
             config = worker_argument(uids, "/tmp", valgrind)
             path = self.bwrap_path or bw.find_bwrap()
