@@ -186,3 +186,75 @@ def test_identical_programs_are_called_faster_at_most_five_percent_of_the_time(s
         verdicts = [measure_speed(sandbox, work, code, code, settings).verdict for _ in range(trials)]
     assert "incorrect" not in verdicts
     assert verdicts.count("faster") < limit, (verdicts.count("faster"), limit)
+
+
+# -- instructions: counted under valgrind, exact -------------------------------------------------
+COUNTED = Speed(cost="instructions")
+SMALL = (
+    "def dedupe(xs):\n    out = []\n    for x in xs:\n        if x not in out:\n            out.append(x)\n"
+    "    return out\n"
+)
+
+
+def small_dedupe() -> Problem:
+    """dedupe on inputs small enough to count quickly under valgrind."""
+    return Problem.model_validate(
+        {
+            "id": "dedupe-small",
+            "prompt": "",
+            "entry_point": "dedupe",
+            "tests": [{"code": "assert dedupe([3, 1, 3]) == [3, 1]"}],
+            "reference_solution": SMALL,
+            "perf_tests": [{"call": "dedupe([(i * 7919) % 300 for i in range(1500)])"}],
+            "perf_generator": "import random\n\ndef generate(seed):\n"
+            "    rng = random.Random(seed)\n    return [[rng.randrange(300) for _ in range(1500)]]\n",
+        }
+    )
+
+
+@pytest.mark.slow
+def test_identical_programs_count_exactly_the_same_under_load(sandbox: LocalSandbox) -> None:
+    """The A/A check by instructions: no false "faster", whatever the machine does meanwhile."""
+    from conftest import skip_unless_counting
+
+    skip_unless_counting(sandbox)
+    problem = small_dedupe()
+    with cpu_burner(1):
+        found = []
+        for seed in (1, 2, 3):
+            work = prepare_workload(sandbox, problem, SMALL, hidden=True, seed=seed)
+            found.append(measure_speed(sandbox, work, SMALL, SMALL, COUNTED))
+    assert [m.verdict for m in found] == ["same"] * 3
+    assert all(m.baseline_instructions == m.candidate_instructions for m in found)
+    assert all(m.method == "instructions" and m.speedup == 1.0 and m.hidden for m in found)
+    work = prepare_workload(sandbox, problem, SMALL, hidden=True, seed=1)
+    again = measure_speed(sandbox, work, SMALL, SMALL, COUNTED)
+    assert again.baseline_instructions == found[0].baseline_instructions  # the same inputs, the same count
+
+
+@pytest.mark.slow
+def test_counted_real_speedups_and_cheats(sandbox: LocalSandbox) -> None:
+    from conftest import skip_unless_counting
+
+    skip_unless_counting(sandbox)
+    problem = small_dedupe()
+    work = prepare_workload(sandbox, problem, SMALL, hidden=True, seed=5)
+    fast = measure_speed(sandbox, work, SMALL, fast_solution("dedupe"), COUNTED)
+    assert fast.verdict == "faster" and (fast.speedup or 0) > 2 and measured_reward(fast, True) > 0.5
+    assert fast.startup_instructions and fast.candidate_instructions and fast.baseline_instructions
+    precompute = (
+        SMALL.replace("def dedupe", "def _slow")
+        + "_TABLE = {}\n"
+        + "def dedupe(xs):\n    key = tuple(xs)\n    if key not in _TABLE:\n        _TABLE[key] = _slow(xs)\n"
+        + "    return list(_TABLE[key])\n"
+    )
+    cheats = {
+        "memoises within its process": precompute,  # one process per measurement: nothing to reuse
+        "forks a helper": "import os\n" + SMALL.replace("    out = []", "    os.fork()\n    out = []"),
+        "kills itself after answering": "import atexit, os, signal\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGKILL))\n" + SMALL,
+    }
+    for how, code in cheats.items():
+        m = measure_speed(sandbox, work, SMALL, code, COUNTED)
+        assert m.verdict in ("same", "slower", "incorrect"), (how, m.verdict, m.speedup)
+        assert measured_reward(m, True) <= 0.5, how
