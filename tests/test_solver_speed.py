@@ -155,3 +155,37 @@ def test_a_reference_failing_its_own_tests_is_bad_input(scripted: ScriptedServer
     assert out.returncode == 2, out.stderr
     assert "problem dedupe: the reference solution fails its own visible tests" in out.stderr
     assert not scripted.requests  # found before any model call
+
+
+@pytest.mark.parametrize("command", ["solve", "bench"])
+def test_cost_instructions_where_nothing_can_count_says_so_at_start(
+    scripted: ScriptedServer, tmp_path: Path, command: str
+) -> None:
+    """Never a silent fallback to CPU time: exit 2 before any model call or sandbox run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_", "DOCKER_"))}
+    env |= {"CODEMEND_BASE_URL": scripted.url, "CODEMEND_MODEL": "scripted-model", "COLUMNS": "250"}
+    target = (
+        [str(EXAMPLES / "dedupe.json")]
+        if command == "solve"
+        else [
+            "jsonl",
+            "--data",
+            str(EXAMPLES / "problems.jsonl"),
+            "--limit",
+            "1",
+            "--run-dir",
+            str(tmp_path / "r"),
+        ]
+    )
+    args = ["--objective", "speed", "--cost", "instructions", "--sandbox", "docker"]
+    out = subprocess.run(
+        [sys.executable, "-m", "codemend", command, *target, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "--cost instructions: the docker sandbox cannot count instructions" in out.stderr
+    assert not scripted.requests
