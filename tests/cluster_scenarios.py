@@ -3,7 +3,7 @@
 talk on 127.0.0.1 and no test traffic can leave the machine. A scenario prints one JSON object:
 what it observed; the tests assert on it.
 
-    python tests/cluster_scenarios.py local-vs-ray|cli
+    python tests/cluster_scenarios.py local-vs-ray|cli|cli-failures
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import site
 import socket
 import sqlite3
 import subprocess
@@ -44,10 +45,20 @@ def in_loopback_namespace(argv: list[str], *, timeout: float, env: dict[str, str
     command = [*prefix, "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]
     # Ray's files (sessions, sockets, the current-cluster address) in a folder of this scenario's
     # own, so that another Ray on the machine neither sees nor removes them (short: socket paths)
-    # (Ray writes the address there even when a node's temp_dir is elsewhere, and does not make it)
+    # (Ray writes the address there even when a node's temp_dir is elsewhere, and does not make it).
+    # The machine's Ray state does not reach in either: a home of its own (Ray 2.60 turns token
+    # authentication on for a `ray start` wherever ~/.ray/auth_token exists) and no token auth,
+    # unless a scenario asks for it; the user's site-packages stay importable.
     with tempfile.TemporaryDirectory(prefix="r", dir="/tmp") as ray_tmp:
         os.mkdir(os.path.join(ray_tmp, "ray"))
-        private = {**(os.environ if env is None else env), "RAY_TMPDIR": ray_tmp}
+        os.mkdir(os.path.join(ray_tmp, "home"))
+        private = {
+            **(os.environ if env is None else env),
+            "RAY_TMPDIR": ray_tmp,
+            "HOME": os.path.join(ray_tmp, "home"),
+            "RAY_AUTH_MODE": "disabled",
+            "PYTHONUSERBASE": site.getuserbase(),
+        }
         return subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, env=private, check=False
         )
@@ -349,19 +360,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` command of this Python, whatever PATH holds
+
+
 @contextlib.contextmanager
-def ray_head(home: Path) -> Iterator[tuple[str, str]]:
+def ray_head(home: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """``ray start --head --block`` on 127.0.0.1 with a private temp dir, in a session of its own:
     stopped by signalling that session (never ``ray stop``, which would end every Ray of the user).
     Yields its GCS address (HOST:PORT) and its Ray Client address (ray://HOST:PORT)."""
     port, client_port = _free_port(), _free_port()
     resources = json.dumps({"sandbox": 1})
-    args = ["ray", "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+    args = [*RAY, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port)]
     args += ["--ray-client-server-port", str(client_port)]
     args += ["--num-cpus", "1", "--resources", resources, "--include-dashboard", "false"]
     args += ["--temp-dir", str(home / "rt"), "--disable-usage-stats"]
     log = (home / "ray-start.log").open("wb")
-    head = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    head = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 90
         while b"Ray runtime started" not in (home / "ray-start.log").read_bytes():
@@ -503,7 +517,104 @@ async def _reference(url: str, run_dir: Path, limit: int) -> None:
             )
 
 
-SCENARIOS = {"local-vs-ray": local_vs_ray, "cli": cli}
+# -- scenario 3: what the CLI says when the cluster refuses it, or loses a node ------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (by parent PID, in this PID namespace)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+@contextlib.contextmanager
+def ray_worker_node(address: str, home: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A second node (``sandbox: 1``) joining the cluster at ``address``, in a session of its own."""
+    args = [*RAY, "start", "--block", "--address", address, "--node-ip-address", "127.0.0.1"]
+    args += ["--num-cpus", "1", "--resources", json.dumps({"sandbox": 1}), "--disable-usage-stats"]
+    with (home / "ray-worker.log").open("wb") as log:
+        node = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while b"Ray runtime started" not in (home / "ray-worker.log").read_bytes():
+            if node.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "ray-worker.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+        yield node
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(node.pid, signal.SIGKILL)
+        node.wait()
+
+
+def _bench_cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "codemend", "bench", "humaneval", *args]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return {"exit": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+
+def cli_failures(limit: int = 6) -> dict[str, Any]:
+    """``codemend bench --ray`` (no CODEMEND_MODEL: the endpoint serves one) against a cluster that
+    uses Ray's token authentication, as a `ray start` does where ~/.ray/auth_token exists; then
+    against a two-node cluster whose second node dies mid-run (all its processes SIGKILLed)."""
+    from bench_helpers import HumanEvalServer, fail_then_pass
+
+    out: dict[str, Any] = {}
+    home = Path(tempfile.mkdtemp(prefix="cmray-", dir="/tmp"))
+    server = HumanEvalServer(policy=fail_then_pass(1), delay_s=0.3).start()
+    env = {**os.environ, "CODEMEND_BASE_URL": server.url}
+    for name in ("CODEMEND_MODEL", "CODEMEND_RAY_ADDRESS"):
+        env.pop(name, None)
+    try:
+        token_home = home / "token-home"
+        (token_home / ".ray").mkdir(parents=True)
+        (token_home / ".ray" / "auth_token").write_text("codemend-test-" + "0" * 32)
+        with_token = {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"} | {"HOME": str(token_home)}
+        (home / "token").mkdir()
+        with ray_head(home / "token", env=with_token) as (address, _):
+            one = ("--limit", "1", "--rounds", "0", "--ray", address)
+            out["refused"] = _bench_cli(with_token, *one, "--run-dir", str(home / "refused"))
+            out["refused_run_dir_left"] = (home / "refused").exists()
+            token = {**with_token, "RAY_AUTH_MODE": "token"}  # what the message advises
+            out["token"] = _bench_cli(token, *one, "--run-dir", str(home / "with-token"))
+
+        (home / "loss").mkdir()
+        with ray_head(home / "loss") as (address, _), ray_worker_node(address, home / "loss") as node:
+            run_dir = home / "loss-run"
+            args = ["--limit", str(limit), "--rounds", "1", "--concurrency", "2", "--ray", address]
+            argv = [sys.executable, "-m", "codemend", "bench", "humaneval", *args, "--run-dir", str(run_dir)]
+            driver = subprocess.Popen(
+                argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            deadline = time.monotonic() + 120
+            while _finished(run_dir / "trajectories.db") < 2 and driver.poll() is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            out["killed_while_running"] = driver.poll() is None
+            for pid in [node.pid, *_descendants(node.pid)]:  # the node's raylet, agents and workers
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            stdout, stderr = driver.communicate(timeout=300)
+            out["loss"] = {"exit": driver.returncode, "stdout": stdout, "stderr": stderr}
+            out["loss_placements"] = placements(run_dir)
+            out["loss_counts"] = trajectory_counts(run_dir / "trajectories.db")
+        out["server_errors"] = server.errors
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+SCENARIOS = {"local-vs-ray": local_vs_ray, "cli": cli, "cli-failures": cli_failures}
 
 if __name__ == "__main__":
     result = SCENARIOS[sys.argv[1]]()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,14 @@ def cli() -> dict[str, Any]:
     mid-run and resumed; a bare ``--ray`` reading ``CODEMEND_RAY_ADDRESS``; the same bench through
     Ray Client (``--ray ray://127.0.0.1:PORT``)."""
     return _scenario("cli")
+
+
+@pytest.fixture(scope="module")
+def cli_failures() -> dict[str, Any]:
+    """``codemend bench --ray`` without CODEMEND_MODEL against a `ray start` cluster using Ray's
+    token authentication (refused, then run with RAY_AUTH_MODE=token), and against two nodes of
+    which one is SIGKILLed mid-run."""
+    return _scenario("cli-failures")
 
 
 @pytest.mark.slow
@@ -223,3 +232,53 @@ def test_nothing_of_ray_is_imported_without_ray() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+RAY_LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d |\(raylet\)|\.cc:\d+:")  # Ray's C++ and raylet logs
+
+
+@pytest.mark.slow
+def test_a_cluster_refusing_the_token_is_named_in_one_line(cli_failures: dict[str, Any]) -> None:
+    """It was 20 lines of Ray's gcs_client warnings, then only "cannot reach the Ray cluster"."""
+    refused = cli_failures["refused"]
+    assert refused["exit"] == 3, refused["stderr"]
+    *before, last = refused["stderr"].splitlines()
+    assert last.startswith("error: cannot reach the Ray cluster at 127.0.0.1:")
+    assert "refused this process (InvalidAuthToken)" in last and "RAY_AUTH_MODE=disabled" in last
+    assert "the run dir keeps what finished" not in last and not cli_failures["refused_run_dir_left"]
+    assert len(before) == 1 and "the only model it serves" in before[0]  # no Ray log line
+    token = cli_failures["token"]  # the message's advice works
+    assert token["exit"] == 0, token["stderr"]
+
+
+@pytest.mark.slow
+def test_ray_without_codemend_model_uses_the_endpoints_only_model(cli_failures: dict[str, Any]) -> None:
+    """--ray asked for CODEMEND_MODEL though the endpoint serves one model."""
+    token = cli_failures["token"]
+    assert token["exit"] == 0, token["stderr"]
+    said = "CODEMEND_MODEL is not set for http://127.0.0.1:"
+    (line,) = [line for line in token["stderr"].splitlines() if said in line]
+    assert line.endswith(": using 'scripted', the only model it serves")
+    assert token["stdout"].startswith("humaneval: pass@1 ")
+
+
+@pytest.mark.slow
+def test_a_node_lost_during_a_cli_run_is_one_line_and_ray_keeps_its_logs(
+    cli_failures: dict[str, Any],
+) -> None:
+    """Ray's raylet dump of the dead node took 28 of the bench's 56 lines."""
+    loss = cli_failures["loss"]
+    assert cli_failures["killed_while_running"], "the bench finished before the node was killed"
+    assert loss["exit"] == 0, loss["stderr"]
+    (lost,) = [p["lost_node"] for p in cli_failures["loss_placements"] if "lost_node" in p]
+    said = [line for line in loss["stderr"].splitlines() if "lost" in line]
+    assert len(said) == 1 and re.fullmatch(
+        rf"WARNING codemend\.cluster\.pool: lost the runner on node {lost} \(\w+\); its work goes to the "
+        r"other runners",
+        said[0],
+    ), said
+    lines = [*loss["stdout"].splitlines(), *loss["stderr"].splitlines()]
+    assert [line for line in lines if RAY_LOG_LINE.search(line)] == []
+    assert loss["stdout"].startswith("humaneval: pass@1 ")
+    assert set(cli_failures["loss_counts"].values()) == {11} and len(cli_failures["loss_counts"]) == 6
+    assert cli_failures["server_errors"] == []

@@ -257,6 +257,8 @@ def _execute(
     except UserError as exc:
         die(str(exc), EXIT_BAD_INPUT)
     except InfrastructureError as exc:
+        if not (run_dir / STORE_FILE).is_file():  # it failed before any trajectory started
+            die(str(exc), EXIT_INFRA)
         die(
             f"{exc} (the run dir keeps what finished: continue with --run-dir {run_dir} --resume)", EXIT_INFRA
         )

@@ -141,7 +141,13 @@ class RunnerPool:
         self.live.remove(runner)
         self.losses += 1
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        log.warning("lost the runner on node %s (%s); its work goes to the others", runner.node_id, why)
+        # one line: Ray's own account of the loss (the raylet's log) stays in Ray's logs, and the
+        # whole error goes to the loss hook (the run dir's cluster.jsonl)
+        log.warning(
+            "lost the runner on node %s (%s); its work goes to the other runners",
+            runner.node_id,
+            type(exc).__name__,
+        )
         if self.on_loss is not None:
             self.on_loss(runner.node_id, why)
         task = asyncio.get_running_loop().create_task(self._replace())
