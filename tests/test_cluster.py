@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -282,3 +283,15 @@ def test_a_node_lost_during_a_cli_run_is_one_line_and_ray_keeps_its_logs(
     assert loss["stdout"].startswith("humaneval: pass@1 ")
     assert set(cli_failures["loss_counts"].values()) == {11} and len(cli_failures["loss_counts"]) == 6
     assert cli_failures["server_errors"] == []
+
+
+def test_the_scenarios_keep_the_machines_ray_state_out(tmp_path: Path) -> None:
+    """With ~/.ray/auth_token in the user's home (a local ray.init() writes it), the Ray CLI test
+    failed at set-up: each scenario has a home, a Ray temp dir and an auth mode of its own."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.fail("the Ray tests need util-linux's unshare and iproute2's ip (a loopback-only namespace)")
+    env = {**os.environ, "HOME": str(tmp_path), "RAY_AUTH_MODE": "token", "RAY_TMPDIR": str(tmp_path)}
+    code = "import os; print(os.environ['HOME'], os.environ['RAY_AUTH_MODE'], os.environ['RAY_TMPDIR'])"
+    done = in_loopback_namespace([sys.executable, "-c", code], timeout=60, env=env)
+    home, mode, ray_tmp = done.stdout.split()
+    assert mode == "disabled" and home == f"{ray_tmp}/home" and not home.startswith(str(tmp_path))
