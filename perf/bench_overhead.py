@@ -38,6 +38,7 @@ from typing_extensions import Unpack
 from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, RunOptions, abench, load_humaneval
 from codemend.llm import ChatResult, LLMClient, LLMSettings, Message, SamplingParams
 from codemend.problems import AssertTest, IOTest, Problem
+from codemend.records import CostMethod
 from codemend.sandbox import LocalSandbox, Sandbox, TestReport
 
 TARGET_SHARE = 0.10
@@ -91,11 +92,16 @@ class TimedSandbox(Sandbox):
         self.inner, self.spans = inner, spans
 
     def run(
-        self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest] | None = None
+        self,
+        problem: Problem,
+        code: str,
+        tests: Sequence[AssertTest | IOTest] | None = None,
+        *,
+        cost: CostMethod = "cpu",
     ) -> TestReport:
         started = time.perf_counter()
         try:
-            return self.inner.run(problem, code, tests)
+            return self.inner.run(problem, code, tests, cost=cost)
         finally:
             self.spans.add(started, time.perf_counter())
 

@@ -100,7 +100,8 @@ def summarise_speed(
         for k in range(1, samples + 1)
     }
     loop = [s.measurement for t in trajectories for s in t.steps if s.measurement is not None]
-    distinct = {id(m): m for t in scored for m in measured.get(t.trajectory_id, ()) if m is not None}
+    # one measurement per answer: the rounds that kept an answer share its (judge-cached) measurement
+    distinct = {m.model_dump_json(): m for t in scored for m in measured.get(t.trajectory_id, ()) if m}
     taken = list(distinct.values())
     return SpeedSummary(
         trajectories=len(scored),
