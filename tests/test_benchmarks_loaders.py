@@ -291,3 +291,56 @@ def test_mbpp_plus_visible_is_the_first_base_input(tmp_path: Path, sandbox: Loca
 def test_data_files_are_required_with_a_clear_message(name: str) -> None:
     with pytest.raises(UserError, match="needs --data PATH"):
         load_benchmark(name)
+
+
+def test_loaders_keep_what_the_sources_say_of_each_problem(tmp_path: Path) -> None:
+    apps = {**APPS_RECORD, "difficulty": "interview", "url": "https://codeforces.com/problemset/problem/1/A"}
+    (problem,) = load_benchmark("apps", write_jsonl(tmp_path / "apps.jsonl", apps))
+    assert problem.metadata == {"difficulty": "interview", "url": apps["url"]}
+    lcb = {
+        "question_id": "abc301_a",
+        "question_title": "Overall Winner",
+        "question_content": "Double it.",
+        "platform": "atcoder",
+        "contest_id": "abc301",
+        "contest_date": "2023-05-13T00:00:00",
+        "difficulty": "easy",
+        "public_test_cases": json.dumps([{"input": "2\n", "output": "4\n", "testtype": "stdin"}]),
+    }
+    (problem,) = load_benchmark("livecodebench", write_jsonl(tmp_path / "lcb.jsonl", lcb))
+    assert problem.metadata == {
+        "platform": "atcoder",
+        "difficulty": "easy",
+        "contest_id": "abc301",
+        "question_title": "Overall Winner",
+        "release_date": "2023-05-13",
+    }
+    splits = {p.id: p.metadata for p in load_benchmark("mbpp", MBPP, "all")}
+    assert splits["mbpp/1"] == {"split": "prompt"} and splits["mbpp/511"] == {"split": "validation"}
+    perf = {
+        "task_id": "HumanEval/0",
+        "entry_point": "f",
+        "prompt": "def f(x):\n",
+        "reference": ["def f(x):\n    return x\n"],
+        "pe_input": json.dumps([[[1]]]),
+        "source": "humaneval",
+        "n_solutions": 7,
+        "solutions": ["not a scalar: left out"],
+    }
+    (problem,) = load_benchmark("evalperf", write_jsonl(tmp_path / "perf.jsonl", perf))
+    assert problem.metadata == {"source": "humaneval", "n_solutions": 7}
+    own = {"id": "t", "prompt": "p", "metadata": {"difficulty": "hard", "release_date": "2024-02-01"}}
+    (problem,) = load_benchmark("jsonl", write_jsonl(tmp_path / "own.jsonl", own))
+    assert problem.metadata == own["metadata"]
+
+
+def test_a_livecodebench_date_that_is_no_date_names_its_line_and_field(tmp_path: Path) -> None:
+    record = {
+        "question_id": "x",
+        "question_content": "q",
+        "contest_date": "last Tuesday",
+        "public_test_cases": "[]",
+    }
+    with pytest.raises(ProblemFileError, match="not an ISO date") as info:
+        load_benchmark("livecodebench", write_jsonl(tmp_path / "lcb.jsonl", record))
+    assert (info.value.line, info.value.field) == (1, "contest_date")

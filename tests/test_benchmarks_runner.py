@@ -253,3 +253,15 @@ def test_a_resume_after_the_data_changed_is_refused_then_reruns_only_what_change
         kept = {t.problem.id: t.problem for t in store.trajectories()}
     assert len(kept) == 2 and kept["HumanEval/3"] == changed  # one version of each problem
     assert again.summary.solved == 2 and again.result.resumed == 1
+
+
+def test_a_resume_after_only_the_metadata_changed_reruns_nothing(
+    server: HumanEvalServer, humaneval: list[Problem], tmp_path: Path
+) -> None:
+    """Runs stored before the loaders kept metadata resume as they are: metadata is not content."""
+    server.policy = scripted({"HumanEval/2": ["right"]})
+    spec = BenchSpec(benchmark="humaneval", rounds=0)
+    bench(server, [humaneval[2]], tmp_path, spec)
+    tagged = humaneval[2].model_copy(update={"metadata": {"difficulty": "easy"}})
+    again = bench(server, [tagged], tmp_path, spec, resume=True)
+    assert len(server.requests) == 1 and again.result.resumed == 1 and again.summary.solved == 1

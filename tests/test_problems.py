@@ -179,3 +179,14 @@ def test_a_test_that_cannot_parse_is_refused_at_load(
     message = str(caught.value)
     assert message.startswith(f"{path}:2: field '{field}': problem 'square': ")
     assert "does not parse (line 1: " in message
+
+
+def test_metadata_round_trips_and_an_empty_one_leaves_the_json_unchanged() -> None:
+    """Stored problems are hashed by their JSON: one without metadata dumps as before the field."""
+    plain = Problem.model_validate(GOOD)
+    assert "metadata" not in plain.model_dump_json()
+    tagged = Problem.model_validate({**GOOD, "metadata": {"difficulty": "interview", "tags": ["dp"]}})
+    assert Problem.model_validate_json(tagged.model_dump_json()) == tagged
+    assert tagged.model_dump(exclude={"metadata"}) == plain.model_dump()
+    with pytest.raises(ValueError, match="metadata"):
+        Problem.model_validate({**GOOD, "metadata": ["not", "a", "dict"]})

@@ -10,13 +10,14 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from trajectory_data import ADD, ECHO_SUM, PROBLEMS, SQUARE, run_record
+from trajectory_data import ADD, ECHO_SUM, PROBLEMS, RUN_ID, SQUARE, run_record
 
 from codemend.errors import UserError
 from codemend.trajectories import (
     SCHEMA_VERSION,
     ExportOptions,
     TrajectoryRecord,
+    TrajectoryStore,
     export_trajectories,
     from_raw_row,
 )
@@ -294,3 +295,18 @@ def test_a_split_left_empty_is_refused_and_nothing_written(
     with pytest.raises(EmptyExport, match="the test split would be empty"):
         export_trajectories(one_task, options)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_problem_metadata_survives_the_store_and_the_exports(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    meta = {"difficulty": "competition", "release_date": "2024-03-01", "rating": 1800}
+    problem = records[0].problem.model_copy(update={"metadata": meta})
+    tagged = records[0].model_copy(update={"problem": problem})
+    with TrajectoryStore(tmp_path / "t.db") as store:
+        store.start_run(run_record())
+        store.add_trajectory(tagged)
+        [back] = store.trajectories(RUN_ID)
+    assert back.problem.metadata == meta
+    [row] = export([back], tmp_path, "raw")
+    assert json.loads(row["problem"])["metadata"] == meta and from_raw_row(row) == tagged

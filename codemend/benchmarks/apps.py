@@ -1,7 +1,8 @@
 """APPS (Hendrycks et al. 2021) in its JSONL form.
 
 Fields ``problem_id``, ``question``, ``input_output`` (a JSON string: ``inputs``, ``outputs``
-and, for call-based problems, ``fn_name``) and ``starter_code``. Standard-input problems become
+and, for call-based problems, ``fn_name``), ``starter_code``, and ``difficulty`` (introductory,
+interview, competition) and ``url``, kept as the problem's metadata. Standard-input problems become
 I/O tests; call-based ones assertion tests (``Solution().fn`` when the starter code is a
 class). The first test is visible, all of them are hidden. Problems without tests are skipped.
 """
@@ -67,6 +68,7 @@ def _problem(record: dict[str, Any], name: str, line: int) -> Problem | None:
             tests[0].model_copy(update={"visibility": "visible"}),
             *(t.model_copy(update={"visibility": "hidden"}) for t in tests),
         ],
+        metadata={k: v for k in ("difficulty", "url") if isinstance(v := record.get(k), str) and v},
     )
 
 

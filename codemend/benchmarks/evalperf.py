@@ -11,7 +11,8 @@ quote the call, and so the input, in its feedback): in the loop a candidate is c
 measurement itself, whose workload expects the baseline's outputs and names inputs by size only.
 (EvalPerf counts instructions with ``perf``; codemend measures CPU time or, with ``--cost
 instructions``, counts them under valgrind: see ``codemend.optimise``. MBPP inputs in EvalPerf's own
-serialisation of sets and tuples are taken as plain JSON.)
+serialisation of sets and tuples are taken as plain JSON.) A record's other fields holding a
+string, a number or a boolean are kept as the problem's metadata.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def _slowest(record: dict[str, Any], name: str, line: int) -> str:
     return str(references[0])
 
 
+_USED = {"task_id", "entry_point", "prompt", "reference", "scores", "pe_input"}
+
+
+def own_fields(record: dict[str, Any], used: set[str]) -> dict[str, Any]:
+    """The record's scalar fields that building the problem did not use."""
+    kept = (str, int, float, bool)
+    return {k: v for k, v in record.items() if k not in used and isinstance(v, kept) and v != ""}
+
+
 def load_evalperf(path: str | Path) -> list[Problem]:
     name = str(path)
     problems = []
@@ -89,6 +99,7 @@ def load_evalperf(path: str | Path) -> list[Problem]:
                     tests=[AssertTest(code=check, visibility="hidden")],
                     reference_solution=reference,
                     perf_tests=[PerfTest(call=f"{entry}(*_cm_pe_input)", visibility="hidden")],
+                    metadata=own_fields(record, _USED),
                 )
             )
     return problems

@@ -5,6 +5,8 @@ benchmark's own evaluation runs both). Private tests may be stored compressed (b
 a pickled JSON string): they are unpickled with every global refused, so a crafted file cannot
 run code in this process. ``testtype`` ``stdin`` becomes an I/O test, ``functional`` an
 assertion test calling ``metadata.func_name`` (``Solution().name`` when the starter is a class).
+The problem's metadata keeps ``platform``, ``difficulty``, ``contest_id``, ``question_title`` and
+``release_date`` (the day of ``contest_date``), which ``bench --released-after`` selects on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import json
 import pickle
 import zlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,23 @@ def _test(case: dict[str, Any], func: str | None, method: bool, path: str, line:
     return AssertTest(code=call_test(func, args, expected, method=method, unwrap=False))
 
 
+_KEPT = ("platform", "difficulty", "contest_id", "question_title")
+
+
+def _metadata(record: dict[str, Any], path: str, line: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {k: record[k] for k in _KEPT if isinstance(record.get(k), str | int) and record[k]}
+    released = record.get("contest_date")
+    if released is None or released == "":
+        return meta
+    try:
+        day = datetime.fromisoformat(str(released)).date()
+    except ValueError:
+        raise ProblemFileError(
+            path, f"not an ISO date: {released!r}", line=line, field="contest_date"
+        ) from None
+    return {**meta, "release_date": day.isoformat()}
+
+
 def load_livecodebench(path: str | Path) -> list[Problem]:
     name = str(path)
     problems = []
@@ -92,6 +112,7 @@ def load_livecodebench(path: str | Path) -> list[Problem]:
                         *(t.model_copy(update={"visibility": "visible"}) for t in visible),
                         *(t.model_copy(update={"visibility": "hidden"}) for t in hidden),
                     ],
+                    metadata=_metadata(record, name, line),
                 )
             )
     return problems

@@ -3,7 +3,8 @@
 Fields ``text``, ``code``, ``task_id``, ``test_setup_code``, ``test_list``,
 ``challenge_test_list``. Standard splits by task id; the visible test is the first of
 ``test_list`` (the MBPP prompt convention), the hidden tests are all of ``test_list``.
-``challenge_test_list`` is not used (the standard evaluation does not use it either).
+``challenge_test_list`` is not used (the standard evaluation does not use it either). The split a
+task belongs to is kept as the problem's metadata (``split``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def load_mbpp(path: str | Path, split: str = "test") -> list[Problem]:
     for line, record in iter_jsonl(path):
         with record_errors(name, line):
             task_id = field(record, "task_id", int, name, line)
+            home = next((s for s, ids in SPLITS.items() if task_id in ids), None)
             if split != "all" and task_id not in SPLITS[split]:
                 continue
             text = field(record, "text", str, name, line)
@@ -77,6 +79,7 @@ def load_mbpp(path: str | Path, split: str = "test") -> list[Problem]:
                         AssertTest(code=tests[0], visibility="visible"),
                         *(AssertTest(code=t, visibility="hidden") for t in tests),
                     ],
+                    metadata={"split": home} if home else {},
                 )
             )
     return problems

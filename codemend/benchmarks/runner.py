@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from codemend import __version__
 from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
@@ -283,11 +284,16 @@ async def _check_problems(
     rerun_changed: bool,
 ) -> None:
     """A resumed run must score every problem on one version of it: when a problem's content
-    (its tests, prompt, workload...) changed since its trajectories were stored, refuse, naming
-    the problems, or (``rerun_changed``) drop those trajectories so that they run again."""
-    now = {p.id: feedback_view(p, spec.feedback_tests) for p in problems}
+    (its tests, prompt, workload...; not its metadata) changed since its trajectories were stored,
+    refuse, naming the problems, or (``rerun_changed``) drop those trajectories so that they run again.
+    Metadata is not content: a run stored before the loaders kept it resumes as it is."""
+
+    def content(p: Problem) -> dict[str, Any]:
+        return p.model_dump(exclude={"metadata"})
+
+    now = {p.id: content(feedback_view(p, spec.feedback_tests)) for p in problems}
     stored = await store.trajectories(run_id)
-    stale = [t for t in stored if t.problem.id in now and t.problem != now[t.problem.id]]
+    stale = [t for t in stored if t.problem.id in now and content(t.problem) != now[t.problem.id]]
     if not stale:
         return
     ids = sorted({t.problem.id for t in stale})

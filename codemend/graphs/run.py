@@ -30,7 +30,8 @@ def _config(ctx: RepairContext, thread_id: str) -> RunnableConfig:
 
 def problem_digest(ctx: RepairContext) -> str:
     """What a checkpointed thread remembers of its problem, to be resumed on that problem only."""
-    return hashlib.sha256(ctx.problem.model_dump_json().encode()).hexdigest()
+    # without the metadata: it says nothing of the task (a problem without any dumps as before)
+    return hashlib.sha256(ctx.problem.model_dump_json(exclude={"metadata"}).encode()).hexdigest()
 
 
 async def run_repair(

@@ -5,7 +5,16 @@ from __future__ import annotations
 import ast
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from codemend import pysource
 from codemend.problems.check_split import split_check
@@ -117,6 +126,21 @@ class Problem(BaseModel):
         "tuple of plain data) of one call of the entry point: every speed measurement draws a fresh "
         "input from a recorded seed, in the sandbox's trusted harness.",
     )
+    metadata: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="What the source says of the problem beyond the task (APPS `difficulty`; "
+        "LiveCodeBench `platform`, `difficulty`, `release_date`; MBPP `split`; a file's own fields): "
+        "never shown to the model; `bench --by KEY` breaks the scores down by one of them.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_metadata(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A problem without metadata serialises as it did before the field existed, so its stored
+        hash (and a checkpoint's digest of it) stays the same."""
+        data: dict[str, Any] = handler(self)
+        if not self.metadata:
+            data.pop("metadata", None)
+        return data
 
     @field_validator("perf_generator")
     @classmethod

@@ -188,6 +188,7 @@ def eval_sample(t: TrajectoryRecord, model: str, by_round: Sequence[bool] | None
             "repairs": sum(s.kind == "repair" for s in t.steps),
             "final_code": t.final_code,
             "rewards_by_round": [s.reward for s in t.steps],
+            "problem_metadata": t.problem.metadata,
         },
         events=_events(t, model),
         model_usage={
