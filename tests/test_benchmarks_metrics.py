@@ -6,11 +6,11 @@ from math import comb
 
 import pytest
 
-from codemend.benchmarks.metrics import summarise
+from codemend.benchmarks.metrics import round_costs, summarise
 from codemend.benchmarks.report import summary_lines
 from codemend.benchmarks.spec import BenchSpec
 from codemend.problems import Problem
-from codemend.trajectories import StepRecord, TrajectoryRecord
+from codemend.trajectories import Critique, StepRecord, TrajectoryRecord
 
 P = {pid: Problem(id=pid, prompt="", entry_point="f") for pid in ("a", "b")}
 
@@ -95,3 +95,29 @@ def test_a_context_length_stop_is_scored_and_counted() -> None:
     assert s.pass_at_k_by_round[1][1] == pytest.approx(0.5)
     lines = summary_lines(BenchSpec(benchmark="humaneval", rounds=1), s)
     assert any("1 scored trajectories stopped when a prompt no longer fit" in line for line in lines)
+
+
+def test_flip_rates_count_what_each_repair_did_to_the_answers() -> None:
+    # six problems, one sample each, R = 2: two fixed at round 1, one broken at round 2
+    plans = [[False, True, True], [False, True, False], [True, True, True], [False, False, False]]
+    plans += [[True, True, True], [False, False, True]]
+    ids = [f"p{i}" for i in range(6)]
+    problems = {pid: Problem(id=pid, prompt="", entry_point="f") for pid in ids}
+    trajectories = [
+        traj("a", 0, 3).model_copy(update={"problem": problems[pid], "trajectory_id": pid}) for pid in ids
+    ]
+    s = summarise(trajectories, dict(zip(ids, plans, strict=True)), rounds=2, samples=1)
+    one, two = s.flips_by_round[1], s.flips_by_round[2]
+    assert (one.fail_to_pass_count, one.pass_to_fail_count) == (2, 0)
+    assert (two.fail_to_pass_count, two.pass_to_fail_count) == (1, 1)
+    assert one.fail_to_pass.value == pytest.approx(2 / 6) and two.pass_to_fail.value == pytest.approx(1 / 6)
+    assert one.pass_to_fail.low == 0.0 and one.pass_to_fail.high == pytest.approx(1 - 0.025 ** (1 / 6))
+    assert all(e.known for r in s.pass_at_k_ci_by_round.values() for e in r.values())
+
+
+def test_the_cost_of_a_rounds_answer_counts_the_critiques_that_led_to_it() -> None:
+    t = traj("a", 0, 2)
+    critique = Critique(constraints=[], feedback="", score=0.0, llm_tokens_in=30, llm_tokens_out=5)
+    t = t.model_copy(update={"steps": [s.model_copy(update={"critique": critique}) for s in t.steps]})
+    # round 0: its generation; round 1: + the critique of step 0 + step 1; round 2: stopped early
+    assert round_costs(t, 2) == [150, 150 + 35 + 150, 335]
