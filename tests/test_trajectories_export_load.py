@@ -34,6 +34,7 @@ EXPECTED: dict[str, dict[str, object]] = {
             "task_id": Value("string"),
             "turn": Value("int64"),
             "objective": Value("string"),
+            "cost": Value("string"),
         },
     },
     "openai-sft": {

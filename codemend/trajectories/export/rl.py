@@ -76,7 +76,7 @@ def rl_rows(
                         "task_id": state.task_id,
                         "turn": state.depth,
                         "objective": t.objective,
-                        **({"cost": _cost(t)} if t.objective == "speed" else {}),
+                        "cost": _cost(t),
                     },
                 }
             )

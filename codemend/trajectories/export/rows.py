@@ -64,10 +64,10 @@ class ExtraInfo(_Row):
         description="speed: compute_score gives the correctness-gated speedup against the "
         "ground truth's reference_solution instead of the fraction of tests passed.",
     )
-    cost: CostMethod | None = Field(
-        default=None,
+    cost: CostMethod = Field(
+        default="cpu",
         description="speed: how compute_score measures the cost (cpu: CPU time of paired runs; "
-        "instructions: counted under valgrind), as the run that made the row did.",
+        "instructions: counted under valgrind), as the run that made the row did; unused otherwise.",
     )
 
 
