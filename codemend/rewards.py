@@ -114,9 +114,9 @@ def score_reply(
     if not code.strip():
         return 0.0
     box = sandbox or _shared_sandbox()
-    elsewhere = getattr(box, "score_reply", None)
-    if callable(elsewhere):  # a sandbox of a cluster: the whole score runs on one of its nodes
-        return float(elsewhere(problem, reply, goal))
+    elsewhere = box.score_reply(problem, reply, goal)  # a cluster's: the whole score on one node
+    if elsewhere is not None:
+        return elsewhere
     report = box.run(problem, code)
     if not isinstance(goal, Speed):
         return report.fraction_passed
@@ -197,7 +197,7 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     infos = kwargs.get("extra_info") or [{}] * len(replies)
     objectives = [objective_of(i) for i in infos]
     sandbox = _shared_sandbox()
-    width = int(getattr(sandbox, "size", 4))
+    width = sandbox.size
     jobs = zip(problems, replies, objectives, strict=True)
     with ThreadPoolExecutor(max_workers=max(1, min(width, len(replies)))) as pool:
         return list(pool.map(lambda job: score_reply(job[0], job[1], sandbox, job[2]), jobs))

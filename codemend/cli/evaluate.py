@@ -86,7 +86,7 @@ def _evaluate(
             _sandbox(settings, size, address) as sandbox,
             Progress(*columns, console=stderr, disable=not show) as bar,
         ):
-            size = max(size, int(getattr(sandbox, "size", size)))
+            size = max(size, sandbox.size)
             task = bar.add_task(f"{benchmark}: evaluating", total=len(samples))
             return evaluate_samples(
                 samples, problems, sandbox, ks=ks, workers=size, progress=lambda: bar.advance(task)

@@ -75,7 +75,7 @@ class NodeRunner:
         await asyncio.to_thread(pool.start)
         if self.config.llm is not None:
             await self._llms()
-        return node_id(), max(1, int(getattr(pool, "size", 1)))
+        return node_id(), max(1, pool.size)
 
     async def _client(self, settings: LLMSettings) -> LLMClient:
         limiter = (self.config.limiters or {}).get(settings.base_url or "")

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import ray
+from pydantic import BaseModel
 
 from codemend.cluster.connect import connect, disconnect
 from codemend.cluster.node import RunnerConfig
 from codemend.cluster.pool import RunnerPool
-from codemend.optimise import Correctness, Speed
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.records import CostMethod, TestReport
 from codemend.sandbox import Sandbox
@@ -88,7 +88,7 @@ class ClusterSandbox(Sandbox):
         (text,) = self._call("run_tests", [(selected.model_dump_json(), code)], cost)
         return TestReport.model_validate_json(text)
 
-    def score_reply(self, problem: Problem, reply: str, objective: Correctness | Speed) -> float:
+    def score_reply(self, problem: Problem, reply: str, objective: BaseModel) -> float:
         """``codemend.rewards.score_reply`` of ``reply`` on one runner, with that node's pool."""
         (score,) = self._call("score_replies", [(problem.model_dump_json(), reply, objective.model_dump())])
         return float(score)

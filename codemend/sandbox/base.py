@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
 
+from pydantic import BaseModel
+
 from codemend.problems import Problem
 from codemend.problems.model import AssertTest, IOTest
 from codemend.records import CostMethod
@@ -22,6 +24,8 @@ class Sandbox(ABC):
     """
 
     name: str = "sandbox"
+    size: int = 1
+    """How many runs it takes at once (a pool: its workers; a cluster: its CPUs)."""
     contained: bool | None = False
     """Each candidate runs in namespaces of its own, so every process it spawns is reaped inside
     and its CPU time counted (None: not known until ``start``)."""
@@ -29,6 +33,12 @@ class Sandbox(ABC):
     def start(self) -> None:  # noqa: B027 - optional for backends that start nothing
         """Start the sandbox's workers now instead of at the first run (raise
         ``SandboxUnavailable`` if they cannot start); ``contained`` is known afterwards."""
+
+    def score_reply(self, problem: Problem, reply: str, objective: BaseModel) -> float | None:
+        """A sandbox whose runs happen elsewhere (a cluster's node) scores a whole reply there, so
+        that every run of one score (a speed score's paired measurements) shares one machine; None
+        (the default): ``codemend.rewards`` scores here, run by run."""
+        return None
 
     def cost_unavailable(self, cost: CostMethod) -> str | None:
         """None when this sandbox can measure ``cost`` (``run(..., cost=...)``), else one
