@@ -31,8 +31,6 @@ neither is scored as a wrong answer. (The per-step rewards of the repair loop it
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,9 +47,9 @@ from codemend.optimise import (
     prepare_workload,
 )
 from codemend.problems import Problem
-from codemend.sandbox import LocalSandbox, Sandbox
-from codemend.sandbox.budget import given_cpus
-from codemend.trajectories.ground_truth import GROUND_TRUTH_FORMAT, from_ground_truth
+from codemend.sandbox import Sandbox
+from codemend.sandbox.shared import close_shared_sandbox, shared_sandbox, use_shared_sandbox
+from codemend.trajectories.ground_truth import GROUND_TRUTH_FORMAT, TRUTH_COLUMNS, from_ground_truth, truth_in
 
 __all__ = [
     "close_sandbox",
@@ -63,39 +61,16 @@ __all__ = [
     "use_sandbox",
 ]
 
-_lock = threading.Lock()
-_sandbox: Sandbox | None = None
-_owned = False
-_atexit_registered = False
-
 
 def use_sandbox(sandbox: Sandbox | None) -> None:
-    """Score with ``sandbox`` (the caller closes it); ``None`` goes back to the shared default."""
-    global _sandbox, _owned
-    close_sandbox()
-    with _lock:
-        _sandbox, _owned = sandbox, False
+    """Score with ``sandbox`` (the caller closes it); ``None`` goes back to the process's shared
+    default (``codemend.sandbox.shared``, which the environments use too)."""
+    use_shared_sandbox(sandbox)
 
 
 def close_sandbox() -> None:
-    """Close the shared sandbox if this module started it (also runs at interpreter exit)."""
-    global _sandbox, _owned
-    with _lock:
-        sandbox, owned = _sandbox, _owned
-        _sandbox, _owned = None, False
-    if sandbox is not None and owned:
-        sandbox.close()
-
-
-def _shared_sandbox() -> Sandbox:
-    global _sandbox, _owned, _atexit_registered
-    with _lock:
-        if _sandbox is None:
-            _sandbox, _owned = LocalSandbox(workers=given_cpus()), True
-            if not _atexit_registered:
-                atexit.register(close_sandbox)
-                _atexit_registered = True
-        return _sandbox
+    """Close the shared sandbox if codemend started it (also runs at interpreter exit)."""
+    close_shared_sandbox()
 
 
 def score_reply(
@@ -113,7 +88,7 @@ def score_reply(
     code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt)
     if not code.strip():
         return 0.0
-    box = sandbox or _shared_sandbox()
+    box = sandbox or shared_sandbox()
     elsewhere = box.score_reply(problem, reply, goal)  # a cluster's: the whole score on one node
     if elsewhere is not None:
         return elsewhere
@@ -196,7 +171,7 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     replies = [_completion_text(c, i) for i, c in enumerate(completions)]
     infos = kwargs.get("extra_info") or [{}] * len(replies)
     objectives = [objective_of(i) for i in infos]
-    sandbox = _shared_sandbox()
+    sandbox = shared_sandbox()
     width = sandbox.size
     jobs = zip(problems, replies, objectives, strict=True)
     with ThreadPoolExecutor(max_workers=max(1, min(width, len(replies)))) as pool:
@@ -206,16 +181,11 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
 def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:
     """The rows' ground truths, from whichever column the trainer passed; a ``UserError`` saying
     what is expected otherwise (a list of JSON strings, one per completion)."""
-    if columns.get("ground_truth") is not None:
-        given: Any = columns["ground_truth"]
-        where = "ground_truth"
-        pick = None
-    elif columns.get("reward_model") is not None:
-        given, where, pick = columns["reward_model"], "reward_model", "ground_truth"
-    elif columns.get("reward_spec") is not None:
-        given, where, pick = columns["reward_spec"], "reward_spec", "ground_truth"
-    else:
+    where = next((c for c in TRUTH_COLUMNS if columns.get(c) is not None), None)
+    if where is None:
         raise UserError("reward_func needs the `ground_truth` column of a codemend `rl` export")
+    given: Any = columns[where]
+    pick = None if where == "ground_truth" else "ground_truth"
     if isinstance(given, str | bytes | dict) or not isinstance(given, Sequence):
         raise UserError(
             f"reward_func: `{where}` must be a list with one entry per completion (the dataset column), "
@@ -223,8 +193,8 @@ def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:
         )
     truths = []
     for i, item in enumerate(given):
-        value = item.get(pick) if pick is not None and isinstance(item, dict) else item
-        if not isinstance(value, str):
+        value = truth_in({where: item})
+        if value is None:
             shape = f"a mapping with a `{pick}` string" if pick else "a string (the JSON ground truth)"
             raise UserError(
                 f"reward_func: `{where}[{i}]` must be {shape}, got {type(item).__name__}: {item!r:.80}"

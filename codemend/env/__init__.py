@@ -15,9 +15,10 @@ from codemend.env.episode import RowEpisode
 from codemend.env.gym import GymRepairEnv
 from codemend.env.policy import PolicyChannel
 from codemend.env.rewards import REWARD_MODES, EnvRewards, RewardMode
-from codemend.env.rows import problem_from_row, shared_sandbox
+from codemend.env.rows import problem_from_row
 from codemend.env.sync import SyncRepairEnv
 from codemend.env.trl import episode_reward, make_rollout_func, repair_dataset
+from codemend.sandbox.shared import shared_sandbox
 
 if TYPE_CHECKING:
     from codemend.env.skyrl import SkyRLRepairEnv

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from codemend.env.core import ChatMessages, EnvConfig, EnvStep, RepairEnv
-from codemend.env.rows import problem_from_row, shared_sandbox
+from codemend.env.rows import problem_from_row
 from codemend.errors import UserError
 from codemend.problems import Problem
 from codemend.sandbox import Sandbox
+from codemend.sandbox.shared import shared_sandbox
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from codemend.env.core import ChatMessages, EnvConfig, RepairEnv
-from codemend.env.rows import shared_sandbox
 from codemend.env.sync import SyncRepairEnv
 from codemend.errors import UserError
 from codemend.problems import Problem
 from codemend.sandbox import Sandbox
+from codemend.sandbox.shared import shared_sandbox
 from codemend.trajectories import AsyncTrajectoryStore
 
 

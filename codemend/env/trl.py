@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemend.env.core import ChatMessages, EnvConfig, EnvStep, RepairEnv, chat, first_observation
-from codemend.env.rows import ground_truth, shared_sandbox
+from codemend.env.rows import ground_truth
 from codemend.env.sync import run_sync
 from codemend.errors import UserError
 from codemend.problems import Problem
 from codemend.prompts import Prompts
 from codemend.sandbox import Sandbox
+from codemend.sandbox.shared import shared_sandbox
 from codemend.trajectories import AsyncTrajectoryStore
 
 RolloutFunc = Callable[[list[Any], Any], dict[str, Any]]

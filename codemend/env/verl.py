@@ -42,9 +42,10 @@ from uuid import uuid4
 
 from codemend.env.core import ChatMessages, EnvConfig, RepairEnv, chat
 from codemend.env.rewards import EnvRewards, RewardMode
-from codemend.env.rows import problem_from_row, shared_sandbox
+from codemend.env.rows import problem_from_row
 from codemend.errors import UserError
 from codemend.problems import Problem
+from codemend.sandbox.shared import shared_sandbox
 
 try:
     from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput, register

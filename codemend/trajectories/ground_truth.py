@@ -8,6 +8,8 @@ stdin and expected stdout, time and memory limits. It is a reward-model field, n
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -39,3 +41,20 @@ def from_ground_truth(ground_truth: str) -> Problem:
         return Problem.model_validate(data)
     except ValidationError as exc:
         raise UserError(f"ground_truth does not describe a problem: {exc}") from None
+
+
+TRUTH_COLUMNS = ("ground_truth", "reward_model", "reward_spec")
+"""Where trainers' rows carry the ground truth: top-level (TRL, OpenRLHF), in ``reward_model``
+(verl), in ``reward_spec`` (SkyRL). A codemend ``rl`` row has all three, holding the same string."""
+
+
+def truth_in(row: Mapping[str, Any]) -> str | None:
+    """The ground truth string a row carries (the first of ``TRUTH_COLUMNS`` that holds one), or
+    None: the one reader of those columns, for the rewards and the environments alike."""
+    for column in TRUTH_COLUMNS:
+        value = row.get(column)
+        if column != "ground_truth" and isinstance(value, Mapping):
+            value = value.get("ground_truth")
+        if isinstance(value, str):
+            return value
+    return None
