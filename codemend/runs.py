@@ -9,6 +9,7 @@ in one place, so that the runner, the CLI, the exporter, the viewer and the clus
       summary.json         the metrics (``SUMMARY_FILE``)
       report.md            the same for people (``REPORT_FILE``)
       passk_by_round.png   the plot (``PLOT_FILE``)
+      pass_at_tokens.png   repair against resampling at equal tokens (``TOKENS_PLOT_FILE``)
       cluster.jsonl        with --ray: where each trajectory ran (``CLUSTER_LOG``)
       .codemend.lock       held while a process uses the run dir (``LOCK_FILE``)
 """
@@ -28,6 +29,7 @@ SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 PLOT_FILE = "passk_by_round.png"
+TOKENS_PLOT_FILE = "pass_at_tokens.png"
 CLUSTER_LOG = "cluster.jsonl"
 LOCK_FILE = ".codemend.lock"
 
@@ -41,6 +43,7 @@ __all__ = [
     "SAMPLES_FILE",
     "STORE_FILE",
     "SUMMARY_FILE",
+    "TOKENS_PLOT_FILE",
     "RunLayout",
     "make_run_dir",
 ]
@@ -81,6 +84,10 @@ class RunLayout:
         return self.root / PLOT_FILE
 
     @property
+    def tokens_plot(self) -> Path:
+        return self.root / TOKENS_PLOT_FILE
+
+    @property
     def cluster_log(self) -> Path:
         return self.root / CLUSTER_LOG
 
@@ -90,7 +97,7 @@ class RunLayout:
 
     def outputs(self) -> list[str]:
         """What a finished bench leaves for people to read, as the CLI lists it."""
-        return [REPORT_FILE, SUMMARY_FILE, SAMPLES_FILE, PLOT_FILE]
+        return [REPORT_FILE, SUMMARY_FILE, SAMPLES_FILE, PLOT_FILE, TOKENS_PLOT_FILE]
 
 
 def make_run_dir(run_dir: Path) -> list[Path]:

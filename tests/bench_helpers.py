@@ -39,6 +39,8 @@ class HumanEvalServer(ScriptedServer):
 
     policy: Policy = field(default_factory=lambda: fail_then_pass(1))
     delay_s: float = 0.0
+    usage: Callable[[str, int], tuple[int, int]] = lambda task_id, attempt: (100, 40)
+    """(task_id, attempt number) -> the (prompt, completion) tokens the reply reports."""
 
     def __post_init__(self) -> None:
         self.records = list(raw_records())
@@ -57,7 +59,8 @@ class HumanEvalServer(ScriptedServer):
         answer = self.policy(record["task_id"], attempt, received.body.get("seed"))
         if answer == "error":
             return Status(code=500)
-        return Reply(texts=(reply_text(record, answer, attempt),), usage=(100, 40), delay_s=self.delay_s)
+        usage = self.usage(record["task_id"], attempt)
+        return Reply(texts=(reply_text(record, answer, attempt),), usage=usage, delay_s=self.delay_s)
 
 
 def reply_text(record: dict[str, Any], answer: Answer, attempt: int) -> str:

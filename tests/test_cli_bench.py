@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from bench_helpers import HumanEvalServer, fail_then_pass
 
+from codemend.benchmarks import load_humaneval
 from codemend.trajectories import TrajectoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,9 @@ def test_sigkill_mid_run_then_resume(server: HumanEvalServer, tmp_path: Path, ch
     )
     assert all(r["passed"] for r in rows)
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("humaneval: pass@1 0.000 at round 0, 1.000 after 1 round(s)")
+    # six problems are too few for an interval, so no pass@1 is shown without one
+    too_few = "not enough data: 6 problem(s), an interval needs 10"
+    assert lines[0].startswith(f"humaneval: pass@1 at round 0 and after 1 round(s): {too_few}")
     assert "solved 12" in out.stderr  # the progress bar's last state
 
 
@@ -309,3 +312,70 @@ def test_sigint_says_what_was_kept_and_how_to_go_on_and_progress_reaches_a_log(
     out = run(server, "--run-dir", str(tmp_path / "run"), "--resume")
     assert out.returncode == 0, out.stderr
     assert len(stored(tmp_path / "run")) == 8
+
+
+def dated_humaneval(path: Path, count: int) -> Path:
+    """HumanEval's first ``count`` problems as a problems file, each with a difficulty and a
+    release date (one a month from January 2024), which the scripted endpoint still recognises."""
+    problems = load_humaneval()[:count]
+    lines = []
+    for i, p in enumerate(problems):
+        meta = {"difficulty": "easy" if i % 3 else "hard", "release_date": f"2024-{i % 12 + 1:02}-15"}
+        lines.append(p.model_copy(update={"metadata": meta}).model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--by", "difficulty"), "error: --by difficulty: no selected problem has 'difficulty' in its"),
+        (("--released-after", "2024-13-01"), "error: --released-after '2024-13-01': not a date (YYYY-MM-DD"),
+        (
+            ("--released-after", "2024-06-01", "--released-before", "2024-06-02"),
+            "error: empty date window: no day is after 2024-06-01 and before 2024-06-02",
+        ),
+        (("--released-before", "2024-01-01"), "error: --released-after/--released-before select on a"),
+    ],
+    ids=["by-unknown-key", "malformed-date", "empty-window", "no-dates"],
+)
+def test_a_breakdown_or_date_window_that_cannot_be_is_one_line_exit_2(
+    server: HumanEvalServer, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = run(server, "--limit", "2", "--rounds", "0", "--run-dir", str(tmp_path / "run"), *args)
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(message) and not server.requests and not (tmp_path / "run").exists()
+
+
+def test_a_date_window_is_kept_with_the_run_and_the_breakdown_with_its_report(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    data = dated_humaneval(tmp_path / "dated.jsonl", 12)
+    run_dir = tmp_path / "run"
+    window = ("--released-after", "2024-01-15", "--released-before", "2024-12-01")  # February..November
+    out = bench(server, "jsonl", "--data", str(data), "--rounds", "1", "--samples", "2", "--run-dir",
+                str(run_dir), *window, "--by", "difficulty")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    spec = summary["spec"]
+    assert (spec["released_after"], spec["released_before"]) == ("2024-01-15", "2024-12-01")
+    assert summary["metrics"]["scored_problems"] == 10 and summary["by"] == "difficulty"
+    assert {name: g["scored_problems"] for name, g in summary["metrics"]["breakdown"]["groups"].items()} == {
+        "easy": 7,
+        "hard": 3,
+    }
+    report = (run_dir / "report.md").read_text()
+    # every first attempt fails, every repair passes: repair wins at its own 280 tokens
+    headline = report.splitlines()[2]
+    assert headline.startswith("**At equal tokens (280 tokens per problem, what a repair trajectory spends")
+    assert "repair beats resampling" in headline and "\n## By difficulty\n" in report
+    assert "problems released after 2024-01-15 and before 2024-12-01" in report
+    assert (run_dir / "pass_at_tokens.png").stat().st_size > 0
+    # a resume keeps the window (another one is refused) and the breakdown
+    other = bench(server, "jsonl", "--data", str(data), "--run-dir", str(run_dir), "--resume",
+                  "--released-after", "2024-03-01")  # fmt: skip
+    assert other.returncode == 2 and "was started with --released-after 2024-01-15" in other.stderr
+    again = bench(server, "jsonl", "--data", str(data), "--run-dir", str(run_dir), "--resume")
+    assert again.returncode == 0, again.stderr
+    assert "\n## By difficulty\n" in (run_dir / "report.md").read_text()

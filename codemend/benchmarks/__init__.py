@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         default_temperature,
         evaluation_tests,
         feedback_view,
+        released,
         select,
     )
 
@@ -52,6 +53,7 @@ _HOMES = {
         "default_temperature",
         "evaluation_tests",
         "feedback_view",
+        "released",
         "select",
     ),
 }
@@ -87,6 +89,7 @@ __all__ = [
     "pass_at_k",
     "read_samples",
     "read_spec",
+    "released",
     "run_bench",
     "run_dir_lock",
     "run_job",

@@ -14,12 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from codemend.benchmarks.hidden import HiddenVerdicts
+from codemend.benchmarks.intervals import MIN_PROBLEMS, RESAMPLES
 from codemend.benchmarks.metrics import BenchSummary
 from codemend.benchmarks.spec import BenchSpec
 from codemend.benchmarks.speed import speed_lines, speed_table
+from codemend.benchmarks.tables import (
+    Rows,
+    calls_table,
+    equal_calls_verdict,
+    equal_tokens_verdict,
+    flips_table,
+    fmt,
+    round_table,
+    tokens_table,
+)
 from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
-from codemend.runs import REPORT_FILE, SAMPLES_FILE, SUMMARY_FILE
+from codemend.runs import REPORT_FILE, SAMPLES_FILE, SUMMARY_FILE, TOKENS_PLOT_FILE
 
 FEEDBACK = {
     "visible": "feedback from the visible tests only",
@@ -70,28 +81,23 @@ def sample_rows(
     return rows
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
 def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
-    """The summary a person reads first; its first line warns when hidden tests were feedback."""
+    """The summary a person reads first; its first line warns when hidden tests were feedback,
+    the next ones say whether repair beats resampling at equal tokens and at equal calls."""
     lines = [LEAK_WARNING] if spec.feedback_tests == "all" else []
-    p1 = [s.pass_at_k_by_round[r].get(1) for r in range(s.rounds + 1)]
+    p1 = [s.pass_at_k_ci_by_round.get(r, {}).get(1) for r in range(s.rounds + 1)]
+    scores = (
+        f"pass@1 {fmt(p1[0])} at round 0, {fmt(p1[-1])} after {s.rounds} round(s)"
+        if p1[0] is not None and p1[0].known and p1[-1] is not None and p1[-1].known
+        else f"pass@1 at round 0 and after {s.rounds} round(s): "
+        + (fmt(p1[0]) if p1[0] else "not enough data: no problem with a scored trajectory")
+    )
     lines.append(
-        f"{spec.benchmark}: pass@1 {_fmt(p1[0])} at round 0, {_fmt(p1[-1])} after {s.rounds} round(s) "
+        f"{spec.benchmark}: {scores} "
         f"({s.scored_problems} problems x {spec.samples} sample(s), {FEEDBACK[spec.feedback_tests]})"
     )
-    lines.append("pass@1 by round: " + ", ".join(f"{r}: {_fmt(v)}" for r, v in enumerate(p1)))
-    baseline = (
-        f"pass@{s.resample_budget} {_fmt(s.resample_pass)}"
-        if s.resample_pass is not None
-        else f"n/a (needs --samples >= {s.resample_budget})"
-    )
-    lines.append(
-        f"budget-matched resampling ({s.resample_budget} independent samples): {baseline}, "
-        f"{s.resample_tokens:.0f} tokens vs repair's {s.tokens_per_trajectory:.0f} per trajectory"
-    )
+    lines += [equal_tokens_verdict(s), equal_calls_verdict(s)]
+    lines.append("pass@1 by round: " + ", ".join(f"{r}: {fmt(v)}" for r, v in enumerate(p1)))
     cost = (
         f"{s.tokens_per_solved:.0f} tokens and {s.wall_s_per_solved:.1f} s per solved"
         if s.tokens_per_solved is not None and s.wall_s_per_solved is not None
@@ -115,50 +121,72 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
     return lines
 
 
-def _round_table(s: BenchSummary) -> list[str]:
-    ks = sorted({k for scores in s.pass_at_k_by_round.values() for k in scores})
-    scored = s.trajectories - s.infrastructure_errors - s.unscored
-    head = ["round", *(f"pass@{k}" for k in ks), "passing trajectories", "generator tokens (mean, to date)"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in range(s.rounds + 1):
-        cells = [str(r), *(_fmt(s.pass_at_k_by_round[r].get(k)) for k in ks)]
-        cells += [f"{s.passing_by_round[r]}/{scored}", f"{s.generator_tokens_by_round[r]:.0f}"]
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
+def _intervals_note(spec: BenchSpec, s: BenchSummary) -> str:
+    return (
+        f"Intervals are 95%: a BCa bootstrap over the {s.scored_problems} problems ({RESAMPLES} "
+        f"resamples, seed {spec.seed}; differences paired on the same problems), for the population "
+        'of problems these are drawn from. A cell says "not enough data" where a number would '
+        f"have no interval (fewer than {MIN_PROBLEMS} problems, or fewer samples than it needs)."
+    )
 
 
-def _baseline_table(s: BenchSummary) -> list[str]:
-    b = s.resample_budget
-    resample = _fmt(s.resample_pass) if s.resample_pass is not None else f"n/a (needs --samples >= {b})"
+def _sections(s: BenchSummary, rows: Rows, key: str | None) -> list[str]:
+    tokens = f"![pass@tokens]({TOKENS_PLOT_FILE})" if key is None else ""
     return [
-        "| method | model calls (generator) | score | tokens per problem |",
-        "|---|---|---|---|",
-        f"| repair, {s.rounds} round(s) | up to {b} | pass@1 {_fmt(s.repair_pass1)} | "
-        f"{s.tokens_per_trajectory:.0f} |",
-        f"| resampling | {b} | pass@{b} {resample} | {s.resample_tokens:.0f} |",
+        "## pass@k by round",
+        "",
+        *round_table(rows, key),
+        "",
+        "## Repair against resampling at equal model calls",
+        "",
+        *calls_table(rows, key),
+        "",
+        "## Repair against resampling at equal tokens (pass@tokens, Olausson et al., ICLR 2024)",
+        "",
+        "Resampling: independent first attempts while the next one fits the budget, solved when one "
+        "passes the hidden tests. Repair: whole trajectories one after another, the last one cut "
+        "short returning its answer so far. Tokens: prompt and completion (and an LLM critic's).",
+        "",
+        *tokens_table(rows, key),
+        "",
+        *([tokens, ""] if tokens else []),
+        "## What repair did to the answers (flip rates, CTRL)",
+        "",
+        *flips_table(rows, key),
+        "",
     ]
 
 
 def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str | None) -> str:
     lines = summary_lines(spec, s)
     head = [f"> **{lines[0]}**", ""] if spec.feedback_tests == "all" else []
+    by = s.breakdown
+    breakdown = []
+    if by is not None:
+        rows = list(by.groups.items())
+        sections = _sections(s, rows, by.key)
+        breakdown = [
+            f"## By {by.key}",
+            "",
+            *(f"#{line}" if line.startswith("## ") else line for line in sections),
+        ]
     body = [
         *head,
         f"# codemend bench: {spec.benchmark}",
         "",
+        f"**{equal_tokens_verdict(s)}**",
+        "",
+        f"**{equal_calls_verdict(s)}**",
+        "",
+        _intervals_note(spec, s),
+        "",
         f"Run `{run_id}`, model `{model}`; {s.scored_problems} problems x {spec.samples} sample(s), "
         f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}, critic `{spec.critic}`, "
-        f"temperature {spec.temperature:g}. Scores use the hidden tests; round r is the answer a run "
-        "stopped after round r would have returned.",
+        f"temperature {spec.temperature:g}{_window(spec)}. Scores use the hidden tests; round r is the "
+        "answer a run stopped after round r would have returned.",
         "",
-        "## pass@k by round",
-        "",
-        *_round_table(s),
-        "",
-        "## Repair against resampling at equal model calls (Olausson et al., ICLR 2024)",
-        "",
-        *_baseline_table(s),
-        "",
+        *_sections(s, [(None, s)], None),
+        *breakdown,
         *(["## Speed (PIE's %Opt and mean speedup)", "", *speed_table(s.speed), ""] if s.speed else []),
         "## Summary",
         "",
@@ -166,6 +194,14 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
     ]
     return "\n".join(body)
+
+
+def _window(spec: BenchSpec) -> str:
+    after, before = spec.released_after, spec.released_before
+    if after is None and before is None:
+        return ""
+    parts = [f"after {after}" if after else "", f"before {before}" if before else ""]
+    return "; problems released " + " and ".join(p for p in parts if p)
 
 
 def write_outputs(
@@ -176,6 +212,7 @@ def write_outputs(
     document = {
         "summary": summary_lines(spec, summary),
         **meta,
+        "by": summary.breakdown.key if summary.breakdown else None,
         "spec": spec.model_dump(mode="json"),
         "metrics": dataclasses.asdict(summary),
     }

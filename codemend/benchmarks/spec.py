@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -53,6 +54,22 @@ class BenchSpec(BaseModel):
     objective: Objective = Field(
         default_factory=Correctness, description="What the run optimises, with its settings."
     )
+    released_after: date | None = Field(
+        default=None, description="Only problems whose metadata's release_date is after this day."
+    )
+    released_before: date | None = Field(
+        default=None, description="Only problems whose metadata's release_date is before this day."
+    )
+
+    @model_validator(mode="after")
+    def _window_not_empty(self) -> BenchSpec:
+        after, before = self.released_after, self.released_before
+        if after is not None and before is not None and (before - after).days < 2:
+            raise ValueError(
+                f"empty date window: no day is after {after} and before {before} "
+                "(--released-after and --released-before exclude the days they name)"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -90,6 +107,44 @@ def select(problems: Sequence[Problem], *, limit: int | None, ids: Sequence[str]
                 chosen.append(match)
         problems = chosen
     return list(problems[:limit] if limit is not None else problems)
+
+
+def release_date(problem: Problem) -> date | None:
+    """``metadata["release_date"]`` (LiveCodeBench's contest day, or a file's own), as a day."""
+    value = problem.metadata.get("release_date")
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise UserError(f"problem {problem.id}: release_date {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def released(problems: Sequence[Problem], *, after: date | None, before: date | None) -> list[Problem]:
+    """The problems released strictly after ``after`` and strictly before ``before``. A window
+    over problems that carry no release date, or that holds none of them, is a ``UserError``."""
+    if after is None and before is None:
+        return list(problems)
+    dated = [(p, release_date(p)) for p in problems]
+    days = sorted(d for _, d in dated if d is not None)
+    if not days:
+        raise UserError(
+            "--released-after/--released-before select on a problem's release_date (LiveCodeBench's "
+            "contest_date, or a file's metadata), which none of these problems has"
+        )
+    chosen = [
+        p
+        for p, d in dated
+        if d is not None and (after is None or d > after) and (before is None or d < before)
+    ]
+    if not chosen:
+        window = " and ".join(
+            w for w in (f"after {after}" if after else "", f"before {before}" if before else "") if w
+        )
+        raise UserError(
+            f"no problem was released {window} (their release dates run from {days[0]} to {days[-1]})"
+        )
+    return chosen
 
 
 def feedback_view(problem: Problem, mode: FeedbackTests) -> Problem:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import shlex
 import signal
@@ -20,12 +21,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
 import click
+from pydantic import ValidationError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -48,6 +50,7 @@ from codemend.benchmarks import (
     default_temperature,
     load_benchmark,
     read_spec,
+    released,
     run_dir_lock,
     select,
 )
@@ -82,8 +85,17 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed",
+    "max_tokens", "seed", "released_after", "released_before",
 )  # fmt: skip
+
+
+def _day(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag} {value!r}: not a date (YYYY-MM-DD, e.g. 2024-06-01)") from None
 
 
 def _ids(values: tuple[str, ...]) -> list[str] | None:
@@ -99,9 +111,14 @@ def _spec(name: str, options: dict[str, Any]) -> BenchSpec:
     values["prompt_files"] = parse_prompt_files(options["prompt_files"])
     values["data"] = str(Path(options["data"]).resolve()) if options["data"] else None
     values["objective"] = objective_from(options)
+    for key in ("released_after", "released_before"):
+        values[key] = _day(options[key], "--" + key.replace("_", "-"))
     if values["temperature"] is None:
         values["temperature"] = default_temperature(options["samples"])
-    return BenchSpec(benchmark=name, **{k: v for k, v in values.items() if v is not None})
+    try:
+        return BenchSpec(benchmark=name, **{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:  # what click's types cannot check: an empty date window
+        raise UserError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
 
 
 def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[str]) -> BenchSpec:
@@ -118,6 +135,14 @@ def _resumed_spec(name: str, run_dir: Path, options: dict[str, Any], given: set[
                 f"{run_dir} was started with {flag} {getattr(stored, field)}; drop {flag} to resume it"
             )
     return stored
+
+
+def _stored_by(run_dir: Path) -> str | None:
+    """The ``--by`` key the run's last report was broken down by, if any."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        by = json.loads(RunLayout(run_dir).summary.read_text(encoding="utf-8")).get("by")
+        return by if isinstance(by, str) else None
+    return None
 
 
 class _BusyColumn(ProgressColumn):
@@ -203,9 +228,15 @@ async def _run(
     bar: _Bar,
     settings: SandboxSettings | None = None,
 ) -> BenchOutcome:
-    problems = select(load_benchmark(spec.benchmark, spec.data, spec.split), limit=spec.limit, ids=spec.ids)
+    loaded = load_benchmark(spec.benchmark, spec.data, spec.split)
+    window = released(loaded, after=spec.released_after, before=spec.released_before)
+    problems = select(window, limit=spec.limit, ids=spec.ids)
     if not problems:
         raise UserError(f"{spec.benchmark}: no problems selected")
+    if options["by"] is not None:  # before any model starts
+        from codemend.benchmarks.breakdown import check_key
+
+        check_key(problems, options["by"])
     concurrency = options["concurrency"]
     async with AsyncExitStack() as stack:
         llm = await _client("generator", concurrency, stack)
@@ -222,7 +253,7 @@ async def _run(
                 on_progress=bar,
             )
             if options["ray"] is None:
-                return await abench(spec, problems, deps, run_dir=run_dir, options=run)
+                return await abench(spec, problems, deps, run_dir=run_dir, options=run, by=options["by"])
             from codemend.cluster import ray_trajectories  # imports Ray: only with --ray
 
             cluster = ray_trajectories(
@@ -235,7 +266,7 @@ async def _run(
             )
             async with cluster as backend:
                 run = dataclasses.replace(run, backend=backend)
-                return await abench(spec, problems, deps, run_dir=run_dir, options=run)
+                return await abench(spec, problems, deps, run_dir=run_dir, options=run, by=options["by"])
 
 
 def _execute(
@@ -333,6 +364,23 @@ def _cluster(options: dict[str, Any]) -> str | None:
 @click.option("--temperature", type=FiniteRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")
+@click.option(
+    "--by",
+    metavar="KEY",
+    help="Break every table down by this problem metadata key (APPS, LiveCodeBench: difficulty; "
+    "LiveCodeBench: platform; MBPP: split; a file's own keys). A resume keeps the run's.",
+)
+@click.option(
+    "--released-after",
+    metavar="DATE",
+    help="Only problems released after this day (YYYY-MM-DD, the day excluded): LiveCodeBench's "
+    "contest date, or a file's metadata release_date. Kept with the run.",
+)
+@click.option(
+    "--released-before",
+    metavar="DATE",
+    help="Only problems released before this day (YYYY-MM-DD, the day excluded). Kept with the run.",
+)
 @objective_options
 @click.option(
     "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: runs/bench-NAME-TIME."
@@ -389,6 +437,7 @@ def bench(ctx: click.Context, name: str, backend: str | None, image: str | None,
                 # starts; released when the command ends (or dies: the kernel drops it)
                 held.enter_context(run_dir_lock(run_dir))
                 spec = _resumed_spec(name, run_dir, options, given)
+                options["by"] = options["by"] or _stored_by(run_dir)
             else:
                 spec = _spec(name, options)
                 run_dir = run_dir or Path("runs") / f"bench-{name}-{datetime.now():%Y%m%d-%H%M%S}"

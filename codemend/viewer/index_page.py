@@ -91,13 +91,24 @@ def _passk_table(metrics: dict[str, Any]) -> str:
     scored = (
         metrics.get("trajectories", 0) - metrics.get("infrastructure_errors", 0) - metrics.get("unscored", 0)
     )
+    intervals: dict[str, dict[str, dict[str, Any]]] = metrics.get("pass_at_k_ci_by_round", {})
     rows = []
     for r in sorted(by_round, key=int):
-        cells = [e(r)] + [e(f"{by_round[r].get(str(k), float('nan')):.3f}") for k in ks]
+        cells = [e(r)] + [e(_estimate(by_round[r].get(str(k)), intervals.get(r, {}).get(str(k)))) for k in ks]
         cells += [e(f"{passing.get(r, 0)}/{scored}"), e(f"{tokens.get(r, 0):.0f}")]
         rows.append(cells)
     head = ["round", *(f"pass@{k}" for k in ks), "passing trajectories", "generator tokens (mean, to date)"]
     return table(head, rows, class_="passk")
+
+
+def _estimate(value: float | None, interval: dict[str, Any] | None) -> str:
+    """A pass@k with its 95% interval, or why there is none (a summary written before intervals
+    existed has the number alone)."""
+    if interval is None:
+        return "n/a" if value is None else f"{value:.3f}"
+    if interval.get("low") is None or interval.get("high") is None or interval.get("value") is None:
+        return str(interval.get("missing") or "not enough data")
+    return f"{interval['value']:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]"
 
 
 def _summary_section(source: RunSource, plot: str | None) -> str:
