@@ -47,7 +47,7 @@ def statuses(report: TestReport) -> list[str]:
 
 def sandbox_uid_processes(sandbox: PooledSandbox) -> list[int]:
     """Host PIDs owned by this sandbox's harness/candidate uids (zombies excluded)."""
-    low, high = sandbox._uid_base, sandbox._uid_base + 2 * sandbox.size
+    owned = {uid for slot in range(sandbox.size) for uid in sandbox.uids(slot)}
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -58,7 +58,7 @@ def sandbox_uid_processes(sandbox: PooledSandbox) -> list[int]:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         uid = int(fields["Uid"].split()[0])
-        if low <= uid < high and not fields["State"].strip().startswith("Z"):
+        if uid in owned and not fields["State"].strip().startswith("Z"):
             found.append(int(entry))
     return found
 

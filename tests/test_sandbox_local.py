@@ -305,11 +305,9 @@ def _kill_workers_during(sb: LocalSandbox, times: int) -> threading.Thread:
     def killer() -> None:
         for _ in range(times):
             time.sleep(0.5)
-            for worker in list(sb._all):
-                proc = getattr(worker, "proc", None)
-                if proc is not None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(proc.pid, signal.SIGKILL)
+            for pid in sb.worker_pids():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
 
     thread = threading.Thread(target=killer)
     thread.start()

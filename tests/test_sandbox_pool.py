@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,20 @@ PROBLEM = make_problem("assert f(2) == 4", "assert f(3) == 9", time_limit_s=2.0)
 # -- a LocalSandbox whose worker is lost and cannot be replaced -------------------------------
 
 
-def _kill(worker: Worker) -> None:
-    """SIGKILL a local worker's process group (bwrap and its supervisor) and wait for it."""
-    assert isinstance(worker, ProcessWorker) and worker.proc is not None
-    os.killpg(worker.proc.pid, signal.SIGKILL)
-    worker.proc.wait()
+def _kill(pid: int) -> None:
+    """SIGKILL a local worker's process group (bwrap and its supervisor) and wait for it to die
+    (the pool reaps it when it finds the worker lost)."""
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"worker {pid} still runs 10 s after SIGKILL")
 
 
 @pytest.mark.timeout(120)
@@ -55,8 +65,10 @@ def test_a_lost_worker_that_cannot_be_replaced_raises_every_time_and_never_hangs
     bwrap.symlink_to(real)
     with LocalSandbox(workers=workers, isolation="namespaces", bwrap_path=str(bwrap)) as sb:
         sb.start()
-        for worker in list(sb._all):
-            _kill(worker)
+        pids = sb.worker_pids()
+        assert len(pids) == workers
+        for pid in pids:
+            _kill(pid)
         bwrap.unlink()
         for _ in range(workers + 2):  # a hang would be stopped by the timeout mark
             with pytest.raises(SandboxUnavailable, match=r"cannot start|bubblewrap not found"):

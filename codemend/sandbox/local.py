@@ -129,6 +129,14 @@ class LocalSandbox(PooledSandbox):
         self.start()
         return self.counting_error
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the running workers, in slot order: each leads a process group of its
+        own (bubblewrap and the supervisor inside it; the supervisor alone under rlimits). Empty
+        before ``start()`` and after ``close()``."""
+        with self._lock:
+            workers = list(self._all)
+        return [w.proc.pid for w in workers if isinstance(w, ProcessWorker) and w.proc is not None]
+
     def _argv(self, slot: int, isolation: Isolation) -> tuple[list[str], str]:
         uids = self.uids(slot) if self._root else None
         valgrind = self.valgrind_path or bw.find_valgrind()

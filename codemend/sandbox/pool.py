@@ -184,7 +184,8 @@ class PooledSandbox(Sandbox):
         self._uid_base = uid_block()
 
     def uids(self, slot: int) -> list[int]:
-        """Harness and candidate uids of a worker slot."""
+        """The uids worker ``slot`` runs its harness and its candidates under, ``[harness,
+        candidate]``: unprivileged, and distinct for every slot of every pool of this process."""
         return [self._uid_base + 2 * slot, self._uid_base + 2 * slot + 1]
 
     def note_containment(self, hello: wire.Hello) -> None:
