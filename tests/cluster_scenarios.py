@@ -1,7 +1,7 @@
-"""Ray scenarios for tests/test_cluster.py, each run in a fresh network namespace holding only
-``lo`` (``in_loopback_namespace``), so that Ray, the scripted endpoint and the sandbox all bind and
-talk on 127.0.0.1 and no test traffic can leave the machine. A scenario prints one JSON object:
-what it observed; the tests assert on it.
+"""Ray scenarios for the Ray tests (run once per session by ``tests/cluster_fixtures.py``), each in a
+fresh network namespace holding only ``lo`` (``in_loopback_namespace``), so that Ray, the scripted
+endpoint and the sandbox all bind and talk on 127.0.0.1 and no test traffic can leave the machine.
+A scenario prints one JSON object: what it observed; the tests assert on it.
 
     python tests/cluster_scenarios.py local-vs-ray|cli|cli-failures
 """

@@ -1,10 +1,12 @@
-"""Settings resolved into a client's: the model of an endpoint configured without one."""
+"""Settings resolved into a client's: the model of an endpoint configured without one, here and
+for a ``--ray`` bench (its Ray scenario runs once per session, ``cluster_fixtures``)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from scripted_server import ScriptedServer
@@ -12,6 +14,8 @@ from scripted_server import ScriptedServer
 from codemend.errors import ProviderError, UserError
 from codemend.llm import LLMSettings, resolve
 from codemend.llm.defaults import only_model
+
+pytest_plugins = ["cluster_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +65,14 @@ def test_none_or_several_models_are_a_user_error_naming_them(models: tuple[str, 
 def test_an_endpoint_that_cannot_be_asked_is_a_provider_error() -> None:
     with pytest.raises(ProviderError, match="its list of models cannot be read"):
         resolve(LLMSettings(base_url="http://127.0.0.1:9/v1", connect_timeout_s=2))
+
+
+@pytest.mark.slow
+def test_ray_without_codemend_model_uses_the_endpoints_only_model(cli_failures: dict[str, Any]) -> None:
+    """--ray asked for CODEMEND_MODEL though the endpoint serves one model."""
+    token = cli_failures["token"]
+    assert token["exit"] == 0, token["stderr"]
+    said = "CODEMEND_MODEL is not set for http://127.0.0.1:"
+    (line,) = [line for line in token["stderr"].splitlines() if said in line]
+    assert line.endswith(": using 'scripted', the only model it serves")
+    assert token["stdout"].startswith("humaneval: pass@1 ")
