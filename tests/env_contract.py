@@ -1,6 +1,7 @@
 """The contract the environment adapters are held to: one scripted policy over three problems
 (solved on the second turn, no progress, the repair budget spent) and ``RepairEnv``'s own run of
-it, which every adapter's run must equal (``test_env_adapters.py``, ``test_env_skyrl.py``)."""
+it, which every adapter's run must equal (``test_env_gym.py``, ``test_env_trl.py``,
+``test_env_skyrl.py``)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from env_helpers import HALF, reply, run_episode
 from repair_helpers import HIDDEN_MARK, RIGHT, WRONG
 from trajectory_data import RUN_ID, run_record
 
-from codemend.env import EnvConfig, EnvRewards, RepairEnv, SyncRepairEnv
+from codemend.env import EnvConfig, RepairEnv, SyncRepairEnv
 from codemend.env.core import first_observation
 from codemend.errors import UserError
 from codemend.problems import Problem
@@ -25,26 +26,6 @@ from codemend.trajectories import (
 )
 
 pytest_plugins = ["repair_fixtures"]
-HALF = "def square(x):\n    return x * abs(x)\n"  # square(3) passes, square(-2) fails
-
-
-def reply(code: str) -> str:
-    return f"Here is the solution:\n```python\n{code}```\n"
-
-
-def run_episode(env: RepairEnv, codes: list[str]) -> list:
-    async def main() -> list:
-        observations = [await env.reset()]
-        steps = []
-        for code in codes:
-            result = await env.step(reply(code))
-            steps.append(result)
-            if result.done:
-                break
-            observations.append(result.observation)
-        return [observations, steps]
-
-    return asyncio.run(main())
 
 
 def test_episode_observations_rewards_and_stop(square: Problem, sandbox: LocalSandbox) -> None:
@@ -70,29 +51,6 @@ def test_episode_observations_rewards_and_stop(square: Problem, sandbox: LocalSa
     assert HIDDEN_MARK not in shown
     assert env.trajectory is not None and env.trajectory.status == "solved"
     assert [s.kind for s in env.trajectory.steps] == ["generate", "repair"]
-
-
-@pytest.mark.parametrize(
-    ("mode", "expected"),
-    [
-        ("final", [0.0, 0.0, 1.0]),
-        ("per_turn", [0.0, 0.5, 1.0]),
-        ("improvement", [0.0, 0.5, 0.5]),
-        ("discounted", [0.0, 0.0, 0.81]),
-    ],
-)
-def test_reward_modes(square: Problem, sandbox: LocalSandbox, mode: str, expected: list[float]) -> None:
-    config = EnvConfig(max_turns=3, rewards=EnvRewards(mode=mode, discount=0.9))  # type: ignore[arg-type]
-    _, steps = run_episode(RepairEnv(square, sandbox=sandbox, config=config), [WRONG, HALF, RIGHT])
-    assert [s.reward for s in steps] == pytest.approx(expected)
-
-
-def test_constraint_score_is_a_dense_term(square: Problem, sandbox: LocalSandbox) -> None:
-    config = EnvConfig(max_turns=2, rewards=EnvRewards(mode="final", constraint_weight=0.5))
-    _, steps = run_episode(RepairEnv(square, sandbox=sandbox, config=config), [WRONG, RIGHT])
-    wrong_score = steps[0].info["critique"].score
-    assert 0.0 < wrong_score < 1.0
-    assert [s.reward for s in steps] == pytest.approx([0.5 * wrong_score, 1.0 + 0.5])
 
 
 def test_max_turns_truncates_and_final_reward_uses_the_best_attempt(
@@ -152,19 +110,6 @@ def test_many_episodes_in_flight_share_one_sandbox(square: Problem, tmp_path: Pa
     assert result.rows["train"] == 8 and HIDDEN_MARK not in (tmp_path / "sft.jsonl").read_text()
 
 
-def test_sync_wrapper_and_misuse(square: Problem, sandbox: LocalSandbox) -> None:
-    env = SyncRepairEnv(RepairEnv(square, sandbox=sandbox))
-    with pytest.raises(UserError, match="reset"):
-        env.step("anything")
-    assert env.reset() == first_observation(square)
-    env.reset()  # a second reset ends the running episode cleanly
-    result = env.step(reply(RIGHT))
-    assert result.done and result.stop_reason == "solved"
-    env.close()
-    with pytest.raises(UserError, match="reward mode"):
-        EnvRewards(mode="sparse")  # type: ignore[arg-type]
-
-
 def test_bad_actions_are_errors_of_the_step_and_the_episode_goes_on(
     square: Problem, sandbox: LocalSandbox
 ) -> None:
@@ -195,14 +140,4 @@ def test_an_oversize_action_is_refused_as_such_not_run(square: Problem, sandbox:
     assert result.info["critique"].feedback  # the critic says what is missing: no code of it ran
     shown = str(result.new_messages)
     assert "not run" in shown and f"{MAX_ACTION_CHARS:,}" in shown and "# padding" not in shown
-    env.close()
-
-
-def test_a_gym_reset_index_out_of_range_says_so(square: Problem, sandbox: LocalSandbox) -> None:
-    from codemend.env import GymRepairEnv
-
-    env = GymRepairEnv([square], sandbox=sandbox)
-    for index in (5, -1, "0", True):
-        with pytest.raises(UserError, match="the index must be an int from 0 to 0"):
-            env.reset(options={"index": index})
     env.close()
