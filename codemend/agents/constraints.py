@@ -38,24 +38,31 @@ class ImportPolicy:
 
     @classmethod
     def named(cls, name: str) -> ImportPolicy:
+        """The preset called ``name`` (``default``: nothing forbidden, or ``strict``); ``UserError``
+        naming the presets for any other name."""
         presets = {"default": cls(), "strict": cls.strict()}
         if name not in presets:
             raise UserError(f"unknown import policy {name!r}; expected one of {sorted(presets)}")
         return presets[name]
 
     def blocks(self, dotted: str) -> bool:
+        """Whether ``dotted`` (``os.path.join``) or one of its parent names (``os``, ``os.path``) matches
+        a forbidden pattern."""
         parts = dotted.split(".")
         prefixes = (".".join(parts[: i + 1]) for i in range(len(parts)))
         return any(fnmatch.fnmatchcase(p, pat) for p in prefixes for pat in self.forbidden)
 
 
 def visible_results(report: TestReport) -> list[TestResult]:
+    """The results of ``report``'s visible tests, in order: all the critic may read."""
     return [r for r in report.results if r.visibility == "visible"]
 
 
 def check_constraints(
     problem: Problem, code: str, report: TestReport, policy: ImportPolicy
 ) -> list[Constraint]:
+    """Every constraint, in order: parses, entry point, imports, one per visible test, resources;
+    each satisfied or not, with its evidence."""
     tree, parses = _parses(code)
     constraints = [parses, _entry_point(problem, tree), _imports(tree, policy)]
     constraints.extend(_tests(report))

@@ -46,4 +46,5 @@ class Executor:
 
 
 def make_executor(sandbox: Sandbox) -> Executor:
+    """The executor agent running candidates in ``sandbox``."""
     return Executor(sandbox=sandbox)

@@ -16,6 +16,8 @@ TRACEBACK_LINES = 8
 
 
 def feedback_text(problem: Problem, constraints: list[Constraint], report: TestReport) -> str:
+    """The feedback a repair prompt shows: why the code does not parse, or its structural faults and
+    up to ``MAX_FAILURES`` failing visible tests, then how many visible tests pass."""
     by_name = {c.name: c for c in constraints if c.name != "tests"}
     parses = by_name["parses"]
     if not parses.satisfied:

@@ -40,10 +40,13 @@ class Generator:
     history: History = "latest"
 
     def first_messages(self, problem: Problem) -> list[Message]:
+        """The first attempt's prompt: the generate template rendered for ``problem``."""
         text = self.generate_prompt.render(**prompt_values(problem))
         return [Message(role="user", content=text)]
 
     def repair_messages(self, problem: Problem, previous: StepRecord, feedback: str) -> list[Message]:
+        """The repair template rendered for ``previous``'s code and ``feedback``; with ``history="full"``
+        after the whole conversation so far, otherwise alone."""
         values = prompt_values(problem) | {"code": (previous.code or "").rstrip(), "feedback": feedback}
         request = Message(role="user", content=self.repair_prompt.render(**values))
         return self._continued(previous, request)

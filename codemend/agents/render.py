@@ -14,12 +14,14 @@ def task_text(problem: Problem) -> str:
 
 
 def target_text(problem: Problem) -> str:
+    """What the model must write, in words: the entry-point function, or a stdin/stdout program."""
     if problem.entry_point is None:
         return "a complete program that reads standard input and writes standard output"
     return f"a function named `{problem.entry_point}`"
 
 
 def visible_tests_text(problem: Problem) -> str:
+    """The visible tests as the prompts show them: asserts as written, I/O tests as a comment each."""
     lines = []
     for test in problem.visible_tests():
         if isinstance(test, IOTest):

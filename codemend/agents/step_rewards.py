@@ -28,6 +28,8 @@ REWARDS: dict[str, RewardFn] = {"pass_fraction": pass_fraction, "constraint_scor
 
 
 def reward_function(reward: str | RewardFn) -> RewardFn:
+    """The step reward ``reward`` names (a key of ``REWARDS``), or ``reward`` itself when it is a
+    function; ``UserError`` for an unknown name."""
     if callable(reward):
         return reward
     if reward not in REWARDS:
@@ -36,4 +38,5 @@ def reward_function(reward: str | RewardFn) -> RewardFn:
 
 
 def reward_components(report: TestReport | None, critique: Critique | None) -> dict[str, float]:
+    """Every named reward of ``REWARDS`` for this step, by name."""
     return {name: fn(report, critique) for name, fn in REWARDS.items()}
