@@ -73,6 +73,8 @@ def _problem(record: dict[str, Any], name: str, line: int) -> Problem | None:
 
 
 def load_apps(path: str | Path) -> list[Problem]:
+    """The problems of an APPS JSON Lines file; problems without tests are skipped (and counted in
+    the log), a malformed record raises ``ProblemFileError`` naming its line."""
     name = str(path)
     problems = []
     skipped = 0

@@ -134,6 +134,8 @@ def budgets_for(pools: Sequence[Pool]) -> tuple[float, float, list[int]]:
 
 
 def samples_needed(pools: Sequence[Pool], budget: int) -> int:
+    """The ``--samples`` every problem needs for its first attempts alone to spend ``budget`` tokens
+    (the most any one problem needs, at its mean first-attempt cost)."""
     return max(math.ceil(budget * len(p.costs) / max(1, sum(c[0] for c in p.costs))) for p in pools)
 
 

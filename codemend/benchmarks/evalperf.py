@@ -70,6 +70,8 @@ def own_fields(record: dict[str, Any], used: set[str]) -> dict[str, Any]:
 
 
 def load_evalperf(path: str | Path) -> list[Problem]:
+    """The problems of an EvalPerf JSON Lines file, timed against their slowest reference solution;
+    a malformed record raises ``ProblemFileError`` naming its line and field."""
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):

@@ -51,6 +51,9 @@ def _test(entry: str, args: list[Any], atol: float) -> str:
 
 
 def load_evalplus(path: str | Path, flavour: Literal["humaneval+", "mbpp+"]) -> list[Problem]:
+    """The problems of a HumanEval+ or MBPP+ JSON Lines file: each base and plus input a hidden test
+    against the canonical solution, visible the docstring's examples (HumanEval+) or the first input
+    (MBPP+); a malformed record raises ``ProblemFileError``."""
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):

@@ -89,6 +89,8 @@ class HiddenJudge:
             self._cache[(problem_id, code)] = future
 
     async def passes(self, problem_id: str, code: str) -> bool:
+        """Whether ``code`` passes problem ``problem_id``'s hidden tests, run once per distinct code;
+        ``InfrastructureError`` when the sandbox fails (not cached: the next call runs it again)."""
         key = (problem_id, code)
         if key not in self._cache:
             self._cache[key] = asyncio.ensure_future(self._run(self.problems[problem_id], code))
@@ -104,6 +106,8 @@ class HiddenJudge:
         return report.passed
 
     async def judge(self, trajectory: TrajectoryRecord) -> HiddenVerdicts:
+        """Every step's hidden verdict, the answer's by round, and for a speed run each round's
+        measurement on the hidden workload; an infrastructure failure is the verdicts' ``error``."""
         pid, tid = trajectory.problem.id, trajectory.trajectory_id
         try:
             verdicts = await asyncio.gather(*(self._maybe(pid, s.code) for s in trajectory.steps))
@@ -174,6 +178,7 @@ class HiddenLog:
         self.path = run_dir / HIDDEN_FILE
 
     def read(self) -> dict[str, HiddenVerdicts]:
+        """The latest verdicts of each trajectory in the log; a line cut short by a kill is skipped."""
         found: dict[str, HiddenVerdicts] = {}
         if not self.path.is_file():
             return found
@@ -186,6 +191,7 @@ class HiddenLog:
         return found
 
     def append(self, verdicts: HiddenVerdicts) -> None:
+        """Append one trajectory's verdicts as a line (after a line a kill cut short, on a fresh one)."""
         data = (verdicts.model_dump_json() + "\n").encode()
         with self.path.open("ab+") as fh:
             if fh.seek(0, 2) > 0:

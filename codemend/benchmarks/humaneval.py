@@ -105,6 +105,8 @@ def docstring_asserts(prompt: str, entry_point: str) -> list[str]:
 
 
 def to_problem(record: dict[str, Any]) -> Problem:
+    """A HumanEval record as a problem: its docstring's examples visible, its ``check`` asserts
+    hidden."""
     entry = record["entry_point"]
     hidden = split_check(record["test"], entry)
     visible = [AssertTest(code=c, visibility="visible") for c in docstring_asserts(record["prompt"], entry)]
@@ -119,4 +121,5 @@ def to_problem(record: dict[str, Any]) -> Problem:
 
 
 def load_humaneval() -> list[Problem]:
+    """The 164 HumanEval problems, from the copy shipped with codemend."""
     return [to_problem(r) for r in raw_records()]

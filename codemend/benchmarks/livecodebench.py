@@ -83,6 +83,8 @@ def _metadata(record: dict[str, Any], path: str, line: int) -> dict[str, Any]:
 
 
 def load_livecodebench(path: str | Path) -> list[Problem]:
+    """The problems of a LiveCodeBench JSON Lines file: public test cases visible, public and private
+    ones hidden; a malformed record raises ``ProblemFileError`` naming its line and field."""
     name = str(path)
     problems = []
     for line, record in iter_jsonl(path):

@@ -63,7 +63,11 @@ class Solved(BaseModel):
 
 
 class TrajectoryBackend(Protocol):
-    async def solve(self, job: TrajectoryJob) -> Solved: ...
+    """Where the batch runner's trajectories run when not in its own process (``codemend.cluster``)."""
+
+    async def solve(self, job: TrajectoryJob) -> Solved:
+        """Run ``job``'s repair loop and score its answers on the hidden tests; nothing is stored."""
+        ...
 
     async def judge(
         self,
@@ -73,10 +77,15 @@ class TrajectoryBackend(Protocol):
         rounds: int,
         feedback_tests: FeedbackTests,
         objective: Correctness | Speed,
-    ) -> HiddenVerdicts: ...
+    ) -> HiddenVerdicts:
+        """Score a stored trajectory's answers on ``problem``'s hidden tests: one a kill left
+        unscored, or scored with an error or (a speed run) without its measurements."""
+        ...
 
 
 def job_for(spec: BenchSpec, problem: Problem, sample: int, run_id: str) -> TrajectoryJob:
+    """The job for ``sample`` of ``problem`` in run ``run_id``: the loop's view, sampling and seed as
+    ``spec`` gives them."""
     return TrajectoryJob(
         problem=problem,
         view=feedback_view(problem, spec.feedback_tests),

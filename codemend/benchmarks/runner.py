@@ -113,6 +113,7 @@ def read_spec(run_dir: Path) -> tuple[str, BenchSpec]:
 
 
 def run_record(run_id: str, spec: BenchSpec, deps: BenchDeps) -> RunRecord:
+    """The run's record for the store: model and endpoints, prompt hashes and the spec's settings."""
     critic = deps.critic_llm if spec.critic != "tests" else None
     return RunRecord(
         run_id=run_id,

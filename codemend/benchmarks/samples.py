@@ -30,6 +30,8 @@ class Sample:
 
 
 def read_samples(path: Path, known: set[str]) -> list[Sample]:
+    """The samples of a JSON Lines file (``task_id`` and ``completion`` each); ``ProblemFileError``
+    naming the line for a missing field or a task not in ``known``."""
     samples = []
     for number, record in iter_jsonl(path):
         task_id = field(record, "task_id", str, str(path), number)

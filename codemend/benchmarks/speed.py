@@ -46,10 +46,12 @@ class SpeedSummary:
 
     @property
     def opt_rate(self) -> float:
+        """%Opt at the last round (0 when nothing was scored)."""
         return self.opt_rate_by_round[max(self.opt_rate_by_round)] if self.opt_rate_by_round else 0.0
 
     @property
     def mean_speedup(self) -> float:
+        """The mean credited speedup at the last round (1.0 when nothing was scored)."""
         by_round = self.mean_speedup_by_round
         return by_round[max(by_round)] if by_round else 1.0
 
@@ -120,6 +122,8 @@ def summarise_speed(
 
 
 def speed_lines(s: SpeedSummary) -> list[str]:
+    """The speed summary as the bench prints it: %Opt, mean speedup, the measurements made, and a
+    warning for measurements on visible inputs or without per-candidate namespaces."""
     methods = ", ".join(f"{name} x{count}" for name, count in s.methods.items()) or "none"
     lines = [
         f"speed: %Opt {100 * s.opt_rate:.1f}% (correct and significantly >= 1.1x faster), mean speedup "
@@ -144,6 +148,8 @@ def speed_lines(s: SpeedSummary) -> list[str]:
 
 
 def speed_table(s: SpeedSummary) -> list[str]:
+    """The report's speed tables as Markdown lines: %Opt and mean speedup by round, then best
+    speedup@k and %Opt@k for each k up to the samples per problem."""
     rows = ["| round | %Opt | mean speedup | correct |", "|---|---|---|---|"]
     for r in sorted(s.opt_rate_by_round):
         rows.append(
