@@ -34,6 +34,8 @@ _STYLE = {
 
 
 def render(report: TestReport, console: Console) -> None:
+    """Print ``report`` to ``console``: one table row per test, then its stdout and stderr where
+    not empty."""
     table = Table(title=f"{report.n_passed}/{len(report.results)} passed", title_justify="left")
     for col in ("#", "kind", "visibility", "status", "call / detail", "expected", "actual", "s"):
         table.add_column(col, overflow="fold")

@@ -24,6 +24,7 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def die(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with ``code``."""
     stderr.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
     sys.exit(code)
 
@@ -69,6 +70,7 @@ def sandbox_options(func: _F) -> _F:
 
 
 def sandbox_settings(backend: str | None, image: str | None) -> SandboxSettings:
+    """The configured sandbox settings with ``--sandbox`` and ``--image`` applied where given."""
     update = {k: v for k, v in (("backend", backend), ("docker_image", image)) if v is not None}
     return get_settings().sandbox.model_copy(update=update)
 
@@ -107,6 +109,7 @@ class FiniteRange(click.FloatRange):
     name = "finite float range"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number click's ``FloatRange`` accepts, refusing NaN and infinities."""
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)

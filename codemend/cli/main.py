@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def load_command(name: str) -> click.Command:
+    """Import and return the click command ``name`` (a key of ``COMMANDS``) from its module."""
     module, _, attribute = COMMANDS[name][0].partition(":")
     command = getattr(importlib.import_module(module), attribute)
     if not isinstance(command, click.Command):
@@ -44,9 +45,11 @@ class LazyGroup(click.Group):
     """A group whose commands are imported when they are invoked (or asked for their help)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, sorted, without importing any of them."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, imported now; None for a name that is not one."""
         return load_command(cmd_name) if cmd_name in COMMANDS else None
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -62,6 +65,7 @@ class LazyGroup(click.Group):
             _fail("interrupted", EXIT_INTERRUPTED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help's command list, from ``COMMANDS``' one-line summaries (no command imported)."""
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)

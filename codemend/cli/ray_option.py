@@ -13,6 +13,7 @@ _BARE = "\0bare"
 
 
 def ray_option(func: _F) -> _F:
+    """Add ``--ray [ADDRESS]`` to a command; read its value with ``ray_address``."""
     return click.option(
         "--ray",
         "ray",

@@ -47,6 +47,7 @@ class Timings:
         return 1000 * sum(values) / len(values) if values else 0.0
 
     def overhead_ms(self) -> float:
+        """The mean of round trip minus time on the runner, in ms: what Ray, the wire and the driver add."""
         return self._mean_ms([a - b for a, b in zip(self.round_trip_s, self.runner_s, strict=True)])
 
     def split_ms(self) -> dict[str, float]:
@@ -70,9 +71,12 @@ class RayTrajectories:
                 fh.write(json.dumps(entry) + "\n")
 
     def lost(self, node_id: str, why: str) -> None:
+        """Append a lost runner's node and why to ``cluster.jsonl`` (the pool's ``on_loss`` hook)."""
         self._log({"lost_node": node_id, "error": why})
 
     async def solve(self, job: TrajectoryJob) -> Solved:
+        """Run ``job`` on the least loaded runner (retried elsewhere if its runner is lost); where it
+        ran and how long it took are timed and appended to ``cluster.jsonl``."""
         started, sent = time.perf_counter(), time.time()
         text = await self.pool.call("trajectory", job.model_dump_json(), retry_infra=True)
         received, arrived = time.perf_counter(), time.time()
@@ -103,6 +107,7 @@ class RayTrajectories:
         feedback_tests: FeedbackTests,
         objective: Correctness | Speed,
     ) -> HiddenVerdicts:
+        """Score a stored trajectory's answers on a runner's sandbox, as ``HiddenJudge.judge`` does."""
         text = await self.pool.call(
             "judge",
             problem.model_dump_json(),

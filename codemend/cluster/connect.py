@@ -98,5 +98,7 @@ def _stderr_to(file: IO[str]) -> Iterator[None]:
 
 
 def disconnect() -> None:
+    """Disconnect this process from the cluster; Ray's driver echoes the cluster's messages again
+    (``connect`` turned that off)."""
     ray.shutdown()
     ray_worker._worker_logs_enabled = True

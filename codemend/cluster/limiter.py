@@ -53,6 +53,8 @@ class EndpointLimiter:
         return min(self._leases.values()) - now if self._leases else None
 
     async def acquire(self, limit: int, lease_s: float) -> int:
+        """Wait until fewer than ``limit`` leases are out, then take one for ``lease_s`` seconds;
+        its token (for ``renew`` and ``release``)."""
         changed = self._condition()
         async with changed:
             while True:
@@ -75,17 +77,20 @@ class EndpointLimiter:
         return True
 
     async def release(self, token: int) -> None:
+        """Return the lease ``token`` (one already expired: nothing happens) and wake the waiters."""
         changed = self._condition()
         async with changed:
             self._leases.pop(token, None)
             changed.notify_all()
 
     async def in_flight(self) -> int:
+        """The leases out now, expired ones dropped."""
         self._expire()
         return len(self._leases)
 
 
 def limiter_name(base_url: str) -> str:
+    """The Ray actor name of ``base_url``'s limiter (from a hash of the URL: one actor per endpoint)."""
     return "codemend-endpoint-" + hashlib.sha256(base_url.encode()).hexdigest()[:16]
 
 
@@ -117,6 +122,8 @@ class LimitedClient(LLMClient):
     async def chat(
         self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
     ) -> ChatResult:
+        """``LLMClient.chat`` holding a lease of the endpoint's limiter, renewed while the request and
+        its retries run; ``InfrastructureError`` when the limiter cannot be reached."""
         try:
             token = await self.limiter.acquire.remote(self.settings.max_concurrency, LEASE_S)
         except RayError as exc:

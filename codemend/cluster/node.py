@@ -43,6 +43,7 @@ class RunnerConfig:
 
 
 def node_id() -> str:
+    """The Ray node id of the node this process runs on."""
     return str(ray.get_runtime_context().get_node_id())
 
 
@@ -157,6 +158,7 @@ class NodeRunner:
         return list(await asyncio.gather(*(asyncio.to_thread(one, *item) for item in items)))
 
     async def close(self) -> None:
+        """Close the model clients and the node's sandbox pool."""
         await self._stack.aclose()
         if self._sandbox is not None:
             await asyncio.to_thread(self._sandbox.close)

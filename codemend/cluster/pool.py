@@ -102,6 +102,7 @@ class RunnerPool:
 
     @property
     def nodes(self) -> list[str]:
+        """The node ids of the live runners, one per runner."""
         return [r.node_id for r in self.live]
 
     async def _pick(self) -> _Runner:

@@ -84,6 +84,8 @@ class ClusterSandbox(Sandbox):
         *,
         cost: CostMethod = "cpu",
     ) -> TestReport:
+        """Run ``tests`` (default: all the problem's) on one of the cluster's runners; blocking, and safe
+        to call from several threads."""
         selected = problem if tests is None else problem.model_copy(update={"tests": list(tests)})
         (text,) = self._call("run_tests", [(selected.model_dump_json(), code)], cost)
         return TestReport.model_validate_json(text)
@@ -94,6 +96,8 @@ class ClusterSandbox(Sandbox):
         return float(score)
 
     def close(self) -> None:
+        """Stop the sandbox's event loop; the driver's copy also ends the runners, and disconnects
+        this process if ``connect`` connected it."""
         if self._loop.is_closed():
             return
         if self._owner:
