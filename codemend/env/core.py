@@ -85,10 +85,12 @@ class EnvStep:
 
     @property
     def truncated(self) -> bool:
+        """The episode was cut short (a ``TRUNCATING_STOPS`` reason: turns, budget or context used up)."""
         return self.stop_reason in TRUNCATING_STOPS
 
     @property
     def terminated(self) -> bool:
+        """The episode ended on its own (solved, no progress, an error), not cut short."""
         return self.done and not self.truncated
 
 

@@ -50,6 +50,8 @@ class GymRepairEnv:
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ChatMessages, dict[str, Any]]:
+        """Start an episode on ``options["index"]``'s problem (default: one drawn at random, ``seed``
+        reseeding the draw); the first observation and ``{"problem_id", "index"}``."""
         if seed is not None:
             self._rng.seed(seed)
         index = (options or {}).get("index")
@@ -76,12 +78,15 @@ class GymRepairEnv:
         return self._env.reset(), {"problem_id": problem.id, "index": index}
 
     def step(self, action: str) -> tuple[ChatMessages, float, bool, bool, dict[str, Any]]:
+        """Gymnasium's ``(observation, reward, terminated, truncated, info)`` for the policy's reply;
+        ``UserError`` before ``reset``."""
         if self._env is None:
             raise UserError("step() needs reset() first")
         result = self._env.step(action)
         return result.observation, result.reward, result.terminated, result.truncated, result.info
 
     def close(self) -> None:
+        """End the running episode, if any."""
         if self._env is not None:
             self._env.close()
             self._env = None

@@ -46,6 +46,8 @@ class PolicyChannel:
     async def chat(
         self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
     ) -> ChatResult:
+        """Queue the prompt in ``pending`` and wait for the policy's reply (the action given to
+        ``step``); ``ContextLengthExceeded`` when ``fits`` says the prompt does not fit."""
         prompt = list(messages)
         if self.fits is not None and not self.fits(prompt):
             raise ContextLengthExceeded("the prompt does not fit the policy's context")

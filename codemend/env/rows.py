@@ -24,4 +24,5 @@ def problem_from_row(row: Mapping[str, Any]) -> Problem:
 
 
 def ground_truth(problem: Problem) -> str:
+    """``problem`` as a row's ``ground_truth`` string, which ``problem_from_row`` reads back."""
     return to_ground_truth(problem)

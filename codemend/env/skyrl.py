@@ -89,6 +89,7 @@ class SkyRLRepairEnv(BaseTextEnv):
 
     @property
     def problem(self) -> Problem | None:
+        """The row's problem; None until ``init``, or when the row names none."""
         return self.episode.problem
 
     def init(self, prompt: ChatMessages) -> tuple[ChatMessages, dict[str, Any]]:
@@ -101,6 +102,8 @@ class SkyRLRepairEnv(BaseTextEnv):
         return first, {"problem_id": self.problem.id}
 
     def step(self, action: Any) -> dict[str, Any]:
+        """One turn for the policy's reply, in SkyRL's step output: the new messages, reward, done
+        and the step's info as metadata."""
         self.turns += 1
         result = run_sync(self.episode.step(action))
         return {
@@ -120,6 +123,7 @@ class SkyRLRepairEnv(BaseTextEnv):
         }
 
     def close(self) -> None:
+        """End the running episode, if any."""
         run_sync(self.episode.aclose())
 
 

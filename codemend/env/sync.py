@@ -42,10 +42,13 @@ class SyncRepairEnv:
         self.env = env
 
     def reset(self) -> ChatMessages:
+        """``RepairEnv.reset``, blocking: the first observation."""
         return run_sync(self.env.reset())
 
     def step(self, action: str) -> EnvStep:
+        """``RepairEnv.step``, blocking."""
         return run_sync(self.env.step(action))
 
     def close(self) -> None:
+        """``RepairEnv.aclose``, blocking."""
         run_sync(self.env.aclose())

@@ -70,10 +70,13 @@ class TokenChat:
         self.tokenizer = tokenizer
 
     def render(self, messages: ChatMessages, generation: bool) -> str:
+        """``messages`` in the tokenizer's chat template, as text; ``generation`` adds the assistant's
+        opening."""
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=generation, tokenize=False)
         return str(text)
 
     def ids(self, text: str) -> list[int]:
+        """The token ids of ``text``, with no special tokens added."""
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def between(self, before: ChatMessages, reply: str, ended: bool, after: ChatMessages) -> list[int]:

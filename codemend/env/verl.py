@@ -80,6 +80,8 @@ class RepairAgentLoop(AgentLoopBase):
         self.response_length = int(self.rollout_config.response_length)
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
+        """One episode for verl's dataset row (``kwargs``); a row that names no problem, or an episode
+        stopped by a user error, is a failed output with the error rather than an exception."""
         try:
             problem = problem_from_row(kwargs)
         except UserError as exc:

@@ -87,6 +87,9 @@ async def _draft(
 
 
 async def generate(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    """Node: the first attempt, as ``current``. With ``--objective speed`` and a reference solution,
+    the reference is checked on its visible tests and workload (a failure stops the run) and the
+    model is asked for a faster version of it."""
     ctx = runtime.context
     if ctx.objective.measures:
         return await _speed_generate(ctx, state)
@@ -118,6 +121,8 @@ async def _speed_generate(ctx: RepairContext, state: RepairState) -> Update:
 
 
 async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    """Node: the next attempt from the last critiqued step's feedback; a correct step in a speed run
+    asks for a faster version instead."""
     ctx = runtime.context
     previous = state["steps"][-1]
     assert previous.critique is not None, "repair follows a critiqued step"
@@ -130,6 +135,8 @@ async def repair(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
 
 
 async def execute(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    """Node: ``current`` on the visible tests, and in a speed run measured (or made the baseline);
+    an infrastructure or problem error stops the run."""
     ctx = runtime.context
     step = state.get("current")
     assert step is not None, "execute follows a draft"
@@ -147,6 +154,8 @@ async def execute(state: RepairState, runtime: Runtime[RepairContext]) -> Update
 
 
 async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Update:
+    """Node: the critic's verdict and the step's rewards; the step joins ``steps`` and the stop
+    reason, if any, is decided."""
     ctx = runtime.context
     step = state.get("current")
     assert step is not None and step.report is not None, "critique follows an execution"

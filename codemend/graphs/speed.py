@@ -26,10 +26,12 @@ def _speed(ctx: RepairContext) -> Speed:
 
 
 def opening_note(ctx: RepairContext, *, reference: bool) -> str:
+    """The note that opens an optimisation: what the baseline is and how cost is measured."""
     return baseline_note(ctx.problem, reference=reference, method=_speed(ctx).cost)
 
 
 def baseline_label(state: RepairState) -> str:
+    """How feedback names the baseline: the reference solution, or the step that became it."""
     step = state.get("baseline_step")
     return "the reference solution" if step is None else f"the first passing solution (step {step})"
 
@@ -51,6 +53,7 @@ async def measure(ctx: RepairContext, state: RepairState, step: StepRecord) -> U
 
 
 def is_baseline(state: RepairState, step: StepRecord) -> bool:
+    """Whether ``step`` is the run's baseline (its first passing solution)."""
     return state.get("baseline_step") == step.index
 
 
