@@ -49,6 +49,7 @@ class TestResult(BaseModel):
 
     @property
     def passed(self) -> bool:
+        """Whether the status is ``passed``."""
         return self.status == "passed"
 
 
@@ -85,13 +86,16 @@ class TestReport(BaseModel):
 
     @property
     def n_passed(self) -> int:
+        """How many tests passed."""
         return sum(r.passed for r in self.results)
 
     @property
     def fraction_passed(self) -> float:
+        """The fraction of tests that passed (0.0 when none ran)."""
         return self.n_passed / len(self.results) if self.results else 0.0
 
     def counts(self) -> dict[str, int]:
+        """How many tests ended with each status, by status."""
         tally: dict[str, int] = {}
         for r in self.results:
             tally[r.status] = tally.get(r.status, 0) + 1

@@ -138,6 +138,8 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """The settings ``environ`` gives (``CODEMEND_*``, the critic's ``CODEMEND_CRITIC_*`` falling back on
+        the generator's); ``UserError`` naming each variable with a malformed value."""
         env = {k: v for k, v in environ.items() if v.strip()}
         generator = _read_llm(env, "CODEMEND_", fallback={})
         fallback = generator.model_dump(exclude_unset=True)

@@ -99,6 +99,8 @@ class SolveResult(BaseModel):
 
     @classmethod
     def from_trajectory(cls, trajectory: TrajectoryRecord, problem_error: str | None = None) -> SolveResult:
+        """The result of a finished ``trajectory``: its answer, whether it solved the problem, its
+        repair rounds and stop reason."""
         return cls(
             code=trajectory.final_code,
             passed=trajectory.status == "solved",
@@ -110,12 +112,15 @@ class SolveResult(BaseModel):
 
     @property
     def steps(self) -> list[StepRecord]:
+        """The trajectory's steps, in order."""
         return self.trajectory.steps
 
 
 def make_problem(
     prompt: str, tests: Sequence[str | AssertTest | IOTest], entry_point: str | None, *, id: str = "prompt"
 ) -> Problem:
+    """A problem from a prompt and its tests (strings are asserts); ``UserError`` when they do not
+    make a valid problem."""
     items = [AssertTest(code=t) if isinstance(t, str) else t for t in tests]
     try:
         return Problem(id=id, prompt=prompt, entry_point=entry_point, tests=items)

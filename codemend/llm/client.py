@@ -115,6 +115,7 @@ class LLMClient:
             raise translate(exc) from exc
 
     async def aclose(self) -> None:
+        """Close the client's HTTP connections."""
         await self._sdk.close()
 
     async def __aenter__(self) -> Self:

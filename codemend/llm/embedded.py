@@ -65,6 +65,8 @@ def server_command(settings: EmbeddedSettings, *, host: str, port: int) -> list[
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on now (the OS's choice; free until someone
+    takes it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -107,6 +109,7 @@ class EmbeddedServer:
 
     @property
     def base_url(self) -> str:
+        """The server's OpenAI-compatible endpoint, ``http://HOST:PORT/v1``."""
         return f"http://{self.host}:{self.port}/v1"
 
     @property
@@ -116,6 +119,7 @@ class EmbeddedServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server (its watchdog) was started and has not exited."""
         return self._proc is not None and self._proc.poll() is None
 
     @property
@@ -124,6 +128,8 @@ class EmbeddedServer:
         return None if self._proc is None else self._proc.pid
 
     def start(self) -> None:
+        """Start llama.cpp's server under the watchdog (on a free port if ``port`` is 0) and wait until
+        it answers; ``EmbeddedServerError`` with its log's tail if it exits or does not answer in time."""
         if self.port == 0:
             self.port = free_port(self.host)
         command = server_command(self.settings, host=self.host, port=self.port)
@@ -194,12 +200,15 @@ class EmbeddedServer:
         return f"embedded model server on {self.host}:{self.port} {what}{why}{log}; last lines:\n{tail}"
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        """The last ``lines`` lines of the server's log (empty when there is none)."""
         if self._log_path is None or not self._log_path.exists():
             return ""
         text = self._log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and remove its directory, unless
+        ``keep_log``."""
         proc, self._proc = self._proc, None
         if proc is not None:
             stop_process(proc)

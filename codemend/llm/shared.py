@@ -81,6 +81,7 @@ class SharedServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server is up: polled when this process started it, else its owner's PID is alive."""
         if self._server is not None:  # our child: polling it also reaps it
             return self._server.running
         return _alive(self.owner_pid)

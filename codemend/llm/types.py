@@ -67,14 +67,17 @@ class ChatResult:
 
     @property
     def text(self) -> str:
+        """The first choice's text."""
         return self.choices[0].text
 
     @property
     def texts(self) -> list[str]:
+        """Every choice's text, in order."""
         return [choice.text for choice in self.choices]
 
     @property
     def finish_reason(self) -> str | None:
+        """The first choice's finish reason (``stop``, ``length``...), if the endpoint gave one."""
         return self.choices[0].finish_reason
 
 
@@ -87,4 +90,7 @@ class ChatModel(Protocol):
 
     async def chat(
         self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
-    ) -> ChatResult: ...
+    ) -> ChatResult:
+        """One chat completion of ``messages`` by ``model`` (default: ``self.model``); a failure to
+        get one is an ``InfrastructureError``."""
+        ...

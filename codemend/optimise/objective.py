@@ -45,21 +45,27 @@ class Correctness(BaseModel):
 
     @property
     def measures(self) -> bool:
+        """False: a correctness run measures no cost."""
         return False
 
     def step_reward(self, step: StepRecord, tests_reward: float) -> float:
+        """The test reward, unchanged."""
         return tests_reward
 
     def final_reward(self, step: StepRecord, tests_reward: float | None, hidden_ok: bool) -> float | None:
+        """The test reward (on the hidden tests), unchanged."""
         return tests_reward
 
     def solved(self, step: StepRecord) -> bool:
+        """Stop once the step passes its visible tests."""
         return visible_solved(step)
 
     def answer_index(self, steps: Sequence[StepRecord]) -> int | None:
+        """The step that passes the visible tests, else the best rewarded (``best_visible_index``)."""
         return best_visible_index(steps)
 
     def describe(self) -> str:
+        """The objective in words, for the bench's header: ``correctness``."""
         return "correctness"
 
 
@@ -89,6 +95,7 @@ class Speed(BaseModel):
 
     @property
     def measures(self) -> bool:
+        """True: candidates' costs are measured against the baseline."""
         return True
 
     def correct(self, step: StepRecord) -> bool:
@@ -127,6 +134,7 @@ class Speed(BaseModel):
         return max(ranked, key=lambda s: (credit(s), s.index)).index
 
     def describe(self) -> str:
+        """The objective in words, for the bench's header: how cost is measured."""
         if self.cost == "instructions":
             return "speed (instructions counted under valgrind, one run each)"
         return f"speed (CPU time, {self.repetitions} paired runs each, alpha {self.alpha:g})"

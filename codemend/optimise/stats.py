@@ -71,6 +71,8 @@ def mann_whitney(x: Sequence[float], y: Sequence[float]) -> UTest:
 
 
 def median(values: Sequence[float]) -> float:
+    """The median of ``values`` (the mean of the two middle ones for an even count); ``values``
+    must not be empty."""
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -78,6 +78,7 @@ SEED_BITS = 31
 
 
 def fresh_seed() -> int:
+    """A random seed for a generated input (``SEED_BITS`` bits, from the OS's randomness)."""
     return secrets.randbits(SEED_BITS)
 
 
@@ -96,6 +97,7 @@ class Workload:
 
 
 def short(text: str, limit: int = 80) -> str:
+    """``text`` on one line, whitespace collapsed, cut to ``limit`` characters with ``...``."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -156,6 +158,8 @@ class WorkloadCache:
     def fixed(
         self, sandbox: Sandbox, problem: Problem, baseline: str, hidden: bool
     ) -> list[AssertTest | IOTest]:
+        """Tests for ``problem``'s fixed hidden (or visible) performance inputs, each expecting
+        ``baseline``'s output there; ``ProblemError`` when the baseline gives no usable output."""
         key = (problem.id, problem.model_dump_json(), baseline, hidden)
         with self._lock:
             found = self._fixed.get(key)

@@ -26,6 +26,7 @@ _FORMAT = "one JSON object per line, or one JSON array of objects"
 
 
 def read_text(path: str | Path) -> str:
+    """The UTF-8 text of ``path``; ``ProblemFileError`` when it cannot be read or decoded."""
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

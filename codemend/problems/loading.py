@@ -47,6 +47,8 @@ def iter_problems(path: str | Path) -> Iterator[Problem]:
 
 
 def load_problems(path: str | Path) -> list[Problem]:
+    """Every problem of the file at ``path`` (see ``iter_problems``); ``ProblemFileError`` for a
+    malformed one or an id used twice."""
     problems = list(iter_problems(path))
     seen: set[str] = set()
     for p in problems:

@@ -203,7 +203,9 @@ class Problem(BaseModel):
         return _compiled(code, "test setup code") if code else code
 
     def visible_tests(self) -> list[AssertTest | IOTest]:
+        """The tests the repair loop may run and show the model, in order."""
         return [t for t in self.tests if t.visibility == "visible"]
 
     def hidden_tests(self) -> list[AssertTest | IOTest]:
+        """The tests that only score the answers, never shown to the model, in order."""
         return [t for t in self.tests if t.visibility == "hidden"]

@@ -45,6 +45,7 @@ class PromptTemplate:
 
     @property
     def sha256(self) -> str:
+        """The SHA-256 of the template's text (stored with each run, to tell prompts apart)."""
         return hashlib.sha256(self.text.encode()).hexdigest()
 
     def render(self, **values: str) -> str:
@@ -115,4 +116,5 @@ class Prompts:
         )
 
     def hashes(self) -> dict[str, str]:
+        """Each template's ``sha256``, by kind."""
         return {t.kind: t.sha256 for t in (self.generate, self.repair, self.critique, self.optimise)}
