@@ -91,6 +91,7 @@ class ChatModel(Protocol):
     async def chat(
         self, messages: Sequence[ChatInput], *, model: str | None = None, **params: Unpack[SamplingParams]
     ) -> ChatResult:
-        """One chat completion of ``messages`` by ``model`` (default: ``self.model``); a failure to
-        get one is an ``InfrastructureError``."""
+        """One chat completion of ``messages`` by ``model`` (default: ``self.model``);
+        ``ContextLengthExceeded`` for a prompt that does not fit, ``InfrastructureError`` for a
+        model that cannot answer."""
         ...
