@@ -95,6 +95,7 @@ class Sandbox(ABC):
         *,
         cost: CostMethod = "cpu",
     ) -> TestReport:
+        """``run`` in a worker thread, for async callers; same arguments, same report and errors."""
         return await asyncio.to_thread(functools.partial(self.run, problem, code, tests, cost=cost))
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources

@@ -32,6 +32,7 @@ def find_bwrap() -> str | None:
 
 
 def python_binary() -> str:
+    """The real path of this Python's executable (symlinks resolved), as the sandbox runs it."""
     return os.path.realpath(sys.executable)
 
 
@@ -106,6 +107,9 @@ def bwrap_command(
     allow_site_packages: bool,
     extra: Sequence[str] = (),
 ) -> list[str]:
+    """The bubblewrap command that starts a supervisor with ``config``: fresh IPC, PID, network and
+    UTS namespaces, no capabilities (as root, the few it needs to run jobs under their uids), a
+    clean environment, a read-only allow-list of the file system and a ``tmpfs_mb`` /tmp."""
     isolation = [
         "--unshare-ipc",
         "--unshare-pid",

@@ -138,9 +138,11 @@ class ContainerWorker(Worker):
         self._raw.sendall(data)
 
     def stderr_tail(self) -> str:
+        """What the container wrote on stderr (the supervisor's complaints), decoded."""
         return self._stderr.decode("utf-8", "replace")
 
     def stop(self) -> None:
+        """Close the attach socket and remove the container (idempotent)."""
         for closable in (self._raw, self._sock):
             with contextlib.suppress(Exception):
                 if closable is not None:
@@ -196,6 +198,8 @@ class DockerSandbox(PooledSandbox):
         self._finalizer: weakref.finalize | None = None
 
     def cost_unavailable(self, cost: CostMethod) -> str | None:
+        """None for ``cpu``; for ``instructions``, why this backend cannot count them (its image has
+        no valgrind)."""
         if cost == "cpu":
             return None
         return "the docker sandbox cannot count instructions (its image has no valgrind): use the local one"
@@ -258,9 +262,11 @@ class DockerSandbox(PooledSandbox):
         return worker
 
     def container_ids(self) -> list[str]:
+        """The ids of the running workers' containers, in slot order (empty before ``start()``)."""
         return [w.container_id for w in self._all if isinstance(w, ContainerWorker) and w.container_id]
 
     def close(self) -> None:
+        """Stop every worker, removing its container, and close the Docker client."""
         super().close()
         if self._client is not None:
             self._client.close()

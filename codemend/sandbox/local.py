@@ -69,12 +69,14 @@ class ProcessWorker(Worker):
             view = view[os.write(fd, view) :]
 
     def stderr_tail(self, size: int = 2000) -> str:
+        """The last ``size`` bytes the supervisor wrote on stderr, decoded."""
         if self.errlog is None or self.errlog.closed:
             return ""
         self.errlog.seek(0)
         return self.errlog.read()[-size:].decode("utf-8", "replace")
 
     def stop(self) -> None:
+        """Close the supervisor's stdin, give it 2 s to exit, then SIGKILL its process group (idempotent)."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
@@ -194,6 +196,7 @@ class LocalSandbox(PooledSandbox):
         return worker
 
     def close(self) -> None:
+        """Stop every worker and remove the workers' directory (rlimits only); ``start()`` may follow."""
         super().close()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -114,9 +114,12 @@ class Worker(ABC):
         """Stop the supervisor and release everything it holds."""
 
     def stderr_tail(self) -> str:
+        """What the supervisor said on its error stream lately, for error messages (here: nothing)."""
         return ""
 
     def start(self, timeout: float) -> wire.Hello:
+        """Start the supervisor and wait ``timeout`` seconds for its hello; ``SandboxUnavailable``
+        (with its stderr) when none comes."""
         self._open()
         try:
             hello = self._read(time.monotonic() + timeout)
@@ -129,6 +132,8 @@ class Worker(ABC):
         return cast(wire.Hello, hello)
 
     def request(self, job: wire.Job, timeout: float) -> wire.Reply | wire.Failure:
+        """Send ``job`` and wait ``timeout`` seconds for its reply; ``WorkerLost`` when the stream fails
+        or no reply comes in time."""
         body = json.dumps(job, separators=(",", ":")).encode()
         try:
             self._send(len(body).to_bytes(4, "big") + body)
@@ -224,6 +229,7 @@ class PooledSandbox(Sandbox):
                 self._idle.put(w)
 
     def close(self) -> None:
+        """Stop every worker; the next run starts fresh ones."""
         with self._lock:
             for w in self._all:
                 w.stop()
@@ -258,6 +264,9 @@ class PooledSandbox(Sandbox):
         *,
         cost: CostMethod = "cpu",
     ) -> TestReport:
+        """Run ``tests`` (default: all the problem's) against ``code`` on an idle worker, starting the
+        pool first if needed; ``UserError`` for a ``cost`` it cannot measure, ``InfrastructureError``
+        when the supervisor fails (a lost worker is replaced and the job tried once more)."""
         selected = list(problem.tests if tests is None else tests)
         self.start()
         why = self.cost_unavailable(cost)

@@ -18,6 +18,8 @@ else:  # inside the sandbox, started as a script
 
 
 def main() -> None:
+    """A counted candidate's entry under valgrind: close valgrind's log descriptor, then serve calls
+    (``serve``) or run the program (otherwise)."""
     os.close(counting.LOG_FD)
     if sys.argv[1] == "serve":
         candidate.serve()

@@ -49,6 +49,7 @@ def launcher(path: str) -> str:
 
 
 def tool_dirs(path: str) -> list[str]:
+    """Where valgrind's tools lie for the valgrind at ``path``: its prefix's ``libexec`` and ``lib``."""
     prefix = os.path.dirname(os.path.dirname(os.path.realpath(path)))
     return [os.path.join(prefix, sub, "valgrind") for sub in ("libexec", "lib")]
 
@@ -86,6 +87,8 @@ def environment(env: dict[str, str], cwd: str) -> dict[str, str]:
 
 
 def argv(valgrind: str, python: str, script: str, mode: str) -> list[str]:
+    """The command that runs ``script`` in ``mode`` under ``python``, counted by valgrind, its log on
+    ``LOG_FD``."""
     return [launcher(valgrind), *OPTIONS, f"--log-fd={LOG_FD}", python, "-S", "-s", "-B", script, mode]
 
 
@@ -96,6 +99,7 @@ class Log:
         self.head, self.tail = bytearray(), bytearray()
 
     def feed(self, chunk: bytes) -> None:
+        """Keep the first and the last ``KEEP`` bytes of what valgrind wrote."""
         room = KEEP - len(self.head)
         if room > 0:
             self.head += chunk[:room]
@@ -128,4 +132,5 @@ class Log:
         return int(summary.group(1).replace(b",", b"")) if summary else None
 
     def text(self) -> str:
+        """The log's head, decoded and cut to 2000 characters, for error messages."""
         return bytes(self.head).decode("utf-8", "replace")[:2000]

@@ -40,6 +40,7 @@ _OPS: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def short(value: object, limit: int = REPR_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a type name when ``repr`` itself raises)."""
     try:
         text = repr(value)
     except Exception:
@@ -92,6 +93,7 @@ class Proxies:
         self.reset()
 
     def reset(self) -> None:
+        """Forget what the previous test called, returned and raised."""
         self.last_call: str | None = None
         self.last_result: object = None
         self.has_result = False
@@ -99,6 +101,7 @@ class Proxies:
         self.poison: dict | None = None
 
     def make(self, name: str):  # type: ignore[no-untyped-def]
+        """A function named ``name`` that calls the candidate's ``name`` through ``call``."""
         def proxy(*args: object, **kwargs: object) -> object:
             return self.call(name, args, kwargs)
 
@@ -106,6 +109,9 @@ class Proxies:
         return proxy
 
     def call(self, name: str, args: tuple, kwargs: dict) -> object:
+        """Call the candidate's ``name`` in its process and return the result (or raise its
+        exception); ``NeedsChild`` for arguments the wire cannot carry, ``CandidateGone`` when the
+        candidate dies or breaks the protocol."""
         if self.dead:
             raise CandidateGone("the candidate process is gone")
         try:
@@ -162,6 +168,8 @@ class Proxies:
         raise CandidateGone(why)
 
     def run_in_child(self, setup: str, code: str) -> list:
+        """Send a whole test to run inside the candidate process (its arguments cannot cross the wire);
+        the candidate's raw reply, or ``CandidateGone``."""
         self.seq += 1
         try:
             wire.send_frame(CHANNEL, [wire.TEST, self.seq, setup, code])
@@ -245,6 +253,8 @@ def _from_info(status: str, info: list, **fields: object) -> dict:
 
 
 def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) -> dict:
+    """Run one assert test against the proxies in a fresh copy of ``base``; its verdict (status,
+    call, expected and actual values, exception) as a plain dict."""
     proxies.reset()
     called = {k for k, v in base.items() if getattr(v, "__name__", None) == k} | {"candidate"}
     try:

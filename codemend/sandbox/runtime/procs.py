@@ -49,6 +49,7 @@ def _check(result: int, what: str) -> None:
 
 
 def vm_size() -> int:
+    """This process's virtual memory size in bytes (0 where ``/proc`` does not say)."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmSize:"):
@@ -407,6 +408,8 @@ def _live(uids: list[int], exclude: int = 0) -> set[int]:
 
 
 def describe(status: int | None) -> str:
+    """How a process ended, in words, from its wait status (``was killed by SIGXCPU (CPU time
+    limit)``, ``exited with status 1``)."""
     if status is None:
         return "ended in an unknown way"
     if os.WIFSIGNALED(status):
@@ -424,16 +427,19 @@ class Capture:
         self.limit, self.data, self.total = limit, bytearray(), 0
 
     def feed(self, chunk: bytes) -> None:
+        """Keep what fits in ``limit``; count all of it."""
         self.total += len(chunk)
         room = self.limit - len(self.data)
         if room > 0:
             self.data += chunk[:room]
 
     def text(self) -> str:
+        """What was kept, decoded."""
         return self.data.decode("utf-8", "replace")
 
     @property
     def truncated(self) -> bool:
+        """Whether more arrived than was kept."""
         return self.total > len(self.data)
 
     def drain(self, fd: int) -> None:

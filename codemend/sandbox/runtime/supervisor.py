@@ -50,6 +50,7 @@ class Session:
         self.ctl_r = self.out_r = self.err_r = -1
 
     def restart_clock(self, now: float) -> None:
+        """Start timing the current test at ``now``: its deadline is ``now`` plus the time limit."""
         self.started, self.deadline = now, now + self.limit
 
     def on_control(self, chunk: bytes) -> bool:
@@ -137,6 +138,9 @@ class Supervisor:
                 return int(msg[1]), pidfds[0]
 
     def exit_status(self, pid: int, timeout: float = 5.0) -> int | None:
+        """Wait up to ``timeout`` seconds for the zygote to report ``pid``'s end: its wait status
+        (None if none came); its CPU time and instruction count are added to the run's, and a failed
+        count raises ``CountingFailed``."""
         end = time.monotonic() + timeout
         while pid not in self.exits and time.monotonic() < end:
             if select.select([self.zygote], [], [], max(0.0, end - time.monotonic()))[0]:
@@ -151,6 +155,7 @@ class Supervisor:
 
     # -- per-run resources ----------------------------------------------------------------
     def make_dir(self) -> str:
+        """A fresh run directory (names of one length), owned by the candidates' uid when there is one."""
         self.serial += 1
         # Of one length: a counted candidate's count must not depend on its directory's name.
         path = os.path.join(self.workdir, f"run-{os.getpid():07d}-{self.serial:012d}")
@@ -173,6 +178,8 @@ class Supervisor:
 
     # -- jobs -----------------------------------------------------------------------------
     def run(self, job: wire.Job) -> wire.Reply:
+        """Run a job: its assert tests in sessions (one after a crash goes on with the tests left),
+        then its I/O tests; the reply with every verdict and the captured output."""
         tests = job["tests"]
         results: list[wire.Verdict | None] = [None] * len(tests)
         self.run_cpu, self.run_count = 0.0, 0
@@ -337,6 +344,8 @@ def _frames(buf: bytearray) -> list:
 
 
 def main() -> None:
+    """The worker's entry: probe containment and counting, fork the zygote, say hello to the host,
+    then serve jobs from stdin until it closes."""
     config: wire.WorkerConfig = json.loads(sys.argv[1])
     procs.set_dumpable(False)  # inherited by the zygote; the harness sets it again itself
     uids = config.get("uids")

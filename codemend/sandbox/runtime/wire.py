@@ -193,6 +193,7 @@ class Unencodable(Exception):
 
 
 def send_frame(fd: int, obj: object) -> None:
+    """Write ``obj`` to ``fd`` as one length-prefixed JSON frame; ``FrameError`` past ``MAX_FRAME``."""
     data = json.dumps(obj, separators=(",", ":")).encode()
     if len(data) > MAX_FRAME:
         raise FrameError(f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
