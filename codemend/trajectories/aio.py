@@ -154,6 +154,7 @@ class AsyncTrajectoryStore:
 
     # -- writes ---------------------------------------------------------------------------
     async def start_run(self, run: RunRecord) -> str:
+        """As ``TrajectoryStore.start_run``, after the writes queued before it."""
         where = str(self.sync.path)
         result: str = await self._submit(lambda conn: _ops.insert_run(conn, run, where))
         return result
@@ -167,6 +168,8 @@ class AsyncTrajectoryStore:
         feedback_tests: FeedbackTests = "visible",
         started_at: datetime | None = None,
     ) -> str:
+        """As ``TrajectoryStore.start_trajectory``, after the writes queued before it; a restarted
+        trajectory forgets an earlier failure to store one of its steps."""
         where = str(self.sync.path)
 
         def job(conn: sqlite3.Connection) -> str:
@@ -205,22 +208,27 @@ class AsyncTrajectoryStore:
 
     # -- rare calls, in a worker thread, after the queued writes --------------------------
     async def add_trajectory(self, record: TrajectoryRecord) -> str:
+        """As ``TrajectoryStore.add_trajectory``, once the queued writes are committed."""
         await self.flush()
         return await asyncio.to_thread(self.sync.add_trajectory, record)
 
     async def resume_run(self, run_id: str) -> set[tuple[str, int]]:
+        """As ``TrajectoryStore.resume_run``, once the queued writes are committed."""
         await self.flush()
         return await asyncio.to_thread(self.sync.resume_run, run_id)
 
     async def finish_run(self, run_id: str, ended_at: datetime | None = None) -> None:
+        """As ``TrajectoryStore.finish_run``, once the queued writes are committed."""
         await self.flush()
         await asyncio.to_thread(self.sync.finish_run, run_id, ended_at)
 
     async def finished_pairs(self, run_id: str) -> set[tuple[str, int]]:
+        """As ``TrajectoryStore.finished_pairs``, once the queued writes are committed."""
         await self.flush()
         return await asyncio.to_thread(self.sync.finished_pairs, run_id)
 
     async def run(self, run_id: str) -> RunRecord:
+        """As ``TrajectoryStore.run``, once the queued writes are committed."""
         await self.flush()
         return await asyncio.to_thread(self.sync.run, run_id)
 
@@ -230,6 +238,7 @@ class AsyncTrajectoryStore:
         return await asyncio.to_thread(lambda: list(self.sync.trajectories(run_id)))
 
     async def discard_trajectory(self, trajectory_id: str) -> None:
+        """As ``TrajectoryStore.discard_trajectory``, once the queued writes are committed."""
         await self.flush()
         await asyncio.to_thread(self.sync.discard_trajectory, trajectory_id)
 

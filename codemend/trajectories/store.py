@@ -94,6 +94,7 @@ class TrajectoryStore:
             return self._connection().execute(sql, params).fetchall()
 
     def close(self) -> None:
+        """Close the connection (the store reopens it on its next use)."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -123,6 +124,7 @@ class TrajectoryStore:
         return self.finished_pairs(run_id)
 
     def finish_run(self, run_id: str, ended_at: datetime | None = None) -> None:
+        """Record the run's end (default: now); ``UserError`` for a run not in the store."""
         with self._write() as conn:
             done = conn.execute(
                 "UPDATE runs SET ended_at = ? WHERE run_id = ?",
@@ -132,10 +134,12 @@ class TrajectoryStore:
                 raise UserError(f"no run {run_id!r} in {self.path}")
 
     def runs(self) -> list[RunRecord]:
+        """Every run in the store, oldest first."""
         rows = self._query(f"SELECT {_sql.RUN_COLUMNS} FROM runs ORDER BY created_at, run_id")
         return [_sql.run_from_row(r) for r in rows]
 
     def run(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; ``UserError`` naming the latest runs when there is none."""
         rows = self._query(f"SELECT {_sql.RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             known = ", ".join(r.run_id for r in self.runs()[-5:]) or "none"
@@ -213,6 +217,7 @@ class TrajectoryStore:
         return results
 
     def discard_trajectory(self, trajectory_id: str) -> None:
+        """Delete a trajectory and its steps, finished or not (nothing if there is none)."""
         with self._write() as conn:
             conn.execute("DELETE FROM trajectories WHERE trajectory_id = ?", (trajectory_id,))
 
@@ -237,6 +242,7 @@ class TrajectoryStore:
             reader.close()
 
     def count_steps(self, run_id: str | None = None) -> int:
+        """How many steps are stored: in run ``run_id``, or in all runs."""
         if run_id is None:
             return int(self._query("SELECT COUNT(*) FROM steps")[0][0])
         sql = "SELECT COUNT(*) FROM steps JOIN trajectories USING (trajectory_id) WHERE run_id = ?"

@@ -41,6 +41,7 @@ def arrow_type(annotation: Any) -> pa.DataType:
 
 
 def arrow_schema(model: type[BaseModel]) -> pa.Schema:
+    """The Arrow schema of ``model``'s rows: one field per model field, in order."""
     return pa.schema([pa.field(n, arrow_type(f.annotation)) for n, f in model.model_fields.items()])
 
 

@@ -35,10 +35,12 @@ class State:
 
     @property
     def task_id(self) -> str:
+        """The trajectory's problem id."""
         return self.trajectory.problem.id
 
     @property
     def messages(self) -> list[Message]:
+        """The messages the step sent the model."""
         return self.step.messages
 
 
@@ -54,6 +56,7 @@ class Attempt:
 
     @property
     def task_id(self) -> str:
+        """The trajectory's problem id."""
         return self.state.task_id
 
 
@@ -78,6 +81,7 @@ def _texts(test: object) -> list[str]:
 
 
 def leaks(messages: list[Message], snippets: list[str]) -> bool:
+    """Whether any of ``messages`` contains one of ``snippets`` (texts of hidden tests)."""
     return any(s and s in m.content for m in messages for s in snippets)
 
 
@@ -131,13 +135,16 @@ def trajectory_reward(trajectory: TrajectoryRecord) -> float:
 
 
 def solved(trajectory: TrajectoryRecord) -> bool:
+    """Whether the trajectory's last step was tested and passed."""
     last = final_attempt(trajectory)
     return last is not None and last.passed
 
 
 def chat(messages: list[Message]) -> list[dict[str, str]]:
+    """``messages`` as chat dicts (``role``, ``content``)."""
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
 def assistant(text: str) -> list[dict[str, str]]:
+    """``text`` as a one-message assistant turn."""
     return [{"role": "assistant", "content": text}]

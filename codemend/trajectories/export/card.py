@@ -34,6 +34,7 @@ def is_dataset_dir(directory: Path) -> bool:
 
 
 def card_path(directory: Path, stem: str, dataset_dir: bool) -> Path:
+    """Where the dataset card goes: ``README.md`` in a dataset directory, else ``<stem>.README.md``."""
     return directory / ("README.md" if dataset_dir else f"{stem}.README.md")
 
 
@@ -55,6 +56,8 @@ def write_card(directory: Path, entry: dict[str, Any], *, dataset_dir: bool) -> 
 
 
 def render(entries: list[dict[str, Any]]) -> str:
+    """The dataset card of ``entries``: YAML front matter naming each config's files, features and
+    split sizes, then a section per config."""
     entries = sorted(entries, key=lambda e: e["config_name"])
     front = {
         "configs": [

@@ -38,6 +38,7 @@ class Built:
 
 # -- raw ------------------------------------------------------------------------------------
 def raw_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
+    """One ``raw`` row per trajectory, ranked by its reward."""
     rows = [
         Row(task_id=t.problem.id, data=raw_row(t), dedup_scope=t.trajectory_id, rank=trajectory_reward(t))
         for t in trajectories
@@ -46,6 +47,8 @@ def raw_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
 
 
 def raw_row(t: TrajectoryRecord) -> dict[str, Any]:
+    """The whole trajectory as a ``raw`` row: its outcome, rewards, tokens, problem and steps
+    (the problem and the hidden report as JSON strings)."""
     return RawRow(
         schema_version=t.schema_version,
         trajectory_id=t.trajectory_id,

@@ -163,6 +163,8 @@ def _error(t: TrajectoryRecord) -> Any:
 
 
 def eval_sample(t: TrajectoryRecord, model: str, by_round: Sequence[bool] | None = None) -> EvalSample:
+    """The trajectory as an Inspect ``EvalSample``: its conversation, the answer as output, the
+    hidden-test and reward scores (``by_round``: the hidden verdict of each round's answer)."""
     from inspect_ai.log import EvalSample
     from inspect_ai.model import ModelOutput, ModelUsage
 

@@ -79,6 +79,8 @@ def _row(pair: Pair, data: dict[str, object]) -> Row:
 
 
 def dpo_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
+    """One DPO row (``prompt``, ``chosen``, ``rejected``) per preference pair, with how many pairs
+    were withheld because their prompt showed hidden tests."""
     pairs, withheld = preference_pairs(trajectories)
     rows = []
     for pair in pairs:
@@ -94,6 +96,8 @@ def dpo_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
 
 
 def openai_dpo_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
+    """``dpo_rows`` in OpenAI's preference fine-tuning format (``input``, ``preferred_output``,
+    ``non_preferred_output``)."""
     pairs, withheld = preference_pairs(trajectories)
     rows = []
     for pair in pairs:
