@@ -57,42 +57,52 @@ class RunLayout:
 
     @property
     def store(self) -> Path:
+        """The trajectory store, ``trajectories.db``."""
         return self.root / STORE_FILE
 
     @property
     def checkpoints(self) -> Path:
+        """The graph checkpoints, ``checkpoints.sqlite`` (with ``--checkpoints``)."""
         return self.root / CHECKPOINT_FILE
 
     @property
     def hidden(self) -> Path:
+        """The hidden judge's verdicts, ``hidden.jsonl``."""
         return self.root / HIDDEN_FILE
 
     @property
     def samples(self) -> Path:
+        """The answers, ``samples.jsonl``."""
         return self.root / SAMPLES_FILE
 
     @property
     def summary(self) -> Path:
+        """The metrics, ``summary.json``."""
         return self.root / SUMMARY_FILE
 
     @property
     def report(self) -> Path:
+        """The report, ``report.md``."""
         return self.root / REPORT_FILE
 
     @property
     def plot(self) -> Path:
+        """The pass@k plot, ``passk_by_round.png``."""
         return self.root / PLOT_FILE
 
     @property
     def tokens_plot(self) -> Path:
+        """The equal-tokens plot, ``pass_at_tokens.png``."""
         return self.root / TOKENS_PLOT_FILE
 
     @property
     def cluster_log(self) -> Path:
+        """Where each trajectory ran with ``--ray``, ``cluster.jsonl``."""
         return self.root / CLUSTER_LOG
 
     @property
     def lock(self) -> Path:
+        """The lock held while a process uses the run dir, ``.codemend.lock``."""
         return self.root / LOCK_FILE
 
     def outputs(self) -> list[str]:

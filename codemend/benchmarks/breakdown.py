@@ -26,6 +26,7 @@ _ORDERS = (("introductory", "interview", "competition"), ("easy", "medium", "har
 
 
 def label(value: JsonValue) -> str:
+    """A metadata value as a group name: a string as it is, anything else as sorted JSON."""
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
@@ -66,6 +67,8 @@ def break_down(
     *,
     seed: int,
 ) -> Breakdown:
+    """Every metric per value of ``key``: each group's trajectories summarised by ``summarise``,
+    with a seed of its own."""
     named = groups_of(problems, key)
     by_id: Mapping[str, str] = {pid: name for name, ids in named.items() for pid in ids}
     groups: dict[str, BenchSummary] = {}

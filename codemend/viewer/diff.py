@@ -18,6 +18,8 @@ def diff_lines(before: str, after: str, context: int = 3) -> list[str]:
 
 
 def diff_html(before: str, after: str) -> str:
+    """A unified diff of ``before`` and ``after`` as a ``<pre>``, a line per change, with the counts
+    of added and removed lines (a note instead when the code is the same)."""
     lines = diff_lines(before, after)
     if not lines:
         return tag("p", "The code is the same as before.", class_="muted")

@@ -26,10 +26,12 @@ def attrs(**values: object) -> str:
 
 
 def tag(name: str, body: str = "", **values: object) -> str:
+    """The element ``<name ...>body</name>``; ``body`` is HTML already (escape text with ``e``)."""
     return f"<{name}{attrs(**values)}>{body}</{name}>"
 
 
 def pre(text: str | None, **values: object) -> str:
+    """A ``<pre>`` of ``text``, escaped (empty for None)."""
     return tag("pre", e(text or ""), **values)
 
 
@@ -46,6 +48,7 @@ def table(head: Iterable[str], rows: Iterable[Iterable[str]], **values: object) 
 
 
 def badge(text: str, kind: str) -> str:
+    """A small label: ``text`` in a span of class ``badge`` and ``kind``."""
     return tag("span", e(text), class_=f"badge {kind}")
 
 

@@ -36,6 +36,7 @@ class Row:
     infra_cause: str | None
 
     def data(self) -> dict[str, Any]:
+        """The row as the index page's script reads it (short keys: the data file is loaded whole)."""
         return {
             "id": self.problem_id,
             "s": self.sample,
@@ -53,6 +54,8 @@ class Row:
 
 
 def data_script(rows: Sequence[Row], rounds: int | None) -> str:
+    """The JavaScript of ``data/index.js``: every row and the run's rounds as
+    ``window.CODEMEND_INDEX``, safe inside a page."""
     payload = {"rounds": rounds, "rows": [r.data() for r in rows]}
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return "window.CODEMEND_INDEX = " + text.replace("</", "<\\/") + ";\n"
@@ -172,6 +175,8 @@ def _list_section(rows: Sequence[Row]) -> str:
 
 
 def index_html(source: RunSource, rows: Sequence[Row], plot: str | None) -> str:
+    """The run's index page: a warning when the loop saw the hidden tests, the summary and plot,
+    the trajectories stopped by infrastructure, the filterable problem list and the run's facts."""
     run = source.run
     leak = run.settings.get("feedback_tests") == "all"
     head = tag("h1", e(f"codemend run {run.run_id}"))

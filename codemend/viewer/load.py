@@ -31,10 +31,12 @@ class RunSource:
 
     @property
     def rounds(self) -> int | None:
+        """The run's repair rounds (``rounds`` in its settings); None when it did not record them."""
         value = self.run.settings.get("rounds")
         return value if isinstance(value, int) else None
 
     def trajectories(self) -> Iterator[TrajectoryRecord]:
+        """The run's finished trajectories, read from its store (read-only)."""
         with TrajectoryStore(self.store, read_only=True) as store:
             yield from store.trajectories(self.run.run_id)
 

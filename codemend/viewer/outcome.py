@@ -36,6 +36,8 @@ class Outcome:
 
 
 def classify(t: TrajectoryRecord, verdicts: HiddenVerdicts | None) -> Outcome:
+    """How ``t`` ended: infrastructure, solved or unsolved, and (with its hidden verdicts by round)
+    whether repair fixed or broke the first answer."""
     if t.status == "infrastructure_error":
         return Outcome(categories=("infra",), by_round=None, final=None, step_verdicts=None)
     if verdicts is not None and verdicts.error:

@@ -81,6 +81,8 @@ def _row(t: TrajectoryRecord, outcome: Outcome, href: str) -> Row:
 
 
 def build_site(source: RunSource, out: str | Path) -> Site:
+    """Write the static site of ``source`` into ``out``: a page per trajectory, the index, its data
+    and the assets; what was written (index path, pages, bytes)."""
     folder = Path(out)
     _prepare(folder)
     _copy_assets(folder)

@@ -146,6 +146,8 @@ def _final(t: TrajectoryRecord, answer: int | None) -> str:
 
 
 def trajectory_html(t: TrajectoryRecord, outcome: Outcome) -> str:
+    """One trajectory's page: its outcome, the task, every step (the answer's marked), the final
+    answer and the hidden-test panel."""
     answer = answer_index(t)
     visible = feedback_view(t.problem, t.feedback_tests).visible_tests()
     steps = "".join(
