@@ -107,7 +107,8 @@ class HiddenJudge:
 
     async def judge(self, trajectory: TrajectoryRecord) -> HiddenVerdicts:
         """Every step's hidden verdict, the answer's by round, and for a speed run each round's
-        measurement on the hidden workload; an infrastructure failure is the verdicts' ``error``."""
+        measurement on the hidden workload; an infrastructure failure (or a baseline that fails its
+        workload) is returned as the verdicts' ``error``, not raised."""
         pid, tid = trajectory.problem.id, trajectory.trajectory_id
         try:
             verdicts = await asyncio.gather(*(self._maybe(pid, s.code) for s in trajectory.steps))
