@@ -58,7 +58,9 @@ def test_summary_lines() -> None:
     assert honest[1] == (
         "Equal tokens: cannot tell, not enough data (no scored trajectory with token counts)."
     )
-    assert honest[2] == "Equal model calls (3): cannot tell, not enough data: needs --samples >= 3."
+    assert honest[2] == (
+        "Equal model calls (3 per problem): cannot tell, not enough data: needs --samples >= 3."
+    )
     leaked = summary_lines(BenchSpec(benchmark="humaneval", rounds=2, feedback_tests="all"), s)
     assert leaked[0] == LEAK_WARNING and leaked[1:] != [] and "ALL tests" in leaked[1]
 

@@ -55,3 +55,28 @@ def test_python_examples(code: str) -> None:
 def test_the_json_example_is_the_example_file() -> None:
     shown = [json.loads(b) for lang, b in BLOCKS if lang == "json"]
     assert json.loads((ROOT / "examples" / "square.json").read_text()) in shown
+
+
+def test_the_bench_report_shown_is_the_one_the_example_writes(tmp_path: Path) -> None:
+    """The known model's summary and tables in the Bench section are what
+    ``examples/known_model_bench.py`` writes today (wall time aside): seeded, so a change of the
+    report's format or statistics shows here, and the README is brought up to date with it."""
+    run_dir = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, "examples/known_model_bench.py", "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    def steady(text: str) -> list[str]:
+        return [re.sub(r"[\d.]+ s per solved", "T s per solved", line) for line in text.splitlines()]
+
+    shown = [body for lang, body in BLOCKS if lang == "text"]
+    summary = next(b for b in shown if b.startswith("jsonl: pass@1 "))
+    assert steady(out.stdout) == steady(summary)
+    report = (run_dir / "report.md").read_text()
+    tables = next(b for b in shown if b.startswith("| token budget |"))
+    assert all(line in report for line in tables.splitlines())

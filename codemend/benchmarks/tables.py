@@ -61,7 +61,7 @@ def equal_calls_verdict(s: BenchSummary) -> str:
     diff = s.repair_minus_resample
     if diff is None or not diff.known:
         why = diff.missing if diff is not None else "no scored problem"
-        return f"Equal model calls ({b}): cannot tell, {why}."
+        return f"Equal model calls ({b} per problem): cannot tell, {why}."
     return (
         f"At equal model calls ({b} per problem), {_winner(diff)}: repair pass@1 {fmt(s.repair_ci)}, "
         f"resampling pass@{b} {fmt(s.resample_ci)}; the difference {fmt(diff, signed=True)} "

@@ -1,7 +1,10 @@
 """``codemend bench NAME``: a whole benchmark through the repair loop, with honest pass@k by round.
 
-The summary goes to stdout, the progress bar to stderr; the run dir keeps the store,
-``samples.jsonl``, ``summary.json``, ``report.md`` and ``passk_by_round.png``. Exit 0 when the run
+The summary goes to stdout (its first lines: whether repair beats resampling at equal tokens and
+at equal model calls, with 95% intervals), the progress bar to stderr; the run dir keeps the
+store, ``samples.jsonl``, ``summary.json``, ``report.md``, ``passk_by_round.png`` and
+``pass_at_tokens.png``. ``--by KEY`` breaks every table down by a problem metadata key;
+``--released-after/--released-before`` select problems by release date, kept with the run. Exit 0 when the run
 completed (whatever it scored), 2 bad input, 3 infrastructure failure (the sandbox or the
 embedded model cannot start, or trajectories ended on an infrastructure error: resume with
 ``--resume --retry-errors``).
