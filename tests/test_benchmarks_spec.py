@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from codemend.benchmarks.spec import (
     default_temperature,
     evaluation_tests,
     feedback_view,
+    released,
     sample_seed,
     sampling_for,
     select,
@@ -67,3 +69,22 @@ def test_every_sample_has_its_own_stable_seed() -> None:
     sampling = sampling_for(spec, "HumanEval/0", 1)
     assert sampling == {"temperature": 0.8, "seed": sample_seed(spec, "HumanEval/0", 1), "max_tokens": 300}
     assert default_temperature(1) == 0.2 and default_temperature(5) == 0.8
+
+
+def _released(pid: str, day: str | None) -> Problem:
+    return Problem(id=pid, prompt="", metadata={"release_date": day} if day else {})
+
+
+def test_a_date_window_excludes_its_days_and_problems_without_a_date() -> None:
+    problems = [_released("a", "2024-01-31"), _released("b", "2024-02-01T00:00:00"), _released("c", None)]
+    problems.append(_released("d", "2024-03-01"))
+    after = date(2024, 1, 31)
+    assert [p.id for p in released(problems, after=after, before=None)] == ["b", "d"]
+    assert [p.id for p in released(problems, after=after, before=date(2024, 3, 1))] == ["b"]
+    assert released(problems, after=None, before=None) == problems  # no window: every problem
+    with pytest.raises(UserError, match=r"no problem was released after 2024-03-01 \(their release dates"):
+        released(problems, after=date(2024, 3, 1), before=None)
+    with pytest.raises(UserError, match="problem x: release_date 'soon' is not a date"):
+        released([_released("x", "soon")], after=after, before=None)
+    with pytest.raises(ValueError, match="empty date window"):
+        BenchSpec(benchmark="livecodebench", released_after=after, released_before=date(2024, 2, 1))
