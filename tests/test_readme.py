@@ -57,6 +57,7 @@ def test_the_json_example_is_the_example_file() -> None:
     assert json.loads((ROOT / "examples" / "square.json").read_text()) in shown
 
 
+@pytest.mark.slow
 def test_the_bench_report_shown_is_the_one_the_example_writes(tmp_path: Path) -> None:
     """The known model's summary and tables in the Bench section are what
     ``examples/known_model_bench.py`` writes today (wall time aside): seeded, so a change of the
