@@ -126,6 +126,21 @@ def test_os_exit_during_a_call_is_a_crash_and_later_tests_still_run(sandbox: Poo
     assert report.results[0].call == "f(2)"
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nos.fork()\ndef f(x):\n    return x * x\n",
+        "import os\ndef f(x):\n    os.fork()\n    return x * x\n",
+    ],
+    ids=["at import", "in the call"],
+)
+def test_a_candidate_that_forks_gets_the_same_verdicts_every_run(sandbox: PooledSandbox, code: str) -> None:
+    """Issue 26: the forked copy answered on the channel too, and which test "crashed" (a
+    malformed reply) changed from run to run; now only the candidate itself answers."""
+    verdicts = [statuses(run(sandbox, code)) for _ in range(5)]
+    assert verdicts == [["passed", "passed"]] * 5
+
+
 def test_thread_that_exits_the_process_is_a_crash(sandbox: PooledSandbox) -> None:
     code = """
     import os, threading, time

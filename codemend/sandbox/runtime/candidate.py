@@ -9,6 +9,7 @@ import builtins
 import contextlib
 import io
 import linecache
+import os
 import sys
 import traceback
 import types
@@ -101,8 +102,21 @@ def _flush() -> None:
             stream.flush()
 
 
+def _mute_channel() -> None:
+    """In a process the solution forks: it is not the candidate, so it never speaks on the channel
+    (its writes go nowhere, its reads end at once) and the verdicts cannot depend on which of the
+    two processes answers first."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, CHANNEL)
+        os.close(null)
+    except OSError:
+        os._exit(70)
+
+
 def serve() -> None:
     """Assertion mode: load the solution, then answer calls until the channel closes."""
+    os.register_at_fork(after_in_child=_mute_channel)
     code = wire.recv_frame(CHANNEL)
     if not isinstance(code, str):
         return
@@ -129,6 +143,7 @@ def serve() -> None:
 
 def run_program() -> None:
     """Program mode: run the code as ``__main__`` on fd 0/1/2; report how it ended on fd 3."""
+    os.register_at_fork(after_in_child=_mute_channel)
     code = wire.recv_frame(CHANNEL)
     if not isinstance(code, str):
         return
