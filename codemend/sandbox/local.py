@@ -16,6 +16,8 @@ import logging
 import os
 import subprocess
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Literal
 
 from codemend.errors import SandboxUnavailable
@@ -27,6 +29,22 @@ from codemend.sandbox.report import Isolation
 log = logging.getLogger(__name__)
 _warned = False
 _MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(**popen: object) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` from one long-lived thread of this process. A worker dies with the
+    thread that started it (bubblewrap's --die-with-parent and the supervisor's parent-death
+    signal follow the *thread*): started from a thread that then ends (``asyncio.to_thread``, a
+    trainer's reward thread), every worker of a pool would be killed under it."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codemend-sandbox-spawner")
+    return _spawner.submit(lambda: subprocess.Popen(**popen)).result()  # type: ignore[call-overload]
 
 
 class ProcessWorker(Worker):
@@ -41,8 +59,8 @@ class ProcessWorker(Worker):
     def _open(self) -> None:
         self.errlog = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         try:
-            self.proc = subprocess.Popen(
-                self.argv,
+            self.proc = _spawn(
+                args=self.argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errlog,
