@@ -471,3 +471,18 @@ def test_counting_where_bubblewrap_is_missing() -> None:
             assert why.endswith("here") or "not contained" in why, why
             with pytest.raises(UserError, match=re.escape(why)):
                 sb.run(problem, _loop(10), cost="instructions")
+
+
+def test_workers_outlive_the_thread_that_started_them() -> None:
+    """A pool started from a thread that then ends (asyncio.to_thread, a trainer's reward thread)
+    kept no worker: bubblewrap's --die-with-parent follows the thread that forked it."""
+    with LocalSandbox(workers=1) as sb:
+        starter = threading.Thread(target=sb.start)
+        starter.start()
+        starter.join()
+        (pid,) = sb.worker_pids()
+        time.sleep(0.3)  # what a dying parent thread would take to reach the worker
+        with open(f"/proc/{pid}/status") as status:
+            state = next(line for line in status if line.startswith("State:")).split()[1]
+        assert state != "Z", "the worker died with the thread that started it"
+        assert sb.worker_pids() == [pid]
