@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -80,8 +81,11 @@ def comparable(run_dir: Path) -> dict[str, Any]:
     return {"summary": strip(summary), "samples": strip(samples)}
 
 
-def trajectory_counts(db: Path) -> dict[str, int]:
-    """Rows per (problem, sample), unfinished ones included: a duplicate would show as 2."""
+def trajectory_counts(db: Path) -> dict[str, int] | None:
+    """Rows per (problem, sample), unfinished ones included: a duplicate would show as 2; None
+    when the run left no store (its exit code and stderr, recorded beside, say why)."""
+    if not db.is_file():
+        return None
     with contextlib.closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             "SELECT problem_id || '#' || sample_index, COUNT(*), SUM(finished) FROM trajectories GROUP BY 1"
@@ -355,9 +359,18 @@ def local_vs_ray(limit: int = 8) -> dict[str, Any]:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port between Ray's worker ports (10002-19999) and the kernel's ephemeral range
+    (32768 and up), where Ray's own components bind at random: a port taken from the ephemeral
+    range could be bound by one of them before `ray start` binds it (its Ray Client server then
+    failed now and then, and with it the Ray Client bench)."""
+    for port in random.sample(range(20000, 30000), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 30000")
 
 
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` command of this Python, whatever PATH holds
