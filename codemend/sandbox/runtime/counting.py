@@ -105,15 +105,6 @@ class Log:
             self.head += chunk[:room]
         self.tail = (self.tail + chunk)[-KEEP:]
 
-    def drain(self, fd: int) -> None:
-        """Take what is left once valgrind is gone (nothing else holds the other end)."""
-        os.set_blocking(fd, False)
-        try:
-            while chunk := os.read(fd, 1 << 16):
-                self.feed(chunk)
-        except BlockingIOError:
-            pass
-
     def started(self) -> bool:
         """valgrind got as far as its banner, written before the client's first instruction."""
         return _BANNER.match(bytes(self.head)) is not None

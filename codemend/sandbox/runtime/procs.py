@@ -420,6 +420,16 @@ def describe(status: int | None) -> str:
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
 
 
+def drain(fd: int, feed: Callable[[bytes], None]) -> None:
+    """Hand ``feed`` what is left in ``fd`` once its writers are gone (without blocking)."""
+    os.set_blocking(fd, False)
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            feed(chunk)
+    except BlockingIOError:
+        pass
+
+
 class Capture:
     """Keeps the first ``limit`` bytes of a stream, counts the rest."""
 
@@ -444,9 +454,4 @@ class Capture:
 
     def drain(self, fd: int) -> None:
         """Take what is left in the pipe ``fd`` once its writers are gone."""
-        os.set_blocking(fd, False)
-        try:
-            while chunk := os.read(fd, 1 << 16):
-                self.feed(chunk)
-        except BlockingIOError:
-            pass
+        drain(fd, self.feed)

@@ -55,7 +55,7 @@ class Child:
         count: int | None = None
         error: str | None = None
         if self.log_fd is not None:
-            self.log.drain(self.log_fd)
+            procs.drain(self.log_fd, self.log.feed)  # valgrind is gone: nothing else holds the other end
             os.close(self.log_fd)
             exited = os.WIFEXITED(status)  # a signal (a kill included) leaves no count
             if not self.log.started() and exited:
