@@ -164,8 +164,8 @@ class SpeedMeasurement(BaseModel):
         return 1.0
 
 
-SCHEMA_VERSION = 4  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements;
-# 4: a step's token ids and logprobs
+SCHEMA_VERSION = 5  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements;
+# 4: a step's token ids and logprobs; 5: the critic's signals (Critique.trace, .security, .structure)
 
 StepKind = Literal["generate", "repair"]
 StopReason = Literal[
@@ -197,6 +197,63 @@ class Constraint(_Record):
     evidence: str = ""
 
 
+class Signal(_Record):
+    """One of the critic's optional signals on one candidate. ``available`` False means it could
+    not be had (no analyser installed, no reference solution, the tracer was stopped), and
+    ``reason`` says why: never a crashed step, never a zero standing in for a missing value."""
+
+    available: bool
+    reason: str | None = Field(default=None, description="Why the signal is not available.")
+
+
+class TraceBlock(_Record):
+    """A run of consecutive lines of the candidate's own code (a basic block, LDB-style) as one
+    failing test executed it, with the values its variables held afterwards."""
+
+    first_line: int = Field(ge=1)
+    last_line: int = Field(ge=1)
+    function: str = Field(description="The function (or ``<module>``) the block belongs to.")
+    values: dict[str, str] = Field(
+        default_factory=dict, description="Variable name -> its value's repr, shortened (untrusted text)."
+    )
+
+
+class Trace(Signal):
+    """``--feedback trace``: the candidate's own execution of its first failing visible test,
+    gathered in the candidate's process (untrusted: feedback only, never a verdict)."""
+
+    test_index: int | None = Field(default=None, description="The visible test that was traced.")
+    blocks: list[TraceBlock] = Field(default_factory=list, description="The blocks shown, in order.")
+    omitted_blocks: int = Field(default=0, ge=0, description="Blocks left out to keep the budget.")
+    text: str = Field(default="", description="The trace as the repair prompt shows it.")
+
+
+class SecurityFinding(_Record):
+    """One finding of the static security analysis of the candidate."""
+
+    line: int | None = None
+    severity: Literal["low", "medium", "high"]
+    confidence: Literal["low", "medium", "high"] = "high"
+    rule: str = Field(description="The analyser's identifier for the check (e.g. bandit's B602).")
+    message: str
+
+
+class SecurityReport(Signal):
+    """``--constraints security``: what the analyser found in the candidate."""
+
+    analyser: str | None = Field(default=None, description="Name and version of the analyser.")
+    findings: list[SecurityFinding] = Field(default_factory=list)
+
+
+class StructureScore(Signal):
+    """Closeness of the candidate to the problem's reference solution (CodeBLEU's syntax and
+    data-flow components): a reward component, never a verdict, never shown to the model."""
+
+    syntax_match: float | None = Field(default=None, ge=0.0, le=1.0)
+    dataflow_match: float | None = Field(default=None, ge=0.0, le=1.0)
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
 class Critique(_Record):
     """The critic's verdict on one candidate: constraints, a score in [0, 1] and feedback text.
 
@@ -216,6 +273,13 @@ class Critique(_Record):
     llm_latency_s: float = 0.0
     llm_error: str | None = Field(
         default=None, description="Why the LLM critique is missing (its prompt did not fit the context)."
+    )
+    trace: Trace | None = Field(default=None, description="--feedback trace; None when not asked for.")
+    security: SecurityReport | None = Field(
+        default=None, description="--constraints security; None when not asked for."
+    )
+    structure: StructureScore | None = Field(
+        default=None, description="Closeness to the reference solution; None when not asked for."
     )
 
 

@@ -14,7 +14,13 @@ import pytest
 from trajectory_data import ADD, RUN_ID, SQUARE, T0, WRITER, run_record, writer_args
 
 from codemend.errors import UserError
-from codemend.records import Outcome
+from codemend.records import (
+    Outcome,
+    SecurityFinding,
+    SecurityReport,
+    StructureScore,
+    Trace,
+)
 from codemend.trajectories import (
     SCHEMA_VERSION,
     TrajectoryRecord,
@@ -203,7 +209,7 @@ def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
         assert [s.schema_version for s in back.steps] == [1] * len(records[0].steps)
         assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
     with sqlite3.connect(store_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> None:
@@ -304,4 +310,43 @@ def test_token_ids_and_logprobs_round_trip_and_a_schema_3_store_is_upgraded(
         store.add_trajectory(tokened)
         assert list(store.trajectories()) == [records[0], tokened]
     with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_schema_4_store_opens_and_its_critiques_have_no_signals(
+    tmp_path: Path, records: list[TrajectoryRecord]
+) -> None:
+    """Schema 5 added the critic's signals inside the critique: a schema-4 store's steps read with
+    none (not asked for), and a signal written now reads back whole."""
+    store_path = tmp_path / "v4.db"
+    with TrajectoryStore(store_path) as store:
+        store.start_run(run_record())
+        store.add_trajectory(records[0])
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("PRAGMA user_version = 4")
+        conn.execute("UPDATE steps SET schema_version = 4")
+    with TrajectoryStore(store_path) as store:
+        (back,) = store.trajectories()
+        critiques = [s.critique for s in back.steps if s.critique is not None]
+        assert critiques and all(c.trace is None and c.security is None for c in critiques)
+        assert all(c.structure is None for c in critiques)
+        signals = {
+            "trace": Trace(available=False, reason="the candidate crashed the tracer"),
+            "security": SecurityReport(
+                available=True,
+                analyser="bandit 1.8",
+                findings=[SecurityFinding(line=4, severity="high", rule="B602", message="shell=True")],
+            ),
+            "structure": StructureScore(available=True, syntax_match=0.5, dataflow_match=1.0, score=0.75),
+        }
+        steps = [
+            s.model_copy(update={"critique": s.critique.model_copy(update=signals)}) if s.critique else s
+            for s in records[1].steps
+        ]
+        signalled = records[1].model_copy(update={"steps": steps})
+        store.add_trajectory(signalled)
+        (again,) = [t for t in store.trajectories() if t.trajectory_id == signalled.trajectory_id]
+        assert again.steps == signalled.steps and again.steps[0].critique is not None
+        assert again.steps[0].critique.security == signals["security"]
+    with sqlite3.connect(store_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
