@@ -85,7 +85,7 @@ def score_reply(
     goal = as_objective(objective)
     if not isinstance(reply, str) or not reply.strip():
         return 0.0
-    code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt)
+    code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt, lang=problem.language)
     if not code.strip():
         return 0.0
     box = sandbox or shared_sandbox()

@@ -12,6 +12,7 @@ from codemend.prompts import Prompts, TemplateError, load_prompt, parse_template
 def test_codemend_templates_load_and_render() -> None:
     prompts = Prompts.load()
     values = {"task": "T", "target": "G", "tests": "assert f()", "entry_point": "f"}
+    values |= {"language": "Python", "fence": "python"}
     assert "assert f()" in prompts.generate.render(**values)
     repair = prompts.repair.render(**values, code="CODE", feedback="FEEDBACK")
     assert "CODE" in repair and "FEEDBACK" in repair
@@ -34,7 +35,7 @@ def test_stray_dollar_fails_at_load_and_double_dollar_is_a_dollar() -> None:
     with pytest.raises(TemplateError, match="invalid placeholder"):
         parse_template("generate", "$task costs $5")
     rendered = parse_template("generate", "$task costs $$5").render(
-        task="T", target="", tests="", entry_point=""
+        task="T", target="", tests="", entry_point="", language="", fence=""
     )
     assert rendered == "T costs $5"
 
@@ -44,7 +45,10 @@ def test_a_user_file_replaces_one_template(tmp_path: Path) -> None:
     path.write_text("Only: $task")
     prompts = Prompts.load(generate=path)
     assert prompts.generate.source == str(path)
-    assert prompts.generate.render(task="X", target="", tests="", entry_point="") == "Only: X"
+    assert (
+        prompts.generate.render(task="X", target="", tests="", entry_point="", language="", fence="")
+        == "Only: X"
+    )
     assert prompts.repair.source == "codemend/prompts/repair.md"
 
 

@@ -73,7 +73,12 @@ class Generator:
         started = datetime.now(UTC)
         sampling = self.sampling if kind == "generate" else (self.repair_sampling or self.sampling)
         result = await self.llm.chat(messages, **sampling)
-        code = extract_code(result.text, entry_point=problem.entry_point, prompt=problem.starter_code or None)
+        code = extract_code(
+            result.text,
+            entry_point=problem.entry_point,
+            prompt=problem.starter_code or None,
+            lang=problem.language,
+        )
         return StepRecord(
             index=index,
             kind=kind,

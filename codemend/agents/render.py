@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codemend.languages import language
 from codemend.problems import IOTest, Problem
 
 
@@ -10,22 +11,27 @@ def task_text(problem: Problem) -> str:
     starter = problem.starter_code.strip()
     if not starter or starter in problem.prompt:
         return problem.prompt.strip()
-    return f"{problem.prompt.strip()}\n\nStart from:\n\n```python\n{starter}\n```"
+    fence = language(problem.language).fence
+    return f"{problem.prompt.strip()}\n\nStart from:\n\n```{fence}\n{starter}\n```"
 
 
 def target_text(problem: Problem) -> str:
     """What the model must write, in words: the entry-point function, or a stdin/stdout program."""
     if problem.entry_point is None:
-        return "a complete program that reads standard input and writes standard output"
+        program = "a complete program that reads standard input and writes standard output"
+        if problem.language == "java":
+            return program.replace("program", "program (a public class with `main`)", 1)
+        return program
     return f"a function named `{problem.entry_point}`"
 
 
 def visible_tests_text(problem: Problem) -> str:
     """The visible tests as the prompts show them: asserts as written, I/O tests as a comment each."""
     lines = []
+    comment = "#" if problem.language == "python" else "//"
     for test in problem.visible_tests():
         if isinstance(test, IOTest):
-            lines.append(f"# stdin {test.stdin!r} -> stdout {test.expected_stdout!r}")
+            lines.append(f"{comment} stdin {test.stdin!r} -> stdout {test.expected_stdout!r}")
         else:
             lines.append(test.code.strip())
     return "\n".join(lines) or "# (no tests shown)"
@@ -38,4 +44,6 @@ def prompt_values(problem: Problem) -> dict[str, str]:
         "target": target_text(problem),
         "tests": visible_tests_text(problem),
         "entry_point": problem.entry_point or "",
+        "language": language(problem.language).display,
+        "fence": language(problem.language).fence,
     }

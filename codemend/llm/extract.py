@@ -1,4 +1,4 @@
-"""Turn a model's reply into a Python module the sandbox can run.
+"""Turn a model's reply into a module (Python) or a program (another language) the sandbox can run.
 
 ``extract_code`` is pure and never raises: a reply with no usable code comes back as whatever
 text is the best guess, and the tests then judge it (a bad reply is data, not an error).
@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass
 
 from codemend import pysource
+from codemend.languages import LanguageName, language
 
 _PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3", "pycon", "ipython"})
 _OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<tag>[\w+.-]*)")
@@ -28,8 +29,19 @@ class _Block:
     tag: str
 
 
-def extract_code(reply: str, entry_point: str | None = None, prompt: str | None = None) -> str:
+def extract_code(
+    reply: str,
+    entry_point: str | None = None,
+    prompt: str | None = None,
+    *,
+    lang: LanguageName = "python",
+) -> str:
     """The code in ``reply``, as a module that defines ``entry_point`` when it can.
+
+    Another language than Python (``lang``): the longest block tagged with that language's name
+    (```cpp, ```c++), else the longest untagged one, else the longest of any tag (a reply in
+    another language is then judged as written, and the critic says what it is written in);
+    a reply without fences is taken whole.
 
     Handles fenced blocks (```python, ```py, bare ```, cut off by ``max_tokens``), several
     blocks (the last one defining ``entry_point`` wins; imports and helpers it uses from the others
@@ -42,6 +54,8 @@ def extract_code(reply: str, entry_point: str | None = None, prompt: str | None 
     if not reply.strip():
         return ""
     blocks = _fenced_blocks(reply)
+    if lang != "python":
+        return _pick_program(blocks, lang) if blocks else reply.strip("\n") + "\n"
     code = _pick(blocks, entry_point) if blocks else _strip_prose(reply)
     if entry_point is not None:
         code = _drop_top_level_noise(code)
@@ -91,6 +105,12 @@ def _pick(blocks: list[_Block], entry_point: str | None) -> str:
     others = [_parseable_prefix(c) for i, c in enumerate(python) if i != chosen]
     helpers = _needed_from(others, main, skip=entry_point)
     return "\n\n".join([*helpers, main]) if helpers else main
+
+
+def _pick_program(blocks: list[_Block], lang: LanguageName) -> str:
+    tags = language(lang).tags
+    chosen = [b for b in blocks if b.tag in tags] or [b for b in blocks if not b.tag] or blocks
+    return max((b.code for b in chosen), key=len).strip("\n") + "\n"
 
 
 def _defines(code: str, name: str) -> bool:

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from codemend import pysource
+from codemend.languages import LanguageName, language
 from codemend.problems.check_split import split_check
 
 Visibility = Literal["visible", "hidden"]
@@ -107,7 +108,12 @@ class Problem(BaseModel):
         default=None, description="Function the tests call; None for stdin/stdout programs."
     )
     starter_code: str = ""
-    language: Literal["python"] = "python"
+    language: LanguageName = Field(
+        default="python",
+        description="What the code is written in: python, c, cpp, java, javascript or rust "
+        "(``codemend.languages`` has each one's toolchain); other languages than Python take "
+        "stdin/stdout tests.",
+    )
     time_limit_s: float = Field(default=5.0, gt=0, le=600, description="Per test, wall clock.")
     memory_limit_mb: int = Field(
         default=1024, gt=0, le=65536, description="Address space budget above the start-up use."
@@ -193,9 +199,24 @@ class Problem(BaseModel):
             raise ValueError(
                 "a performance input generator returns a call's arguments: it needs an entry_point"
             )
+        if self.language != "python":
+            self._program_tests_only()
         if self.entry_point is not None and not self.entry_point.isidentifier():
             raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
         return self
+
+    def _program_tests_only(self) -> None:
+        """Other languages than Python are judged on stdin/stdout tests (a driver calling a
+        function in the target language is not built yet): anything Python-only is an error."""
+        shown = language(self.language).display
+        if any(t.kind == "assert" for t in self.tests):
+            raise ValueError(
+                f"assertion tests are Python: a {shown} problem takes stdin/stdout tests (`io`) only"
+            )
+        if any(t.call is not None for t in self.perf_tests) or self.perf_generator is not None:
+            raise ValueError(f"performance calls are Python: a {shown} problem takes `stdin` inputs only")
+        if self.test_setup_code:
+            raise ValueError(f"test setup code is Python: a {shown} problem has none")
 
     @field_validator("test_setup_code")
     @classmethod

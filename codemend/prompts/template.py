@@ -18,7 +18,7 @@ from codemend.errors import UserError
 
 PromptKind = Literal["generate", "repair", "critique", "optimise"]
 
-_COMMON = frozenset({"task", "target", "tests", "entry_point"})
+_COMMON = frozenset({"task", "target", "tests", "entry_point", "language", "fence"})
 OFFERED: dict[PromptKind, frozenset[str]] = {
     "generate": _COMMON,
     "repair": _COMMON | {"code", "feedback"},
