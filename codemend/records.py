@@ -195,6 +195,11 @@ class Constraint(_Record):
     name: Literal["parses", "entry_point", "imports", "tests", "resources"] | str
     satisfied: bool
     evidence: str = ""
+    required: bool = Field(
+        default=False,
+        description="A step is not solved while this is unsatisfied, even when every visible test "
+        "passes (the security constraint of --constraints security).",
+    )
 
 
 class Signal(_Record):
@@ -324,7 +329,11 @@ class StepRecord(_Record):
 
 
 def visible_solved(step: StepRecord) -> bool:
-    """Every visible test passed (with none, every structural constraint the critic checked)."""
+    """Every visible test passed (with none, every structural constraint the critic checked), and
+    every ``required`` constraint holds (``--constraints security``: no high-severity finding)."""
+    required = step.critique.constraints if step.critique is not None else []
+    if any(c.required and not c.satisfied for c in required):
+        return False
     if step.report is not None and step.report.results:
         return step.report.passed
     return step.critique is not None and all(c.satisfied for c in step.critique.constraints)

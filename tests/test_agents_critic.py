@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from typing import Any
 
 import pytest
 from repair_helpers import HIDDEN_MARK, RIGHT, WRONG, sent_text
 from scripted_server import ScriptedServer, Status, ok
+from security_helpers import UNSAFE, needs_bandit
 
-from codemend.agents import CriticMode, Verdict, make_critic, repair_feedback
+from codemend.agents import (
+    CriticMode,
+    SecurityAnalyser,
+    Verdict,
+    make_critic,
+    repair_feedback,
+    reward_components,
+)
 from codemend.errors import UserError
 from codemend.llm import LLMClient, LLMSettings
+from codemend.optimise import Correctness
 from codemend.problems import Problem
+from codemend.records import StepRecord, TestReport, visible_solved
 from codemend.sandbox import LocalSandbox
 
 pytest_plugins = ["llm_fixtures", "repair_fixtures"]
@@ -98,3 +110,78 @@ def test_llm_modes_need_a_client_and_modes_are_checked() -> None:
         make_critic("llm")
     with pytest.raises(UserError, match="unknown critic mode 'oracle'"):
         make_critic("oracle")  # type: ignore[arg-type]
+
+
+def _verdict(problem: Problem, code: str, sandbox: LocalSandbox, **options: Any) -> Verdict:
+    report = sandbox.run(problem, code, problem.visible_tests())
+    return asyncio.run(make_critic("tests", **options)(problem, code, report))
+
+
+def _step(code: str, verdict: Verdict, report: TestReport) -> StepRecord:
+    critique = verdict.critique
+    return StepRecord(index=0, kind="generate", messages=[], code=code, report=report, critique=critique)
+
+
+@needs_bandit
+def test_security_a_passing_candidate_with_a_high_finding_is_not_solved(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    report = sandbox.run(square, UNSAFE, square.visible_tests())
+    assert report.passed  # it passes its tests: the shell never runs
+    plain = asyncio.run(make_critic("tests")(square, UNSAFE, report))
+    assert plain.critique.security is None and Correctness().solved(_step(UNSAFE, plain, report))
+    checked = asyncio.run(make_critic("tests", constraints=["security"])(square, UNSAFE, report))
+    c = checked.critique
+    assert c.security is not None and c.security.available
+    assert [(x.name, x.satisfied, x.required) for x in c.constraints][-1] == ("security", False, True)
+    assert c.score == pytest.approx(6 / 7)  # 2 tests, parses, entry point, imports, resources
+    assert "line 5: subprocess call with shell=True" in c.feedback and "(B602, high)" in c.feedback
+    assert "All 2 visible test(s) pass." in c.feedback
+    step = _step(UNSAFE, checked, report)
+    assert not Correctness().solved(step) and not visible_solved(step)
+    assert reward_components(report, c)["security"] == pytest.approx(1 / 2.25)
+
+
+@needs_bandit
+def test_security_clean_code_is_solved_with_the_constraint(square: Problem, sandbox: LocalSandbox) -> None:
+    verdict = _verdict(square, RIGHT, sandbox, constraints=["security"])
+    report = sandbox.run(square, RIGHT, square.visible_tests())
+    assert verdict.critique.constraints[-1].satisfied and verdict.critique.score == 1.0
+    assert Correctness().solved(_step(RIGHT, verdict, report))
+    assert reward_components(report, verdict.critique)["security"] == 1.0
+
+
+def test_security_without_the_analyser_is_not_available_and_no_verdict(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    report = sandbox.run(square, UNSAFE, square.visible_tests())
+    critic = dataclasses.replace(make_critic("tests"), security=SecurityAnalyser(module="codemend_no_bandit"))
+    c = asyncio.run(critic(square, UNSAFE, report)).critique
+    assert c.security is not None and not c.security.available
+    assert c.security.reason is not None and "not installed" in c.security.reason
+    assert "security" not in [x.name for x in c.constraints] and c.score == 1.0
+    assert "security" not in reward_components(report, c)
+    assert Correctness().solved(StepRecord(index=0, kind="generate", messages=[], report=report, critique=c))
+
+
+def test_structure_is_a_component_with_a_reference_and_never_feedback(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    none = _verdict(square, RIGHT, sandbox).critique
+    assert none.structure is not None and not none.structure.available
+    assert none.structure.reason == "the problem has no reference solution"
+    report = sandbox.run(square, WRONG, square.visible_tests())
+    assert "structure" not in reward_components(report, none)
+    referenced = square.model_copy(update={"reference_solution": RIGHT})
+    c = _verdict(referenced, WRONG, sandbox).critique
+    assert c.structure is not None and c.structure.available and c.structure.score is not None
+    assert 0.0 < c.structure.score < 1.0
+    assert reward_components(report, c)["structure"] == c.structure.score
+    assert "structure" not in c.feedback.lower() and "reference" not in c.feedback.lower()
+    assert [x.name for x in c.constraints] == [x.name for x in none.constraints]  # never a verdict
+    assert _verdict(referenced, RIGHT, sandbox, structure=False).critique.structure is None
+
+
+def test_an_unknown_constraint_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="unknown constraint 'style'; expected one of security"):
+        make_critic("tests", constraints=["style"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codemend.agents import constraint_score, pass_fraction, reward_components, reward_function
+from codemend.agents import SIGNALS, constraint_score, pass_fraction, reward_components, reward_function
 from codemend.errors import UserError
+from codemend.records import SecurityFinding, SecurityReport, StructureScore
 from codemend.sandbox import TestReport, TestResult
 from codemend.trajectories import Constraint, Critique
 
@@ -39,3 +40,23 @@ def test_rewards_are_named_or_plugged_in() -> None:
     assert reward_function(all_or_nothing) is all_or_nothing
     with pytest.raises(UserError, match="unknown reward 'bleu'"):
         reward_function("bleu")
+
+
+def test_signal_components_are_present_only_where_available() -> None:
+    found = SecurityReport(
+        available=True,
+        analyser="bandit",
+        findings=[SecurityFinding(line=4, severity="high", rule="B602", message="shell=True")],
+    )
+    close = StructureScore(available=True, syntax_match=0.5, dataflow_match=1.0, score=0.75)
+    signals = CRITIQUE.model_copy(update={"security": found, "structure": close})
+    components = reward_components(REPORT, signals)
+    assert components["security"] == pytest.approx(0.5) and components["structure"] == 0.75
+    missing = CRITIQUE.model_copy(
+        update={
+            "security": SecurityReport(available=False, reason="bandit is not installed"),
+            "structure": StructureScore(available=False, reason="the problem has no reference solution"),
+        }
+    )
+    assert reward_components(REPORT, missing) == {"pass_fraction": 0.5, "constraint_score": 0.5}
+    assert set(SIGNALS) == {"security", "structure"}

@@ -5,16 +5,24 @@ diagnosis and a fix plan from ``critique.md``; the generator gets that), ``hybri
 gets both). The deterministic constraints and feedback are kept in every mode. With a speed
 measurement (``--objective speed``) correctness comes first: a failing test is the feedback as
 always, and only a correct candidate is told its measured cost (a ``speed`` constraint).
+
+Signals beside the verdict: ``--constraints security`` runs bandit on the candidate (findings in
+the feedback, a ``security`` constraint that a high-severity finding fails, which keeps the step
+from being solved); the structure score against the problem's reference solution is computed for
+every candidate (about 0.5 ms) and only ever becomes a reward component, never feedback.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from codemend.agents.constraints import ImportPolicy, check_constraints
 from codemend.agents.feedback import feedback_text
 from codemend.agents.render import prompt_values
+from codemend.agents.security import SecurityAnalyser, security_constraint, security_feedback
+from codemend.agents.structure import structure_score
 from codemend.errors import ContextLengthExceeded, UserError
 from codemend.llm import ChatModel, SamplingParams
 from codemend.optimise import speed_feedback
@@ -24,6 +32,9 @@ from codemend.records import Constraint, Critique, Message, SpeedMeasurement, Te
 
 CriticMode = Literal["tests", "llm", "hybrid"]
 CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
+ExtraConstraint = Literal["security"]
+EXTRA_CONSTRAINTS: tuple[ExtraConstraint, ...] = get_args(ExtraConstraint)
+"""Constraints a run may add to the critic's own (``--constraints``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +53,10 @@ class Critic:
     prompt: PromptTemplate
     llm: ChatModel | None = None
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams())
+    security: SecurityAnalyser | None = None
+    """``--constraints security``: the analyser; None when not asked for."""
+    structure: bool = True
+    """Score each candidate's closeness to the reference solution (a reward component only)."""
 
     async def __call__(
         self,
@@ -57,12 +72,26 @@ class Critic:
         says why."""
         constraints = check_constraints(problem, code, report, self.policy)
         feedback = feedback_text(problem, constraints, report)
+        security = self.security.analyse(problem, code) if self.security is not None else None
+        if security is not None:
+            found = security_constraint(security)
+            constraints.extend([found] if found is not None else [])
+            lines = security_feedback(security)
+            feedback = f"{feedback}\n\n{lines}" if lines else feedback
+        structure = structure_score(problem, code) if self.structure else None
         if measurement is not None and all(c.satisfied for c in constraints):
             feedback = speed_feedback(measurement, baseline)
             faster = measurement.verdict == "faster"
             constraints.append(Constraint(name="speed", satisfied=faster, evidence=feedback))
         score = sum(c.satisfied for c in constraints) / len(constraints)
-        critique = Critique(constraints=constraints, score=score, feedback=feedback, mode=self.mode)
+        critique = Critique(
+            constraints=constraints,
+            score=score,
+            feedback=feedback,
+            mode=self.mode,
+            security=security,
+            structure=structure,
+        )
         if self.llm is None or self.mode == "tests" or all(c.satisfied for c in constraints):
             return Verdict(critique=critique)
         values = prompt_values(problem) | {"code": code.rstrip(), "feedback": feedback}
@@ -87,6 +116,16 @@ class Critic:
         )
 
 
+def extra_constraints(names: Iterable[str]) -> tuple[ExtraConstraint, ...]:
+    """``names`` checked against ``EXTRA_CONSTRAINTS`` (each once, in that order); a ``UserError``
+    naming the valid ones for any other."""
+    given = list(names)
+    for name in given:
+        if name not in EXTRA_CONSTRAINTS:
+            raise UserError(f"unknown constraint {name!r}; expected one of {', '.join(EXTRA_CONSTRAINTS)}")
+    return tuple(c for c in EXTRA_CONSTRAINTS if c in given)
+
+
 def repair_feedback(critique: Critique) -> str:
     """What the generator is told: the report, the LLM's diagnosis, or both (by mode)."""
     if critique.llm_feedback is None or critique.mode == "tests":
@@ -103,9 +142,12 @@ def make_critic(
     prompt: PromptTemplate | None = None,
     imports: ImportPolicy | str = "default",
     sampling: SamplingParams | None = None,
+    constraints: Iterable[str] = (),
+    structure: bool = True,
 ) -> Critic:
     """A critic; ``llm`` (possibly another endpoint than the generator's) is needed by the
-    ``llm`` and ``hybrid`` modes."""
+    ``llm`` and ``hybrid`` modes. ``constraints`` adds constraints of ``EXTRA_CONSTRAINTS``
+    (``security``: bandit's static analysis); ``structure=False`` skips the structure score."""
     if mode not in CRITIC_MODES:
         raise UserError(f"unknown critic mode {mode!r}; expected one of {', '.join(CRITIC_MODES)}")
     if mode != "tests" and llm is None:
@@ -117,4 +159,6 @@ def make_critic(
         prompt=prompt or load_prompt("critique"),
         llm=llm,
         sampling=sampling or SamplingParams(),
+        security=SecurityAnalyser() if "security" in extra_constraints(constraints) else None,
+        structure=structure,
     )

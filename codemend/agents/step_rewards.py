@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from codemend.agents.security import security_reward
 from codemend.errors import UserError
 from codemend.records import Critique, TestReport
 
@@ -37,6 +38,32 @@ def reward_function(reward: str | RewardFn) -> RewardFn:
     return REWARDS[reward]
 
 
+SignalFn = Callable[[Critique], float | None]
+
+
+def security_component(critique: Critique) -> float | None:
+    """``--constraints security``: 1.0 without findings, less per weighted finding
+    (``agents.security.security_reward``); None when not asked for or not available."""
+    return security_reward(critique.security) if critique.security is not None else None
+
+
+def structure_component(critique: Critique) -> float | None:
+    """The mean of the syntax and data-flow match against the reference solution; None without
+    one (or when it could not be computed)."""
+    found = critique.structure
+    return found.score if found is not None and found.available else None
+
+
+SIGNALS: dict[str, SignalFn] = {"security": security_component, "structure": structure_component}
+"""Components from the critic's optional signals: present only where the signal is available."""
+
+
 def reward_components(report: TestReport | None, critique: Critique | None) -> dict[str, float]:
-    """Every named reward of ``REWARDS`` for this step, by name."""
-    return {name: fn(report, critique) for name, fn in REWARDS.items()}
+    """Every named reward of ``REWARDS`` for this step, by name, and each of ``SIGNALS`` the
+    critique has (absent, never 0, where it is not available)."""
+    components = {name: fn(report, critique) for name, fn in REWARDS.items()}
+    for name, signal in SIGNALS.items():
+        value = signal(critique) if critique is not None else None
+        if value is not None:
+            components[name] = value
+    return components

@@ -1,0 +1,117 @@
+"""``agents.structure``: CodeBLEU's syntax and data-flow match on Python's ``ast``, checked on
+CodeBLEU's published examples; not available (with the reason) without a reference, or when a
+program does not parse."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from repair_helpers import RIGHT, WRONG
+
+from codemend.agents import structure_score
+from codemend.agents.structure import data_flow, dataflow_match, syntax_match
+from codemend.problems import Problem
+
+pytest_plugins = ["repair_fixtures"]
+
+# (candidate, reference, syntax match, data-flow match) as published by CodeBLEU's maintained PyPI
+# implementation (k4black/codebleu): its README's example, and its tests' simple Python cases
+# (their component scores as that implementation computes them, on tree-sitter's trees).
+PUBLISHED = [
+    (
+        "def add ( a , b ) :\n return a + b",
+        "def sum ( first , second ) :\n return second + first",
+        1.0,
+        1.0,
+    ),
+    ("def bar ( y , x ) :\n    a = x * x\n    return a", "def foo ( x ) :\n    return x", 0.2, 1.0),
+    ("def foo ( x ) :\n    return x * x", "def bar ( x ) :\n    return x", 0.2, 1.0),
+    ("def bar ( x ) :\n    return x", "def foo ( x ) :\n    return x", 1.0, 1.0),
+    ("def foo ( x ) :\n    return x", "def foo ( x ) :\n    return x", 1.0, 1.0),
+]
+# Pairs where Python's ast and tree-sitter's trees differ in detail (no parenthesis or keyword
+# nodes here): the values stay close to that implementation's, not equal.
+CLOSE = [
+    (
+        "def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total",
+        "def g(items):\n    s = 0\n    for i in items:\n        s = s + i\n    return s",
+        0.3333,
+        0.7778,
+    ),
+    (
+        "def f(n):\n    if n < 2:\n        return n\n    return f(n-1) + f(n-2)",
+        "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a",
+        0.1111,
+        0.2143,
+    ),
+    (
+        "def f(xs):\n    out = []\n    for x in xs:\n"
+        "        if x > 0:\n            out.append(x * 2)\n    return out",
+        "def f(xs):\n    return [x * 2 for x in xs if x > 0]",
+        0.3,
+        0.8,
+    ),
+]
+
+
+@pytest.mark.parametrize(("candidate", "reference", "syntax", "dataflow"), PUBLISHED)
+def test_codebleu_published_examples(candidate: str, reference: str, syntax: float, dataflow: float) -> None:
+    ref, cand = ast.parse(reference), ast.parse(candidate)
+    assert syntax_match(ref, cand) == pytest.approx(syntax)
+    assert dataflow_match(ref, cand) == pytest.approx(dataflow)
+
+
+@pytest.mark.parametrize(("candidate", "reference", "syntax", "dataflow"), CLOSE)
+def test_close_to_codebleu_where_the_trees_differ(
+    candidate: str, reference: str, syntax: float, dataflow: float
+) -> None:
+    ref, cand = ast.parse(reference), ast.parse(candidate)
+    assert syntax_match(ref, cand) == pytest.approx(syntax, abs=0.07)
+    assert dataflow_match(ref, cand) == pytest.approx(dataflow, abs=0.07)
+
+
+def test_data_flow_renames_variables_by_order_of_appearance() -> None:
+    ref = data_flow(ast.parse("def sum(first, second):\n    return second + first"))
+    assert sorted(ref) == sorted(
+        [
+            ("var_0", "comesFrom", ()),
+            ("var_1", "comesFrom", ()),
+            ("var_1", "comesFrom", ("var_1",)),
+            ("var_0", "comesFrom", ("var_0",)),
+        ]
+    )
+    assigned = data_flow(ast.parse("def f(x):\n    y = x * 2\n    return y"))
+    assert ("var_1", "computedFrom", ("var_0",)) in assigned
+
+
+def test_the_score_against_the_problem_s_reference(square: Problem) -> None:
+    problem = square.model_copy(update={"reference_solution": RIGHT})
+    same = structure_score(problem, RIGHT)
+    assert same.available and (same.syntax_match, same.dataflow_match, same.score) == (1.0, 1.0, 1.0)
+    other = structure_score(problem, "def square(x):\n    y = x ** 2\n    return y\n")
+    assert other.available and other.score is not None and 0.0 < other.score < 1.0
+    assert structure_score(problem, WRONG).score != 1.0  # -x * x: a unary minus the reference has not
+
+
+def test_a_reference_without_data_flow_scores_on_syntax_alone(square: Problem) -> None:
+    problem = square.model_copy(update={"reference_solution": "def square(x):\n    pass\n"})
+    found = structure_score(problem, "def square(x):\n    pass\n")
+    assert found.available and found.dataflow_match is None and found.score == found.syntax_match == 1.0
+
+
+@pytest.mark.parametrize(
+    ("reference", "code", "reason"),
+    [
+        (None, RIGHT, "the problem has no reference solution"),
+        (RIGHT, "def square(x:\n", "the candidate does not parse (line 1"),
+        ("def square(x:\n", RIGHT, "the reference solution does not parse (line 1"),
+    ],
+)
+def test_not_available_with_the_reason(
+    square: Problem, reference: str | None, code: str, reason: str
+) -> None:
+    problem = square.model_copy(update={"reference_solution": reference})
+    found = structure_score(problem, code)
+    assert not found.available and found.score is None and found.syntax_match is None
+    assert found.reason is not None and found.reason.startswith(reason)
