@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from codemend.problems import Problem
 
@@ -53,6 +53,27 @@ class TestResult(BaseModel):
         return self.status == "passed"
 
 
+CompileStatus = Literal["ok", "error", "timeout", "memory", "crashed"]
+
+
+class CompileReport(BaseModel):
+    """How compiling a program in another language than Python went, in the sandbox under limits
+    of its own; its time is never the candidate's run time or cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: CompileStatus
+    output: str = Field(default="", description="The compiler's diagnostics (errors and warnings), clipped.")
+    duration_s: float = 0.0
+    detail: str | None = None
+    command: str = Field(default="", description="The compile command as run: compiler, standard and flags.")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the code compiled."""
+        return self.status == "ok"
+
+
 class TestReport(BaseModel):
     """All verdicts of one run, with the candidate's captured output."""
 
@@ -78,6 +99,18 @@ class TestReport(BaseModel):
         "processes, counted by valgrind outside the candidate's reach; None when not asked for or "
         "when a candidate process left no count (it did not exit by itself).",
     )
+    compile: CompileReport | None = Field(
+        default=None, description="Other languages than Python: how compiling the code went."
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_compile(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A Python run serialises as it did before other languages came (no ``compile`` key),
+        so stored reports and their exports stay the same."""
+        data: dict[str, Any] = handler(self)
+        if self.compile is None:
+            data.pop("compile", None)
+        return data
 
     @property
     def passed(self) -> bool:

@@ -178,6 +178,31 @@ def test_subset_of_tests_and_indexes(sandbox: LocalSandbox) -> None:
     assert report.passed
 
 
+def test_phases_say_where_a_runs_time_went(sandbox: LocalSandbox) -> None:
+    """``phases`` (for perf/): every phase of the run, the host's and the supervisor's, each a
+    non-negative share of the run's own wall-clock time; the verdicts are the same as without."""
+    problem = make_problem("assert f(1) == 1", "assert f(2) == 3")
+    phases: dict[str, float] = {}
+    start = time.monotonic()
+    report = sandbox.run(problem, "def f(x):\n    return x\n", phases=phases)
+    elapsed = time.monotonic() - start
+    assert [r.status for r in report.results] == ["passed", "failed"]
+    assert {
+        "host: build the job",
+        "frames: job to supervisor, reply to host",
+        "candidate spawn (zygote: clone into namespaces)",
+        "harness and candidate start",
+        "tests (proxy round trips included)",
+        "between tests",
+        "end of run: candidate exits, directory removed",
+        "host: read the reply",
+    } <= set(phases)
+    assert all(v >= 0 for v in phases.values())
+    assert sum(phases.values()) <= elapsed
+    plain = sandbox.run(problem, "def f(x):\n    return x\n")
+    assert [r.status for r in plain.results] == ["passed", "failed"]
+
+
 def test_async_run(sandbox: LocalSandbox) -> None:
     problem = make_problem("assert f(1) == 1")
     reports = asyncio.run(_gather(sandbox, problem))

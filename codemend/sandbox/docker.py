@@ -20,7 +20,7 @@ import time
 import weakref
 from typing import Any
 
-from codemend.errors import SandboxUnavailable
+from codemend.errors import InfrastructureError, SandboxUnavailable
 from codemend.records import CostMethod
 from codemend.sandbox.bwrap import ROOT_CAPS, RUNTIME_DIR
 from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_argument
@@ -203,6 +203,15 @@ class DockerSandbox(PooledSandbox):
         if cost == "cpu":
             return None
         return "the docker sandbox cannot count instructions (its image has no valgrind): use the local one"
+
+    def check_language(self, language: str) -> None:
+        """``InfrastructureError`` for every language but Python: the image holds a Python and
+        nothing to compile with (the local sandbox runs the other languages)."""
+        if language != "python":
+            raise InfrastructureError(
+                f"the docker sandbox cannot run {language} programs: its image has no toolchain "
+                "but Python's; use the local sandbox (--sandbox local) for other languages"
+            )
 
     def client(self) -> Any:
         """The engine's client; ``SandboxUnavailable`` saying what to start when there is none."""

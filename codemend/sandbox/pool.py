@@ -17,17 +17,18 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pydantic import ValidationError
 
 from codemend.errors import InfrastructureError, SandboxUnavailable, UserError
 from codemend.problems.model import AssertTest, IOTest, Problem
-from codemend.records import CostMethod
+from codemend.records import CompileReport, CostMethod
 from codemend.sandbox.base import Sandbox
 from codemend.sandbox.report import Isolation, TestReport, TestResult
 from codemend.sandbox.runtime import wire
+from codemend.sandbox.toolchains import CompileLimits, toolchain_job
 
 _RESULT_FIELDS = set(TestResult.model_fields) - {"index", "kind", "visibility"}
 _instances = itertools.count()
@@ -62,6 +63,19 @@ def _result(index: int, test: AssertTest | IOTest, verdict: object) -> TestResul
         ) from None
 
 
+def _compiled(verdict: object) -> CompileReport | None:
+    """The compile report of a reply's ``compile`` verdict (None: a Python run)."""
+    if verdict is None:
+        return None
+    if not isinstance(verdict, dict):
+        raise InfrastructureError("sandbox supervisor sent a compile verdict that is not an object")
+    try:
+        return CompileReport(**{k: v for k, v in verdict.items() if k in CompileReport.model_fields})
+    except ValidationError as exc:
+        problems = _problems(exc)
+        raise InfrastructureError(f"sandbox supervisor sent a malformed compile report: {problems}") from None
+
+
 def _problems(exc: ValidationError) -> str:
     """pydantic's complaints, one clause each: field, what is wrong, what came."""
     return "; ".join(
@@ -81,6 +95,7 @@ class SandboxLimits:
     tmpfs_mb: int = 256
     start_timeout_s: float = 20.0
     job_grace_s: float = 10.0  # beyond the tests' own limits, before a worker counts as lost
+    compile: CompileLimits = field(default_factory=CompileLimits)  # other languages than Python
 
 
 class WorkerLost(Exception):
@@ -207,6 +222,10 @@ class PooledSandbox(Sandbox):
                 hello.get("containment_error") or "not reported",
             )
 
+    def check_language(self, language: str) -> None:
+        """Raise ``InfrastructureError`` when this backend cannot build and run ``language``
+        (here: every language whose toolchain is installed; see ``codemend.languages``)."""
+
     @abstractmethod
     def _launch(self, slot: int) -> Worker:
         """A started worker for ``slot`` (raise ``SandboxUnavailable``); sets ``isolation``."""
@@ -240,7 +259,7 @@ class PooledSandbox(Sandbox):
         self, problem: Problem, code: str, tests: Sequence[AssertTest | IOTest], cost: CostMethod = "cpu"
     ) -> wire.Job:
         limits = self.limits
-        return {
+        job: wire.Job = {
             "code": code,
             "entry_point": problem.entry_point,
             "setup": problem.test_setup_code,
@@ -255,6 +274,10 @@ class PooledSandbox(Sandbox):
             },
             "cost": cost,
         }
+        toolchain = toolchain_job(problem, code, limits.compile)
+        if toolchain is not None:
+            job["toolchain"] = toolchain
+        return job
 
     def run(
         self,
@@ -268,12 +291,17 @@ class PooledSandbox(Sandbox):
         pool first if needed; ``UserError`` for a ``cost`` it cannot measure, ``InfrastructureError``
         when the supervisor fails (a lost worker is replaced and the job tried once more)."""
         selected = list(problem.tests if tests is None else tests)
+        self.check_language(problem.language)
         self.start()
         why = self.cost_unavailable(cost)
         if why is not None:
             raise UserError(f"cost {cost}: {why}")
+        if cost == "instructions" and problem.language != "python":
+            raise UserError(f"cost {cost}: instructions are counted for Python candidates only")
         job = self._job(problem, code, selected, cost)
         timeout = self.limits.job_grace_s + (len(selected) + 1) * (wire.time_limit(job) + 2.0)
+        if "toolchain" in job:
+            timeout += job["toolchain"]["compile_time_s"] + 2.0
         started = time.monotonic()
         reply = self._dispatch(job, timeout)
         if isinstance(reply, dict) and "error" in reply:
@@ -294,6 +322,7 @@ class PooledSandbox(Sandbox):
             count = len(verdicts) if isinstance(verdicts, list) else type(verdicts).__name__
             raise InfrastructureError(f"sandbox supervisor sent {count} verdicts for {len(tests)} tests")
         results = [_result(i, t, r) for i, (t, r) in enumerate(zip(tests, verdicts, strict=True))]
+        compiled = _compiled(reply.get("compile"))
         assert self.isolation is not None
         try:
             return TestReport(
@@ -307,6 +336,7 @@ class PooledSandbox(Sandbox):
                 isolation=self.isolation,
                 cpu_s=reply.get("cpu_s"),
                 instructions=reply.get("instructions"),
+                compile=compiled,
             )
         except ValidationError as exc:
             problems = _problems(exc)

@@ -26,21 +26,26 @@ class Program:
     """A candidate running an I/O test: its process, its pipes, its report channel."""
 
     def __init__(
-        self, path: str, c_pid: int, c_fd: int, s_end: socket.socket, out_r: int, err_r: int
+        self, path: str, c_pid: int, c_fd: int, s_end: socket.socket | None, out_r: int, err_r: int
     ) -> None:
         self.path, self.c_pid, self.c_fd, self.s_end = path, c_pid, c_fd, s_end
         self.out_r, self.err_r = out_r, err_r
 
 
-def run(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, err: procs.Capture) -> wire.Verdict:
-    """The verdict on ``test``; what the program writes to stderr goes to ``err``."""
+def run(
+    sup: "Supervisor", job: wire.Job, test: wire.IOSpec, err: procs.Capture, argv: list[str] | None = None
+) -> wire.Verdict:
+    """The verdict on ``test``; what the program writes to stderr goes to ``err``. ``argv``: a
+    built program in another language (``programs``), run as that command with no channel, so
+    how it ended is its wait status alone; otherwise the Python candidate runs the job's code."""
     limit = wire.time_limit(job)
     expected = test["expected_stdout"]
     out = procs.Capture(max(job["output_limit"], 2 * len(expected) + 4096))
-    program = _start(sup, job, test)
+    program = _start(sup, job, test, argv)
     start = time.monotonic()
-    with contextlib.suppress(OSError):
-        wire.send_frame(program.s_end.fileno(), job["code"])
+    if program.s_end is not None:
+        with contextlib.suppress(OSError):
+            wire.send_frame(program.s_end.fileno(), job["code"])
     exited = _relay(program, out, err, start + limit)
     duration = round(time.monotonic() - start, 6)
     outcome, status = _settle(sup, program, out, err)
@@ -50,20 +55,25 @@ def run(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, err: procs.Capture)
     return {**base, **_verdict(outcome, status, out, expected)}
 
 
-def _start(sup: "Supervisor", job: wire.Job, test: wire.IOSpec) -> Program:
+def _start(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, argv: list[str] | None) -> Program:
     """Spawn the candidate as a program, ``test``'s input on its stdin."""
     path = sup.make_dir()
     stdin = os.memfd_create("stdin")
     os.write(stdin, test["stdin"].encode())
     os.lseek(stdin, 0, os.SEEK_SET)
-    s_end, c_end = socket.socketpair()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    fds = [stdin, out_w, err_w, c_end.fileno()]
-    c_pid, c_fd = sup.spawn(wire.PROGRAM, fds, sup.candidate_limits(job, 0), path)
+    limits = sup.candidate_limits(job, 0)
+    if argv is not None:
+        limits = {**limits, "memory_mb": job["toolchain"]["memory_mb"]}
+        c_pid, c_fd = sup.spawn(wire.EXEC, [stdin, out_w, err_w], limits, path, argv)
+        s_end = None
+    else:
+        s_end, c_end = socket.socketpair()
+        c_pid, c_fd = sup.spawn(wire.PROGRAM, [stdin, out_w, err_w, c_end.fileno()], limits, path)
+        c_end.close()
     for fd in (stdin, out_w, err_w):
         os.close(fd)
-    c_end.close()
     return Program(path, c_pid, c_fd, s_end, out_r, err_r)
 
 
@@ -89,12 +99,14 @@ def _settle(
     """End the program's processes; its report (or ``EOF``) and its wait status."""
     p = program
     sup.cleanup([p.c_fd], [p.c_pid], p.path, 0.0)
-    p.s_end.setblocking(False)
-    try:
-        outcome = wire.recv_frame(p.s_end.fileno(), limit=1 << 20)
-    except (OSError, wire.FrameError):
-        outcome = wire.EOF
-    p.s_end.close()
+    outcome: object = wire.EOF
+    if p.s_end is not None:
+        p.s_end.setblocking(False)
+        try:
+            outcome = wire.recv_frame(p.s_end.fileno(), limit=1 << 20)
+        except (OSError, wire.FrameError):
+            outcome = wire.EOF
+        p.s_end.close()
     for fd in (p.out_r, p.err_r):
         (out if fd == p.out_r else err).drain(fd)
         os.close(fd)

@@ -304,7 +304,7 @@ def probe_as(uid: int | None, check: Callable[[], str | None]) -> str | None:
     return said or f"the trial child {describe(status)}"
 
 
-def contain(nproc: int, cwd: str, report: int, *, single: bool = False) -> None:
+def contain(nproc: int, cwd: str, report: int, *, single: bool = False, proc_self: bool = False) -> None:
     """Finish containing a candidate started by ``spawn_contained``; returns in the candidate.
 
     This process is PID 1 of the candidate's namespaces: it mounts their /proc, drops every
@@ -315,10 +315,12 @@ def contain(nproc: int, cwd: str, report: int, *, single: bool = False) -> None:
     and RLIMIT_NPROC counts the processes of its user namespace alone. ``single``: the candidate
     runs as one process (RLIMIT_NPROC 1 against the two of the namespace: fork and new threads
     fail), as a counted one must (a forked copy would count its parent's instructions again).
+    ``proc_self``: where no fresh procfs can be had, the candidate still sees its own
+    ``/proc/self`` (a toolchain's program finds its installation through ``/proc/self/exe``).
     """
     own_proc = _private_proc(cwd)
     _cap(resource.RLIMIT_NPROC, nproc)
-    if single and not own_proc:
+    if (single or proc_self) and not own_proc:
         child = _fork_with_proc_self()
     else:
         if not own_proc:

@@ -19,13 +19,14 @@ import sys
 import time
 
 if __package__:
-    from codemend.sandbox.runtime import counting, harness, io_tests, procs, wire, zygote
+    from codemend.sandbox.runtime import counting, harness, io_tests, procs, programs, wire, zygote
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import counting  # type: ignore[import-not-found, no-redef]
     import harness  # type: ignore[import-not-found, no-redef]
     import io_tests  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
+    import programs  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
     import zygote  # type: ignore[import-not-found, no-redef]
 
@@ -120,8 +121,16 @@ class Supervisor:
             raise ZygoteGone("the zygote is gone")
         return msg, fds
 
-    def spawn(self, mode: wire.Mode, fds: list[int], limits: wire.ProcessLimits, cwd: str) -> tuple[int, int]:
-        """A candidate process from the zygote: its pid and a pidfd that signals its exit."""
+    def spawn(
+        self,
+        mode: wire.Mode,
+        fds: list[int],
+        limits: wire.ProcessLimits,
+        cwd: str,
+        argv: list[str] | None = None,
+    ) -> tuple[int, int]:
+        """A candidate process from the zygote (``argv``: the command an ``EXEC`` one becomes):
+        its pid and a pidfd that signals its exit."""
         uid = self.uids[1] if self.uids else None
         req: wire.SpawnRequest = {
             "mode": mode,
@@ -129,8 +138,10 @@ class Supervisor:
             "limits": limits,
             "cwd": cwd,
             "contain": self.contained,
-            "count": self.counted,
+            "count": self.counted and mode != wire.EXEC,
         }
+        if argv is not None:
+            req["argv"] = argv
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
         while True:
             msg, pidfds = self._zygote_msg()
@@ -187,6 +198,8 @@ class Supervisor:
         if self.counted and self.counting_error is not None:
             raise CountingFailed(f"this worker cannot count instructions: {self.counting_error}")
         out, err = procs.Capture(job["output_limit"]), procs.Capture(job["output_limit"])
+        if "toolchain" in job:
+            return self._run_programs(job, out, err)
         pending = [i for i, t in enumerate(tests) if t["kind"] == "assert"]
         while pending:
             self._assert_session(job, pending, results, out, err)
@@ -199,6 +212,12 @@ class Supervisor:
         for i, test in enumerate(tests):
             if test["kind"] == "io":
                 results[i] = io_tests.run(self, job, test, err)
+        return self._reply(results, out, err)
+
+    def _reply(
+        self, results: list[wire.Verdict | None], out: procs.Capture, err: procs.Capture
+    ) -> wire.Reply:
+        """The reply to a job: its verdicts, the output captured, the candidates' cost."""
         return {
             "results": results,
             "stdout": out.text(),
@@ -208,6 +227,25 @@ class Supervisor:
             "cpu_s": round(self.run_cpu, 6),
             "instructions": self.run_count if self.counted else None,
         }
+
+    def _run_programs(self, job: wire.Job, out: procs.Capture, err: procs.Capture) -> wire.Reply:
+        """A job in another language: compile once (``programs``), then run the build on each
+        I/O test, its output compared here; every test fails alike when the code did not compile."""
+        tool = job["toolchain"]
+        compiled, path = programs.build(self, job, tool)
+        try:
+            if compiled["status"] == "ok":
+                argv = programs.fill(tool["run"], path)
+                tests = [t for t in job["tests"] if t["kind"] == "io"]
+                results: list[wire.Verdict | None] = [
+                    io_tests.run(self, job, test, err, argv=argv) for test in tests
+                ]
+            else:
+                results = [programs.failed_test(compiled) for _ in job["tests"]]
+        finally:
+            programs.unseal(path)
+            shutil.rmtree(path, ignore_errors=True)
+        return {**self._reply(results, out, err), "compile": compiled}
 
     def process_limits(self, job: wire.Job, tests: int) -> wire.ProcessLimits:
         """The harness's limits, running ``tests`` tests (the candidate's: ``candidate_limits``)."""

@@ -81,6 +81,20 @@ class IOSpec(TypedDict):
 TestSpec = AssertSpec | IOSpec
 
 
+class Toolchain(TypedDict):
+    """How a job's program is built and run when it is not Python (``codemend.languages``):
+    argument lists with ``{dir}`` (the build directory) already the only placeholder left."""
+
+    language: str
+    source: str  # the file name the code is written to, in the build directory
+    compile: list[str] | None  # None: nothing to compile (the run reads the source)
+    run: list[str]
+    compile_time_s: float  # wall clock (and CPU) for the compile command
+    compile_memory_mb: int  # its address space
+    compile_fsize_mb: int  # the largest file it may write
+    memory_mb: int  # each run's address space: the problem's budget and the runtime's own
+
+
 class Job(TypedDict):
     """One candidate against a list of tests: the host's request to a supervisor."""
 
@@ -92,6 +106,7 @@ class Job(TypedDict):
     output_limit: int  # bytes of stdout and of stderr kept
     limits: Limits
     cost: Literal["cpu", "instructions"]  # instructions: candidates run under valgrind, counted
+    toolchain: NotRequired[Toolchain]  # not Python: compile the code, then run each I/O test
 
 
 # Counted candidates (cost "instructions") run under valgrind, which slows a CPU-bound Python
@@ -117,6 +132,16 @@ def time_limit(job: Job) -> float:
 Verdict = dict[str, Any]
 
 
+class CompileVerdict(TypedDict):
+    """How compiling a job's code went: ``status`` ok, error, timeout, memory or crashed."""
+
+    status: str
+    output: str  # what the compiler wrote (stdout then stderr), clipped
+    duration_s: float
+    detail: NotRequired[str]
+    command: NotRequired[str]  # the compile command, the build directory shown as {dir}
+
+
 @final
 class Reply(TypedDict):
     """The supervisor's answer to a job: a verdict per test, in the job's order."""
@@ -128,6 +153,7 @@ class Reply(TypedDict):
     stderr_truncated: bool
     cpu_s: NotRequired[float]  # the candidates' process trees, fork to exit (wait4 in the zygote)
     instructions: NotRequired[int | None]  # cost "instructions": the candidates' count, if all left one
+    compile: NotRequired[CompileVerdict]  # a job with a toolchain
 
 
 @final
@@ -139,9 +165,10 @@ class Failure(TypedDict):
 
 # -- supervisor -> zygote: a JSON object, the candidate's fds alongside ----------------------
 
-Mode = Literal["serve", "program"]
+Mode = Literal["serve", "program", "exec"]
 SERVE: Final = "serve"  # assertion tests: answer the harness's calls
 PROGRAM: Final = "program"  # an I/O test: run the code as ``__main__``
+EXEC: Final = "exec"  # a toolchain's command (a compiler, a compiled program): ``argv``, no channel
 
 
 class SpawnRequest(TypedDict):
@@ -151,6 +178,7 @@ class SpawnRequest(TypedDict):
     cwd: str
     contain: bool
     count: bool  # run under valgrind, as one process, its count in the EXITED frame
+    argv: NotRequired[list[str]]  # EXEC: the command, its first word an absolute path
 
 
 # -- frame kinds: the first element of every array frame -------------------------------------

@@ -122,10 +122,13 @@ def _candidate(req: wire.SpawnRequest, fds: list[int], valgrind: str | None) -> 
         contained, counted = bool(req.get("contain")), bool(req.get("count"))
         procs.enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
         if contained:
-            procs.contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1, single=counted)
+            exe = req["mode"] == wire.EXEC
+            procs.contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1, single=counted, proc_self=exe)
         if counted and valgrind is not None:
             argv = counting.argv(valgrind, sys.executable, COUNTED, req["mode"])
             os.execve(argv[0], argv, counting.environment(dict(os.environ), req["cwd"]))
+        if req["mode"] == wire.EXEC:
+            _exec(req["argv"], req["cwd"])
         if req["mode"] == wire.SERVE:
             candidate.serve()
         else:
@@ -133,3 +136,15 @@ def _candidate(req: wire.SpawnRequest, fds: list[int], valgrind: str | None) -> 
     except BaseException:
         os._exit(70)
     os._exit(0)
+
+
+def _exec(argv: list[str], cwd: str) -> None:
+    """Become a toolchain's command (a compiler, a compiled program, a runtime). Its temporary
+    files go to its own directory (the only writable one), and glibc keeps two malloc arenas, so
+    a runtime's threads do not each reserve 64 MB of its address space."""
+    env = {**os.environ, "TMPDIR": cwd, "MALLOC_ARENA_MAX": "2"}
+    try:
+        os.execve(argv[0], argv, env)
+    except OSError as exc:
+        os.write(2, f"cannot run {argv[0]}: {exc.strerror}\n".encode())
+        os._exit(127)

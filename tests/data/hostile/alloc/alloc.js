@@ -1,0 +1,2 @@
+const a = [];
+for (;;) a.push(new Array(1 << 20).fill(1.5));

