@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from codemend.problems import Problem
 from codemend.problems.model import AssertTest, IOTest
-from codemend.records import CostMethod
+from codemend.records import CostMethod, Trace
 from codemend.sandbox.report import TestReport
 
 
@@ -86,6 +86,21 @@ class Sandbox(ABC):
           field missing, a verdict of unknown status); that worker stays in the pool and
           serves the next run.
         """
+
+    def trace(self, problem: Problem, code: str, test: AssertTest | IOTest) -> Trace:
+        """``--feedback trace``: ``code`` run once more on ``test`` (the first failing visible one),
+        with a tracer in the candidate's process recording the blocks of its own code it ran and
+        its variables after each (``codemend.sandbox.runtime.tracer``). Under the problem's time
+        and memory limits, as a separate run whose verdicts count for nothing: the trace is the
+        candidate's own data, only ever feedback. A trace that cannot be had (this backend cannot
+        trace, the run crashed before the tracer recorded a line, its worker failed) is
+        ``available=False`` with the reason; a cut one says why in ``note``. Never raises for
+        what the candidate does."""
+        return Trace(available=False, reason=f"the {self.name} sandbox cannot trace")
+
+    async def atrace(self, problem: Problem, code: str, test: AssertTest | IOTest) -> Trace:
+        """``trace`` in a worker thread, for async callers."""
+        return await asyncio.to_thread(self.trace, problem, code, test)
 
     async def arun(
         self,

@@ -24,11 +24,12 @@ from pydantic import ValidationError
 
 from codemend.errors import InfrastructureError, SandboxUnavailable, UserError
 from codemend.problems.model import AssertTest, IOTest, Problem
-from codemend.records import CompileReport, CostMethod
+from codemend.records import CompileReport, CostMethod, Trace
 from codemend.sandbox.base import Sandbox
 from codemend.sandbox.report import Isolation, TestReport, TestResult
 from codemend.sandbox.runtime import wire
 from codemend.sandbox.toolchains import CompileLimits, toolchain_job
+from codemend.sandbox.trace import read_trace, tracer_options
 
 _RESULT_FIELDS = set(TestResult.model_fields) - {"index", "kind", "visibility"}
 _instances = itertools.count()
@@ -307,6 +308,25 @@ class PooledSandbox(Sandbox):
         if isinstance(reply, dict) and "error" in reply:
             raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
         return self._report(selected, reply, time.monotonic() - started)
+
+    def trace(self, problem: Problem, code: str, test: AssertTest | IOTest) -> Trace:
+        """``Sandbox.trace`` on an idle worker: one job with ``test`` alone and the tracer's
+        options; the reply's trace text (the candidate's, cut by the supervisor) is read by
+        ``read_trace``. A supervisor error or a worker lost twice is a trace not available."""
+        self.start()
+        job = self._job(problem, code, [test])
+        job["trace"] = tracer_options(problem.time_limit_s)
+        timeout = self.limits.job_grace_s + 2 * (wire.time_limit(job) + 2.0)
+        started = time.monotonic()
+        reply = self._dispatch(job, timeout)
+        try:
+            if isinstance(reply, dict) and "error" in reply:
+                raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
+            report = self._report([test], reply, time.monotonic() - started)
+        except InfrastructureError as exc:
+            return Trace(available=False, reason=f"the traced run failed in the sandbox: {exc}")
+        text, cut = reply.get("trace"), reply.get("trace_truncated") is True
+        return read_trace(text if isinstance(text, str) else None, cut, report.results[0])
 
     def _report(self, tests: list[AssertTest | IOTest], reply: Any, duration: float) -> TestReport:
         """The report of a ``Reply``. A reply that is not one (a field missing, a verdict too few,

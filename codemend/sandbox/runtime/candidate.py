@@ -15,14 +15,16 @@ import traceback
 import types
 
 if __package__:
-    from codemend.sandbox.runtime import wire
+    from codemend.sandbox.runtime import tracer, wire
 else:  # inside the sandbox, started as a plain script directory
+    import tracer  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
 
 FILENAME = "solution.py"
 CHANNEL = 3
 TB_LIMIT = 4000
 MSG_LIMIT = 1000
+_tracer: tracer.Tracer | None = None  # a traced run (``--feedback trace``): records the calls
 
 
 def _safe_str(exc: BaseException) -> str:
@@ -68,7 +70,7 @@ def _call(namespace: dict[str, object], msg: list) -> list[object]:
     try:
         # ``Class.method``: LeetCode-style, called on a fresh instance
         fn = getattr(target(), method) if method else target
-        result = fn(*args, **kwargs)
+        result = _tracer.call(fn, args, kwargs) if _tracer is not None else fn(*args, **kwargs)
     except BaseException as exc:
         return [wire.EXC, seq, *exc_info(exc)]
     try:
@@ -83,7 +85,8 @@ def _run_test(namespace: dict[str, object], msg: list) -> list[object]:
     scope = dict(namespace)
     try:
         exec(compile(setup, "setup.py", "exec"), scope)
-        exec(compile(code, "test.py", "exec"), scope)
+        compiled = compile(code, "test.py", "exec")
+        _tracer.call(exec, (compiled, scope), {}) if _tracer is not None else exec(compiled, scope)
     except BaseException as exc:
         return [wire.EXC, seq, *exc_info(exc, "test.py")]
     return [wire.PASSED, seq]
@@ -116,9 +119,10 @@ def _mute_channel() -> None:
 
 def serve() -> None:
     """Assertion mode: load the solution, then answer calls until the channel closes."""
+    global _tracer
     os.register_at_fork(after_in_child=_mute_channel)
-    code = wire.recv_frame(CHANNEL)
-    if not isinstance(code, str):
+    code, _tracer = tracer.from_frame(wire.recv_frame(CHANNEL))
+    if code is None:
         return
     _streams()
     try:
@@ -144,13 +148,13 @@ def serve() -> None:
 def run_program() -> None:
     """Program mode: run the code as ``__main__`` on fd 0/1/2; report how it ended on fd 3."""
     os.register_at_fork(after_in_child=_mute_channel)
-    code = wire.recv_frame(CHANNEL)
-    if not isinstance(code, str):
+    code, traced = tracer.from_frame(wire.recv_frame(CHANNEL))
+    if code is None:
         return
     _streams()
     outcome: list[object] = [wire.EXIT, 0]
     try:
-        _load(code, "__main__")
+        traced.call(_load, (code, "__main__"), {}) if traced is not None else _load(code, "__main__")
     except SystemExit as exc:
         status = exc.code
         outcome = [wire.EXIT, status if isinstance(status, int) else (0 if status is None else 1)]

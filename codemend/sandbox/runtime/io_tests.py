@@ -45,7 +45,7 @@ def run(
     start = time.monotonic()
     if program.s_end is not None:
         with contextlib.suppress(OSError):
-            wire.send_frame(program.s_end.fileno(), job["code"])
+            wire.send_frame(program.s_end.fileno(), sup.first_frame(job))
     exited = _relay(program, out, err, start + limit)
     duration = round(time.monotonic() - start, 6)
     outcome, status = _settle(sup, program, out, err)

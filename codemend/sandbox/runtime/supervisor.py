@@ -30,6 +30,11 @@ else:  # inside the sandbox
     import wire  # type: ignore[import-not-found, no-redef]
     import zygote  # type: ignore[import-not-found, no-redef]
 
+if __package__:
+    from codemend.sandbox.runtime import tracing
+else:  # inside the sandbox
+    import tracing  # type: ignore[import-not-found, no-redef]
+
 
 class ZygoteGone(Exception):
     """The process that forks candidates is gone: this worker can serve no more jobs."""
@@ -108,6 +113,7 @@ class Supervisor:
         self.counted = False  # the current job's candidates run under valgrind
         self.run_count: int | None = 0  # their instructions; None once one left no count
         self.serial = 0
+        self.tracing: tracing.Sink | None = None  # the current job asks for a trace (``tracing``)
 
     # -- zygote ---------------------------------------------------------------------------
     def _zygote_msg(self) -> tuple[list, list[int]]:
@@ -142,7 +148,9 @@ class Supervisor:
         }
         if argv is not None:
             req["argv"] = argv
+        fds = tracing.with_end(self.tracing, mode, fds)
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
+        tracing.handed(self.tracing)
         while True:
             msg, pidfds = self._zygote_msg()
             if msg[0] == wire.SPAWNED:
@@ -163,6 +171,10 @@ class Supervisor:
         if self.run_count is not None:  # a candidate whose end was not reported left no count
             self.run_count = None if count is None else self.run_count + count
         return self.exits.pop(pid, None)
+
+    def first_frame(self, job: wire.Job) -> object:
+        """What a candidate is sent first: the code, with the tracer's options in a traced job."""
+        return tracing.code_frame(job, self.tracing)
 
     # -- per-run resources ----------------------------------------------------------------
     def make_dir(self) -> str:
@@ -186,6 +198,7 @@ class Supervisor:
             procs.sweep(self.uids, pids)
         if path:
             shutil.rmtree(path, ignore_errors=True)
+        tracing.collect(self.tracing)  # the run's processes are gone: what they wrote is all there
 
     # -- jobs -----------------------------------------------------------------------------
     def run(self, job: wire.Job) -> wire.Reply:
@@ -195,6 +208,7 @@ class Supervisor:
         results: list[wire.Verdict | None] = [None] * len(tests)
         self.run_cpu, self.run_count = 0.0, 0
         self.counted = job.get("cost") == "instructions"
+        self.tracing = tracing.sink(job)
         if self.counted and self.counting_error is not None:
             raise CountingFailed(f"this worker cannot count instructions: {self.counting_error}")
         out, err = procs.Capture(job["output_limit"]), procs.Capture(job["output_limit"])
@@ -291,7 +305,7 @@ class Supervisor:
             os.close(fd)
         c_end.close()
         with contextlib.suppress(OSError):
-            wire.send_frame(h_end.fileno(), job["code"])
+            wire.send_frame(h_end.fileno(), self.first_frame(job))
         h_fds = [null, null, null, h_end.fileno(), ctl_w]
         session.h_pid = self._fork_harness(job, session.pending, h_fds, limits)
         h_end.close()
@@ -422,6 +436,8 @@ def main() -> None:
         reply: wire.Reply | wire.Failure
         try:
             reply = supervisor.run(job)  # type: ignore[arg-type]
+            if supervisor.tracing is not None:
+                reply.update(supervisor.tracing.reply())  # type: ignore[typeddict-item]
         except ZygoteGone:  # the host sees this worker's stream end, replaces it, and goes on
             os._exit(1)
         except Exception as exc:  # a bug here is infrastructure: say so, keep serving

@@ -106,6 +106,7 @@ class Job(TypedDict):
     output_limit: int  # bytes of stdout and of stderr kept
     limits: Limits
     cost: Literal["cpu", "instructions"]  # instructions: candidates run under valgrind, counted
+    trace: NotRequired[dict[str, float]]  # the tracer's options (``tracer.DEFAULTS``): a traced run
     toolchain: NotRequired[Toolchain]  # not Python: compile the code, then run each I/O test
 
 
@@ -153,6 +154,8 @@ class Reply(TypedDict):
     stderr_truncated: bool
     cpu_s: NotRequired[float]  # the candidates' process trees, fork to exit (wait4 in the zygote)
     instructions: NotRequired[int | None]  # cost "instructions": the candidates' count, if all left one
+    trace: NotRequired[str]  # a traced job: what the candidates wrote on fd 4 (untrusted), cut
+    trace_truncated: NotRequired[bool]
     compile: NotRequired[CompileVerdict]  # a job with a toolchain
 
 
