@@ -251,8 +251,6 @@ class TraceBlock(_Record):
     first_line: int = Field(ge=1)
     last_line: int = Field(ge=1)
     function: str = Field(description="The function (or ``<module>``) the block belongs to.")
-    lines: list[int] = Field(default_factory=list, description="The lines it ran, in order (the path taken).")
-    omitted_before: int = Field(default=0, ge=0, description="Blocks left out just before this one.")
     values: dict[str, str] = Field(
         default_factory=dict, description="Variable name -> its value's repr, shortened (untrusted text)."
     )
@@ -266,9 +264,6 @@ class Trace(Signal):
     blocks: list[TraceBlock] = Field(default_factory=list, description="The blocks shown, in order.")
     omitted_blocks: int = Field(default=0, ge=0, description="Blocks left out to keep the budget.")
     text: str = Field(default="", description="The trace as the repair prompt shows it.")
-    note: str | None = Field(
-        default=None, description="Why an available trace is partial (the run or the tracer stopped early)."
-    )
 
 
 class SecurityFinding(_Record):
@@ -366,11 +361,16 @@ class StepRecord(_Record):
     ended_at: datetime | None = None
 
 
+def required_satisfied(step: StepRecord) -> bool:
+    """Every ``required`` constraint of the step's critique holds (true without any)."""
+    constraints = step.critique.constraints if step.critique is not None else []
+    return all(c.satisfied for c in constraints if c.required)
+
+
 def visible_solved(step: StepRecord) -> bool:
     """Every visible test passed (with none, every structural constraint the critic checked), and
     every ``required`` constraint holds (``--constraints security``: no high-severity finding)."""
-    required = step.critique.constraints if step.critique is not None else []
-    if any(c.required and not c.satisfied for c in required):
+    if not required_satisfied(step):
         return False
     if step.report is not None and step.report.results:
         return step.report.passed

@@ -20,9 +20,11 @@ from typing_extensions import TypedDict, Unpack
 
 from codemend.agents import (
     CriticMode,
+    ExtraConstraint,
     History,
     ImportPolicy,
     RewardFn,
+    extra_constraints,
     make_critic,
     reward_function,
 )
@@ -63,6 +65,9 @@ class SolveOptions(TypedDict, total=False):
     repair_sampling: SamplingParams | None
     history: History
     imports: ImportPolicy | Literal["default", "strict"]
+    constraints: Sequence[ExtraConstraint]
+    """Constraints added to the critic's: ``["security"]`` runs bandit on each candidate; a
+    high-severity finding keeps a step that passes its tests from being solved."""
     reward: RewardFn | str
     token_budget: int | None
     time_budget_s: float | None
@@ -165,7 +170,11 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
     mode = options.get("critic", "tests")
     critic_llm = await _client(options.get("critic_llm"), settings.critic, stack) if mode != "tests" else None
     critic = make_critic(
-        mode, llm=critic_llm, prompt=prompts.critique, imports=options.get("imports", "default")
+        mode,
+        llm=critic_llm,
+        prompt=prompts.critique,
+        imports=options.get("imports", "default"),
+        constraints=options.get("constraints", ()),
     )
     return build_context(
         problem,
@@ -208,6 +217,10 @@ def check_options(options: dict[str, object]) -> None:
     for name in ("sampling", "repair_sampling"):
         _unknown(options.get(name), SamplingParams.__optional_keys__, f"key of {name}")
     as_objective(options.get("objective", "correctness"))
+    constraints = options.get("constraints", ())
+    if isinstance(constraints, str):
+        raise UserError(f"constraints must be a list of names, e.g. [{constraints!r}], not a string")
+    extra_constraints(constraints)  # type: ignore[arg-type]
     rounds = options.get("rounds", 3)
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
         raise UserError(f"rounds must be an int, 0 or more, got {rounds!r}")
@@ -239,6 +252,9 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
       ``sampling``): ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``, ``n``.
     - ``history`` ("latest"): the repair prompt shows the latest attempt, or "full": all of them.
     - ``imports`` ("default"): the import policy; "strict" forbids network and subprocess modules.
+    - ``constraints`` (()): constraints added to the critic's; ``["security"]``: bandit's static
+      analysis of each candidate, its findings in the feedback, and a step with a high-severity
+      finding is not solved even when its tests pass.
     - ``reward`` ("pass_fraction"): the per-step reward, by name or as a function.
     - ``token_budget`` (None), ``time_budget_s`` (None): stop once spent.
     - ``prompts`` (None: codemend's templates): a ``Prompts`` set.
@@ -290,7 +306,7 @@ def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> So
 
     Takes the same problem and options as ``asolve`` (see ``help(codemend.asolve)``): ``rounds``
     (3), ``critic`` ("tests"), ``llm``, ``critic_llm``, ``sandbox``, ``sampling``,
-    ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``reward``
+    ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``constraints`` (()), ``reward``
     ("pass_fraction"), ``token_budget``, ``time_budget_s``, ``prompts``, ``run_dir``,
     ``trajectory_id``, ``resume``, ``run_id``, ``on_step``, ``objective`` (``Correctness()``), or
     ``prompt``/``tests``/``entry_point`` instead of a problem. An unknown option is a

@@ -6,8 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from codemend.benchmarks import load_humaneval
+from codemend.benchmarks.remote import job_for
 from codemend.benchmarks.spec import (
     BenchSpec,
     default_temperature,
@@ -88,3 +90,13 @@ def test_a_date_window_excludes_its_days_and_problems_without_a_date() -> None:
         released([_released("x", "soon")], after=after, before=None)
     with pytest.raises(ValueError, match="empty date window"):
         BenchSpec(benchmark="livecodebench", released_after=after, released_before=date(2024, 2, 1))
+
+
+def test_constraints_are_run_settings_and_older_specs_load_without_them() -> None:
+    stored_before = {"benchmark": "humaneval", "critic": "tests", "rounds": 2}  # no constraints key
+    assert BenchSpec.model_validate(stored_before).constraints == []
+    spec = BenchSpec(benchmark="humaneval", constraints=["security"])
+    assert BenchSpec.model_validate_json(spec.model_dump_json()) == spec
+    assert job_for(spec, SQUARE, 0, "run-1").constraints == ["security"]
+    with pytest.raises(ValidationError, match="constraints"):
+        BenchSpec.model_validate({"benchmark": "humaneval", "constraints": ["style"]})

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from bench_helpers import HumanEvalServer, fail_then_pass
+from security_helpers import needs_bandit
 
 from codemend.benchmarks import load_humaneval
 from codemend.trajectories import TrajectoryStore
@@ -379,3 +380,23 @@ def test_a_date_window_is_kept_with_the_run_and_the_breakdown_with_its_report(
     again = bench(server, "jsonl", "--data", str(data), "--run-dir", str(run_dir), "--resume")
     assert again.returncode == 0, again.stderr
     assert "\n## By difficulty\n" in (run_dir / "report.md").read_text()
+
+
+@needs_bandit
+def test_constraints_are_kept_with_the_run_and_every_step_is_analysed(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    args = ("--limit", "1", "--rounds", "1", "--constraints", "security", "--run-dir", str(tmp_path))
+    out = run(server, *args)
+    assert out.returncode == 0, out.stderr
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        (record,) = store.runs()
+        steps = [s for t in store.trajectories() for s in t.steps]
+    assert record.settings["constraints"] == ["security"]
+    assert steps and all(s.critique is not None and s.critique.security is not None for s in steps)
+    assert all(s.critique is not None and s.critique.structure is not None for s in steps)
+    reasons = {s.critique.structure.reason for s in steps if s.critique and s.critique.structure}
+    assert reasons == {"the problem has no reference solution"}  # HumanEval's loader keeps none
+    assert "with constraint(s) security" in (tmp_path / "report.md").read_text()
+    again = run(server, "--run-dir", str(tmp_path), "--resume")  # the stored constraints go on
+    assert again.returncode == 0, again.stderr

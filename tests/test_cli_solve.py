@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from repair_helpers import RIGHT, ROOT, WRONG, fenced
 from scripted_server import ScriptedServer, Status
+from security_helpers import UNSAFE, needs_bandit
 
 from codemend.cli.main import main
 from codemend.cli.solve import load_reference, read_tests
@@ -273,3 +274,30 @@ def test_resume_takes_only_a_trajectory_of_this_problem(scripted: ScriptedServer
     again = codemend(scripted, SQUARE, "--run-dir", str(tmp_path), "--resume", tid)
     assert again.returncode == 0 and again.stdout == RIGHT  # the right one still resumes
     assert len(scripted.requests) == 1
+
+
+@needs_bandit
+def test_constraints_security_keeps_a_passing_insecure_answer_from_being_solved(
+    scripted: ScriptedServer,
+) -> None:
+    scripted.queue(fenced(UNSAFE), fenced(UNSAFE.replace("subprocess.call", "subprocess.run")))
+    out = codemend(scripted, SQUARE, "--constraints", "security", "--rounds", "1", "--json")
+    assert out.returncode == 1, out.stderr  # every test passes, yet not solved
+    assert "0 generate: 2/2 tests, score 0.86" in out.stderr
+    assert "security: 1 high, 1 low (bandit " in out.stderr
+    result = json.loads(out.stdout)
+    assert not result["passed"] and result["stop_reason"] == "max_rounds"
+    first = result["trajectory"]["steps"][0]["critique"]
+    assert first["constraints"][-1] == {
+        "name": "security",
+        "satisfied": False,
+        "evidence": first["constraints"][-1]["evidence"],
+        "required": True,
+    }
+    assert "(B602, high)" in scripted.requests[1].body["messages"][-1]["content"]
+    assert "--constraints" in CliRunner().invoke(main, ["solve", "--help"]).output
+
+
+def test_an_unknown_constraint_exits_2() -> None:
+    out = CliRunner().invoke(main, ["solve", SQUARE, "--constraints", "style"])
+    assert out.exit_code == 2 and "'style' is not 'security'" in out.output

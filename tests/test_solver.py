@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from repair_helpers import RIGHT, WRONG, fenced
 from scripted_server import ScriptedServer, ok, serving
+from security_helpers import UNSAFE, needs_bandit
 
 import codemend
 from codemend import SolveResult, UserError, asolve, solve
 from codemend.llm import LLMClient, LLMSettings
 from codemend.problems import Problem
+from codemend.records import RunRecord
 from codemend.sandbox import LocalSandbox
+from codemend.trajectories import ExportOptions, TrajectoryStore, export_trajectories
+from codemend.trajectories.export.formats import from_raw_row
 
 pytest_plugins = ["llm_fixtures", "repair_fixtures"]
 
@@ -151,8 +158,75 @@ def test_misspelt_options_are_refused_before_anything_starts(
 def test_help_lists_every_option_with_its_default() -> None:
     doc = asolve.__doc__ or ""
     for option in ("rounds", "critic", "llm", "critic_llm", "sandbox", "sampling", "repair_sampling",
-                   "history", "imports", "reward", "token_budget", "time_budget_s", "prompts",
+                   "history", "imports", "constraints", "reward", "token_budget", "time_budget_s", "prompts",
                    "run_dir", "trajectory_id", "run_id", "on_step", "prompt", "tests", "entry_point"):
         assert f"``{option}``" in doc, option
     assert "``rounds`` (3)" in doc and "``critic`` (\"tests\")" in doc
     assert "help(codemend.asolve)" in (solve.__doc__ or "")
+
+
+@needs_bandit
+def test_constraints_security_repairs_a_passing_candidate_with_a_high_finding(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(UNSAFE), fenced(RIGHT))
+    result = solve(square, llm=llm_settings, sandbox=sandbox, constraints=["security"])
+    assert result.passed and result.code == RIGHT and result.rounds == 1
+    first, second = result.steps
+    assert first.report is not None and first.report.passed  # its tests pass: not solved all the same
+    assert first.critique is not None and first.critique.security is not None
+    assert [f.rule for f in first.critique.security.findings] == ["B602", "B404"]
+    repair_prompt = scripted.requests[1].body["messages"][-1]["content"]
+    assert "line 5: subprocess call with shell=True" in repair_prompt and "(B602, high)" in repair_prompt
+    assert first.rewards["security"] == pytest.approx(1 / 2.25) and second.rewards["security"] == 1.0
+
+
+def test_without_constraints_the_same_candidate_is_solved_at_once(
+    square: Problem, scripted: ScriptedServer, llm_settings: LLMSettings, sandbox: LocalSandbox
+) -> None:
+    scripted.queue(fenced(UNSAFE))
+    result = solve(square, llm=llm_settings, sandbox=sandbox)
+    assert result.passed and result.code == UNSAFE and result.rounds == 0
+    (step,) = result.steps
+    assert step.critique is not None and step.critique.security is None and "security" not in step.rewards
+
+
+def test_an_unknown_constraint_is_refused_before_anything_starts(square: Problem) -> None:
+    with pytest.raises(UserError, match="unknown constraint 'style'"):
+        solve(square, constraints=["style"])  # type: ignore[list-item]
+    with pytest.raises(UserError, match="a list of names"):
+        solve(square, constraints="security")  # type: ignore[arg-type]
+
+
+@needs_bandit
+def test_signals_are_stored_exported_raw_and_as_the_structure_column(
+    square: Problem,
+    scripted: ScriptedServer,
+    llm_settings: LLMSettings,
+    sandbox: LocalSandbox,
+    tmp_path: Path,
+) -> None:
+    referenced = square.model_copy(update={"reference_solution": RIGHT})
+    scripted.queue(fenced(UNSAFE), fenced(RIGHT))
+    ids = {"run_id": "run-s", "trajectory_id": "run-s:square:0"}
+    t = solve(referenced, llm=llm_settings, sandbox=sandbox, constraints=["security"], **ids).trajectory
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        store.start_run(RunRecord(run_id="run-s", created_at=datetime.now(UTC), codemend_version="test"))
+        store.add_trajectory(t)
+        (stored,) = store.trajectories("run-s")
+    assert [s.critique for s in stored.steps] == [s.critique for s in t.steps]
+    first = stored.steps[0].critique
+    assert first is not None and first.security is not None and first.structure is not None
+    assert first.structure.available and first.structure.score is not None and first.structure.score < 1.0
+    export_trajectories([stored], ExportOptions(format="raw", out=tmp_path / "raw.jsonl"))
+    row = json.loads((tmp_path / "raw.jsonl").read_text().splitlines()[0])
+    critique = json.loads(row["steps"][0]["critique"])
+    assert critique["security"]["findings"][0]["rule"] == "B602" and critique["structure"]["available"]
+    assert row["steps"][0]["structure"] == first.structure.score and row["steps"][1]["structure"] == 1.0
+    assert from_raw_row(row).steps == stored.steps  # the signals come back whole
+    export_trajectories([stored], ExportOptions(format="kto", out=tmp_path / "kto.jsonl"))
+    kto = [json.loads(line) for line in (tmp_path / "kto.jsonl").read_text().splitlines()]
+    assert sorted(r["structure"] for r in kto) == sorted([first.structure.score, 1.0])
+    export_trajectories([stored], ExportOptions(format="dpo", out=tmp_path / "dpo.jsonl"))
+    (dpo,) = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
+    assert (dpo["chosen_structure"], dpo["rejected_structure"]) == (1.0, first.structure.score)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from viewer_data import ViewerRun, hidden_only_lines
 
+from codemend.records import SecurityFinding, SecurityReport, StructureScore
 from codemend.trajectories import TrajectoryStore, trajectory_id_for
 from codemend.viewer import Site, build_site, open_run
 
@@ -154,3 +155,44 @@ def test_a_large_run_is_one_small_page_per_trajectory(viewer_run: ViewerRun, tmp
     assert site.index.stat().st_size < 20_000  # the list is data, rendered 100 rows at a time
     assert max(p.stat().st_size for p in pages) < 60_000
     assert list(index_rows(site))[:3] == ["P/0", "P/1", "P/2"] and list(index_rows(site))[10] == "P/10"
+
+
+def test_a_step_shows_its_security_findings_and_structure_score_escaped(
+    viewer_run: ViewerRun, tmp_path: Path
+) -> None:
+    source = open_run(viewer_run.run_dir)
+    t = next(t for t in source.trajectories() if len(t.steps) >= 2 and t.steps[1].critique is not None)
+    hostile = "<script>alert(1)</script> eval of input"
+    findings = [
+        SecurityFinding(line=5, severity="high", rule="B602", message="subprocess call with shell=True"),
+        SecurityFinding(line=2, severity="medium", rule="B307", message=hostile),
+    ]
+    first, second = t.steps[0], t.steps[1]
+    assert first.critique is not None and second.critique is not None
+    signals = {
+        "security": SecurityReport(available=True, analyser="bandit 1.9.4", findings=findings),
+        "structure": StructureScore(available=True, syntax_match=0.25, dataflow_match=0.5, score=0.375),
+    }
+    missing = {
+        "security": SecurityReport(available=False, reason="bandit is not installed: pip install x"),
+        "structure": StructureScore(available=False, reason="the problem has no reference solution"),
+    }
+    steps = [
+        first.model_copy(update={"critique": first.critique.model_copy(update=signals)}),
+        second.model_copy(update={"critique": second.critique.model_copy(update=missing)}),
+        *t.steps[2:],
+    ]
+    db = tmp_path / "signals.db"
+    with TrajectoryStore(db) as store:
+        store.start_run(source.run)
+        store.add_trajectory(t.model_copy(update={"steps": steps}))
+    site = build_site(open_run(db), tmp_path / "site")
+    (row,) = index_rows(site).values()
+    html = (site.index.parent / str(row["h"])).read_text()
+    step0, _, rest = html.partition('id="step-1"')
+    assert "Security analysis (bandit 1.9.4)" in step0 and "B602" in step0 and "shell=True" in step0
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in step0 and "<script>alert(1)" not in html
+    assert "Structure against the reference solution (not shown to the model)" in step0
+    assert "0.250" in step0 and "0.500" in step0 and "0.375" in step0
+    assert "not available: bandit is not installed: pip install x" in rest
+    assert "not available: the problem has no reference solution" in rest

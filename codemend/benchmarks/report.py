@@ -181,9 +181,9 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         _intervals_note(spec, s),
         "",
         f"Run `{run_id}`, model `{model}`; {s.scored_problems} problems x {spec.samples} sample(s), "
-        f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}, critic `{spec.critic}`, "
-        f"temperature {spec.temperature:g}{_window(spec)}. Scores use the hidden tests; round r is the "
-        "answer a run stopped after round r would have returned.",
+        f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}, "
+        f"critic `{spec.critic}`{_constraints(spec)}, temperature {spec.temperature:g}{_window(spec)}. "
+        "Scores use the hidden tests; round r is the answer a run stopped after round r would have returned.",
         "",
         *_sections(s, [(None, s)], None),
         *breakdown,
@@ -194,6 +194,11 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
     ]
     return "\n".join(body)
+
+
+def _constraints(spec: BenchSpec) -> str:
+    """The added critic constraints, for the report's header (nothing without any)."""
+    return f" with constraint(s) {', '.join(spec.constraints)}" if spec.constraints else ""
 
 
 def _window(spec: BenchSpec) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from codemend.agents import ExtraConstraint
 from codemend.errors import UserError
 from codemend.llm import SamplingParams
 from codemend.optimise import Correctness, Objective
@@ -45,6 +46,9 @@ class BenchSpec(BaseModel):
     rounds: int = Field(default=3, ge=0)
     feedback_tests: FeedbackTests = "visible"
     critic: CriticName = "tests"
+    constraints: list[ExtraConstraint] = Field(
+        default_factory=list, description="Constraints added to the critic's (--constraints security)."
+    )
     temperature: float = Field(default=0.2, ge=0)
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int = 0

@@ -65,6 +65,7 @@ from codemend.cli.common import (
     EXIT_TERMINATED,
     OBJECTIVE_KNOBS,
     FiniteRange,
+    constraints_option,
     die,
     endpoint_epilog,
     max_tokens_help,
@@ -88,7 +89,7 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed", "released_after", "released_before",
+    "max_tokens", "seed", "released_after", "released_before", "constraints",
 )  # fmt: skip
 
 
@@ -111,6 +112,7 @@ def _spec(name: str, options: dict[str, Any]) -> BenchSpec:
         raise UserError("give --limit or --ids, not both")
     values = {k: options[k] for k in _SPEC_OPTIONS}
     values["ids"] = _ids(options["ids"])
+    values["constraints"] = list(options["constraints"])
     values["prompt_files"] = parse_prompt_files(options["prompt_files"])
     values["data"] = str(Path(options["data"]).resolve()) if options["data"] else None
     values["objective"] = objective_from(options)
@@ -364,6 +366,7 @@ def _cluster(options: dict[str, Any]) -> str | None:
     help="Tests the repair loop sees: visible; none (structure only); all (hidden too, studies only).",
 )
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
+@constraints_option
 @click.option("--temperature", type=FiniteRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--seed", type=int, default=0, show_default=True, help="Base of the per-sample seeds.")

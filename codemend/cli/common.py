@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from codemend.agents import EXTRA_CONSTRAINTS
 from codemend.errors import UserError
 from codemend.optimise import Correctness, Speed, speed_objective
 from codemend.prompts.template import OFFERED
@@ -66,6 +67,18 @@ def sandbox_options(func: _F) -> _F:
         type=click.Choice(["local", "docker"]),
         default=None,
         help="Sandbox backend (default: CODEMEND_SANDBOX, else local).",
+    )(func)
+
+
+def constraints_option(func: _F) -> _F:
+    """``--constraints NAME`` (repeatable): constraints added to the critic's, off by default."""
+    return click.option(
+        "--constraints",
+        type=click.Choice(EXTRA_CONSTRAINTS),
+        multiple=True,
+        help="Add a constraint to the critic's (repeatable). security: bandit's static analysis of "
+        "each candidate; its findings go in the feedback, and a high-severity one keeps a step "
+        "that passes its tests from being solved (needs bandit: pip install 'codemend[security]').",
     )(func)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from codemend.cli.common import (
     EXIT_INFRA,
     EXIT_OK,
     FiniteRange,
+    constraints_option,
     die,
     endpoint_epilog,
     max_tokens_help,
@@ -39,7 +41,7 @@ from codemend.optimise import optimised
 from codemend.problems import Problem, load_problem
 from codemend.problems.jsonl import loads
 from codemend.prompts import Prompts
-from codemend.records import SpeedMeasurement, StepRecord
+from codemend.records import SecurityReport, SpeedMeasurement, StepRecord
 from codemend.runs import make_run_dir
 from codemend.sandbox import Sandbox, open_sandbox
 from codemend.settings import SandboxSettings
@@ -112,10 +114,21 @@ def _step_line(step: StepRecord) -> str:
     line = f"[bold]{step.index}[/] {step.kind}: {tests}, {score}, {reward} ({cost})"
     if step.measurement is not None:
         line += f"\n    [dim]{_speed(step.measurement)}[/]"
+    if critique and critique.security is not None:
+        line += f"\n    [dim]{_security(critique.security)}[/]"
     if critique and step.report and not step.report.passed:
         first = critique.feedback.splitlines()[0]
         line += f"\n    [dim]{first}[/]"
     return line
+
+
+def _security(report: SecurityReport) -> str:
+    """``security: 1 high, 1 low (bandit 1.9.4)``, or why there is no analysis."""
+    if not report.available:
+        return f"security: not available ({report.reason})"
+    counts = Counter(f.severity for f in report.findings)
+    found = ", ".join(f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]) or "no findings"
+    return f"security: {found} ({report.analyser})"
 
 
 def _speed(m: SpeedMeasurement) -> str:
@@ -175,6 +188,7 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--rounds", type=click.IntRange(min=0), default=3, show_default=True, help="Repairs at most.")
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
 @click.option("--imports", type=click.Choice(["default", "strict"]), default="default", show_default=True)
+@constraints_option
 @click.option("--history", type=click.Choice(["latest", "full"]), default="latest", show_default=True)
 @click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--temperature", type=FiniteRange(min=0))
@@ -290,6 +304,7 @@ def _solve(
         rounds=options["rounds"],
         critic=options["critic"],
         imports=options["imports"],
+        constraints=list(options["constraints"]),
         history=options["history"],
         sampling=_sampling(options["max_tokens"], options["temperature"]),
         token_budget=options["token_budget"],

@@ -18,8 +18,10 @@ from typing import Any
 
 from codemend.agents import (
     Critic,
+    ExtraConstraint,
     History,
     ImportPolicy,
+    extra_constraints,
     make_critic,
     make_generator,
     reward_function,
@@ -54,6 +56,9 @@ class EnvConfig:
     step_reward: str = "pass_fraction"
     """The graph's per-step reward (``pass_fraction`` or ``constraint_score``)."""
     imports: ImportPolicy | str = "default"
+    constraints: tuple[ExtraConstraint, ...] = ()
+    """Constraints added to the critic's (``("security",)``: bandit's findings in the feedback,
+    no "solved" with a high-severity one); weigh its reward component in ``rewards``."""
     prompts: Prompts | None = None
     objective: Correctness | Speed = field(default_factory=Correctness)
     """``Speed(...)``: episodes start from the reference solution and ask for faster code; the
@@ -65,6 +70,7 @@ class EnvConfig:
             raise UserError(f"max_turns must be an int, at least 1, got {self.max_turns!r}")
         if self.history not in ("full", "latest"):
             raise UserError(f"history must be 'full' or 'latest', got {self.history!r}")
+        extra_constraints(self.constraints)
         if not isinstance(self.objective, Correctness | Speed):
             raise UserError(f"objective must be Correctness() or Speed(...), got {self.objective!r}")
 
@@ -168,7 +174,9 @@ class RepairEnv:
         self.problem = problem
         self.sandbox = sandbox
         self.config = config or EnvConfig()
-        self.critic = critic or make_critic("tests", imports=self.config.imports)
+        self.critic = critic or make_critic(
+            "tests", imports=self.config.imports, constraints=self.config.constraints
+        )
         self.fits = fits
         self.store = store
         self.run_id = run_id
@@ -282,6 +290,7 @@ class RepairEnv:
             previous=self._value,
             constraint_score=critique.score if critique is not None else None,
             final=final,
+            components=dict(step.rewards) if step is not None else {},
         )
         parts = shaped(self.config.rewards, score)
         self._value = parts["value"]

@@ -8,9 +8,10 @@ pass). The last turn's value is the episode's final reward, computed once on the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from codemend.agents import SIGNALS
 from codemend.errors import UserError
 
 RewardMode = Literal["final", "per_turn", "improvement", "discounted"]
@@ -30,17 +31,25 @@ class EnvRewards:
 
     ``constraint_weight`` adds ``weight * critique.score`` (CORGI's fraction of satisfied
     constraints) to every critiqued turn, as a dense term.
+
+    ``component_weights`` adds ``weight * component`` for each of the critic's signal components
+    (``agents.SIGNALS``: ``security``, ``structure``) to every turn whose step has it; a turn
+    without it (no reference solution, no analyser, not asked for) gets no term, never a 0.
     """
 
     mode: RewardMode = "final"
     discount: float = 0.9
     constraint_weight: float = 0.0
+    component_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in REWARD_MODES:
             raise UserError(f"unknown reward mode {self.mode!r}; expected one of {', '.join(REWARD_MODES)}")
         if not 0.0 < self.discount <= 1.0:
             raise UserError(f"discount must be in (0, 1], got {self.discount}")
+        for name in self.component_weights:
+            if name not in SIGNALS:
+                raise UserError(f"unknown reward component {name!r}; expected one of {', '.join(SIGNALS)}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +65,8 @@ class TurnScore:
     constraint_score: float | None
     final: float | None
     """The final reward, on the episode's last turn only."""
+    components: dict[str, float] = field(default_factory=dict)
+    """The step's named reward components (``StepRecord.rewards``): those it has."""
 
 
 def shaped(rewards: EnvRewards, turn: TurnScore) -> dict[str, float]:
@@ -71,7 +82,20 @@ def shaped(rewards: EnvRewards, turn: TurnScore) -> dict[str, float]:
     else:
         base = rewards.discount ** (turn.turn - 1) * value if last else 0.0
     dense = rewards.constraint_weight * (turn.constraint_score or 0.0)
-    parts = {"score": turn.score, "value": value, "shaped": base, "constraint": dense, "reward": base + dense}
+    weighted = {
+        name: weight * turn.components[name]
+        for name, weight in rewards.component_weights.items()
+        if name in turn.components
+    }
+    signals = sum(weighted.values())
+    parts = {
+        "score": turn.score,
+        "value": value,
+        "shaped": base,
+        "constraint": dense,
+        **{f"{name}_term": term for name, term in weighted.items()},
+        "reward": base + dense + signals,
+    }
     if turn.final is not None:
         parts["final"] = turn.final
     return parts

@@ -49,16 +49,21 @@ EXTRA = "skyrl"
 
 
 def config_from(env_config: Mapping[str, Any] | None) -> EnvConfig:
-    """``max_turns``, ``reward_mode``, ``discount``, ``constraint_weight``, ``history`` from a
+    """``max_turns``, ``reward_mode``, ``discount``, ``constraint_weight``, ``component_weights``
+    (e.g. ``{"structure": 0.2}``), ``constraints`` (e.g. ``["security"]``), ``history`` from a
     framework's config mapping (absent keys keep the defaults)."""
     given = dict(env_config or {})
     rewards = EnvRewards(
         mode=given.get("reward_mode", "final"),
         discount=float(given.get("discount", 0.9)),
         constraint_weight=float(given.get("constraint_weight", 0.0)),
+        component_weights={str(k): float(v) for k, v in dict(given.get("component_weights") or {}).items()},
     )
     return EnvConfig(
-        max_turns=int(given.get("max_turns", 3)), rewards=rewards, history=given.get("history", "full")
+        max_turns=int(given.get("max_turns", 3)),
+        rewards=rewards,
+        history=given.get("history", "full"),
+        constraints=tuple(given.get("constraints") or ()),
     )
 
 

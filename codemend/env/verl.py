@@ -40,6 +40,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+from codemend.agents import ExtraConstraint
 from codemend.env.core import ChatMessages, EnvConfig, RepairEnv, chat
 from codemend.env.rewards import EnvRewards, RewardMode
 from codemend.env.rows import problem_from_row
@@ -71,12 +72,21 @@ class RepairAgentLoop(AgentLoopBase):
         reward_mode: RewardMode = "final",
         discount: float = 0.9,
         constraint_weight: float = 0.0,
+        component_weights: dict[str, float] | None = None,
+        constraints: tuple[ExtraConstraint, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        rewards = EnvRewards(mode=reward_mode, discount=discount, constraint_weight=constraint_weight)
+        rewards = EnvRewards(
+            mode=reward_mode,
+            discount=discount,
+            constraint_weight=constraint_weight,
+            component_weights=dict(component_weights or {}),
+        )
         # "full": every observation continues the conversation, so the tokens only ever grow
-        self.env_config = EnvConfig(max_turns=max_turns, rewards=rewards, history="full")
+        self.env_config = EnvConfig(
+            max_turns=max_turns, rewards=rewards, history="full", constraints=tuple(constraints)
+        )
         self.response_length = int(self.rollout_config.response_length)
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:

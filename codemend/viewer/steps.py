@@ -11,6 +11,7 @@ from codemend.problems import AssertTest, IOTest
 from codemend.records import Critique, StepRecord
 from codemend.viewer.diff import diff_html
 from codemend.viewer.html import badge, details, e, pre, table, tag
+from codemend.viewer.signals import signals_html
 from codemend.viewer.tests_table import report_table
 
 
@@ -76,6 +77,7 @@ def _critique(step: StepRecord, sent_in: int | None) -> str:
         )
     if critique.llm_error:
         parts.append(tag("p", e(f"LLM critique missing: {critique.llm_error}"), class_="warn"))
+    parts.append(signals_html(critique))
     return tag("div", "".join(parts), class_="critique")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codemend.problems import Problem
-from codemend.records import Message, StepRecord, TrajectoryRecord
+from codemend.records import Message, StepRecord, TrajectoryRecord, required_satisfied
 
 _MIN_IO_SNIPPET = 8  # shorter stdin/stdout text ("3\n") appears in prompts by chance
 
@@ -53,6 +53,8 @@ class Attempt:
     code: str
     passed: bool
     reward: float
+    structure: float | None = None
+    """The step's ``structure`` reward component, where it has one."""
 
     @property
     def task_id(self) -> str:
@@ -109,12 +111,22 @@ def attempts(trajectory: TrajectoryRecord) -> list[Attempt]:
         step = state.step
         if step.reply is None or step.report is None or step.error is not None:
             continue
-        passed = step.report.passed and (step.index != last or trajectory.hidden_passed is not False)
+        passed = step.report.passed and required_satisfied(step)  # --constraints security
+        passed = passed and (step.index != last or trajectory.hidden_passed is not False)
         if trajectory.objective == "speed":
             passed = passed and step.measurement is not None and step.measurement.verdict == "faster"
         reward = step.reward if step.reward is not None else step.report.fraction_passed
         code = step.code if step.code is not None else step.reply
-        found.append(Attempt(state=state, reply=step.reply, code=code, passed=passed, reward=reward))
+        found.append(
+            Attempt(
+                state=state,
+                reply=step.reply,
+                code=code,
+                passed=passed,
+                reward=reward,
+                structure=step.rewards.get("structure"),
+            )
+        )
     return found
 
 

@@ -84,6 +84,7 @@ def _raw_step(s: StepRecord) -> RawStep:
             "report": report.model_dump_json() if report else None,
             "critique": s.critique.model_dump_json() if s.critique else None,
             "rewards": json.dumps(s.rewards),
+            "structure": s.rewards.get("structure"),
             "tokens_in": s.tokens_in,
             "tokens_out": s.tokens_out,
             "latency_s": s.latency_s,
@@ -195,7 +196,12 @@ def kto_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
                 withheld += 1
                 continue
             data = KtoRow.model_validate(
-                {"prompt": chat(a.state.messages), "completion": assistant(a.reply), "label": a.passed}
+                {
+                    "prompt": chat(a.state.messages),
+                    "completion": assistant(a.reply),
+                    "label": a.passed,
+                    "structure": a.structure,
+                }
             )
             scope = f"{a.passed}:{a.state.key}"
             rows.append(

@@ -89,6 +89,8 @@ def dpo_rows(trajectories: Iterable[TrajectoryRecord]) -> Built:
                 "prompt": chat(pair.prompt),
                 "chosen": assistant(pair.chosen.reply),
                 "rejected": assistant(pair.rejected.reply),
+                "chosen_structure": pair.chosen.structure,
+                "rejected_structure": pair.rejected.structure,
             }
         )
         rows.append(_row(pair, data.model_dump()))

@@ -34,6 +34,16 @@ class DpoRow(_Row):
     prompt: list[Message]
     chosen: list[Message]
     rejected: list[Message]
+    chosen_structure: float | None = Field(
+        default=None,
+        description="Closeness of the attempt's code to the reference solution (CodeBLEU's syntax "
+        "and data-flow match, 0-1); None without a reference solution.",
+    )
+    rejected_structure: float | None = Field(
+        default=None,
+        description="Closeness of the attempt's code to the reference solution (CodeBLEU's syntax "
+        "and data-flow match, 0-1); None without a reference solution.",
+    )
 
 
 class KtoRow(_Row):
@@ -42,6 +52,11 @@ class KtoRow(_Row):
     prompt: list[Message]
     completion: list[Message]
     label: bool
+    structure: float | None = Field(
+        default=None,
+        description="Closeness of the attempt's code to the reference solution (CodeBLEU's syntax "
+        "and data-flow match, 0-1); None without a reference solution.",
+    )
 
 
 class RewardModel(_Row):
@@ -123,6 +138,11 @@ class RawStep(_Row):
     critique: str | None = Field(description="The Critique, as JSON.")
     reward: float | None
     rewards: str = Field(description="Named reward components, a JSON object.")
+    structure: float | None = Field(
+        default=None,
+        description="Closeness of the attempt's code to the reference solution (CodeBLEU's syntax "
+        "and data-flow match, 0-1); None without a reference solution.",
+    )
     tokens_in: int
     tokens_out: int
     prompt_token_ids: list[int] | None = Field(
