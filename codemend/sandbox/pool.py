@@ -77,6 +77,20 @@ def _compiled(verdict: object) -> CompileReport | None:
         raise InfrastructureError(f"sandbox supervisor sent a malformed compile report: {problems}") from None
 
 
+def _host_phases(reply: Any, t0: float, sent: float, replied: float) -> dict[str, float]:
+    """A reply's phases and the host's: building the job (``t0`` to ``sent``), the frames' trip
+    (``sent`` to the supervisor's start, its end to ``replied``: the supervisor's clock is the
+    host's, the monotonic clock the namespaces share) and reading the reply."""
+    theirs = dict(reply.get("phases") or {})
+    first, last = theirs.pop("clock", (sent, replied))
+    return {
+        "host: build the job": sent - t0,
+        "frames: job to supervisor, reply to host": max(0.0, first - sent) + max(0.0, replied - last),
+        **{str(k): float(v) for k, v in theirs.items()},
+        "host: read the reply": time.monotonic() - replied,
+    }
+
+
 def _problems(exc: ValidationError) -> str:
     """pydantic's complaints, one clause each: field, what is wrong, what came."""
     return "; ".join(
@@ -287,10 +301,17 @@ class PooledSandbox(Sandbox):
         tests: Sequence[AssertTest | IOTest] | None = None,
         *,
         cost: CostMethod = "cpu",
+        phases: dict[str, float] | None = None,
     ) -> TestReport:
         """Run ``tests`` (default: all the problem's) against ``code`` on an idle worker, starting the
         pool first if needed; ``UserError`` for a ``cost`` it cannot measure, ``InfrastructureError``
-        when the supervisor fails (a lost worker is replaced and the job tried once more)."""
+        when the supervisor fails (a lost worker is replaced and the job tried once more).
+
+        ``phases`` (for ``perf/`` scripts): a dict that receives where the run's time went, in
+        seconds per phase, the host's (building the job, the frames' trip both ways, reading the
+        reply) and the supervisor's (``runtime/supervisor.py``'s ``Phases``); they add up to the
+        run's wall-clock time."""
+        t0 = time.monotonic()
         selected = list(problem.tests if tests is None else tests)
         self.check_language(problem.language)
         self.start()
@@ -300,14 +321,20 @@ class PooledSandbox(Sandbox):
         if cost == "instructions" and problem.language != "python":
             raise UserError(f"cost {cost}: instructions are counted for Python candidates only")
         job = self._job(problem, code, selected, cost)
+        if phases is not None:
+            job["phases"] = True
         timeout = self.limits.job_grace_s + (len(selected) + 1) * (wire.time_limit(job) + 2.0)
         if "toolchain" in job:
             timeout += job["toolchain"]["compile_time_s"] + 2.0
         started = time.monotonic()
         reply = self._dispatch(job, timeout)
+        replied = time.monotonic()
         if isinstance(reply, dict) and "error" in reply:
             raise InfrastructureError(f"sandbox supervisor failed: {reply['error']}")
-        return self._report(selected, reply, time.monotonic() - started)
+        report = self._report(selected, reply, replied - started)
+        if phases is not None:
+            phases.update(_host_phases(reply, t0, started, replied))
+        return report
 
     def trace(self, problem: Problem, code: str, test: AssertTest | IOTest) -> Trace:
         """``Sandbox.trace`` on an idle worker: one job with ``test`` alone and the tracer's

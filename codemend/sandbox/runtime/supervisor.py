@@ -40,12 +40,35 @@ class ZygoteGone(Exception):
     """The process that forks candidates is gone: this worker can serve no more jobs."""
 
 
+class Phases:
+    """Where a job's time goes on the supervisor's side: seconds per phase, summed over the job's
+    sessions (``mark(name)`` ends phase ``name``), for a host that asks (``Job.phases``)."""
+
+    def __init__(self) -> None:
+        self.first = self.last = time.monotonic()
+        self.spent: dict[str, float] = {}
+
+    def mark(self, name: str, now: float | None = None) -> None:
+        """End phase ``name`` at ``now`` (default: the present)."""
+        now = time.monotonic() if now is None else now
+        self.spent[name] = self.spent.get(name, 0.0) + max(0.0, now - self.last)
+        self.last = now
+
+    def report(self) -> dict[str, object]:
+        """The phases so far, the rest of the job (I/O tests, the reply) included, and ``clock``:
+        when the job started and ended on the monotonic clock the host shares."""
+        self.mark("the rest: I/O tests, the reply")
+        return {"clock": [self.first, self.last], **self.spent}
+
+
 class Session:
     """One assertion session: a harness running the pending tests in order against a candidate
     serving calls, and what the supervisor has learnt from them so far."""
 
-    def __init__(self, pending: list[int], results: list[wire.Verdict | None], limit: float) -> None:
-        self.pending, self.results, self.limit = pending, results, limit
+    def __init__(
+        self, pending: list[int], results: list[wire.Verdict | None], limit: float, phases: Phases
+    ) -> None:
+        self.pending, self.results, self.limit, self.phases = pending, results, limit, phases
         self.current: int | None = None  # the test the harness has started and not finished
         self.started = self.deadline = 0.0  # of the current test (or of loading the solution)
         self.timed_out = False
@@ -68,9 +91,12 @@ class Session:
             if msg[0] == wire.START:
                 self.current = msg[1]
                 self.restart_clock(now)
+                first = all(self.results[i] is None for i in self.pending)
+                self.phases.mark("harness and candidate start" if first else "between tests", now)
             elif msg[0] == wire.RESULT and msg[1] in self.pending and self.results[msg[1]] is None:
                 self.results[msg[1]] = {**msg[2], "duration_s": round(now - self.started, 6)}
                 self.current, self.deadline = None, now + self.limit
+                self.phases.mark("tests (proxy round trips included)", now)
             elif msg[0] == wire.DONE:
                 more = False
         return more
@@ -113,6 +139,7 @@ class Supervisor:
         self.counted = False  # the current job's candidates run under valgrind
         self.run_count: int | None = 0  # their instructions; None once one left no count
         self.serial = 0
+        self.phases = Phases()
         self.tracing: tracing.Sink | None = None  # the current job asks for a trace (``tracing``)
 
     # -- zygote ---------------------------------------------------------------------------
@@ -205,6 +232,7 @@ class Supervisor:
         """Run a job: its assert tests in sessions (one after a crash goes on with the tests left),
         then its I/O tests; the reply with every verdict and the captured output."""
         tests = job["tests"]
+        self.phases = Phases()
         results: list[wire.Verdict | None] = [None] * len(tests)
         self.run_cpu, self.run_count = 0.0, 0
         self.counted = job.get("cost") == "instructions"
@@ -284,9 +312,10 @@ class Supervisor:
     ) -> None:
         """Run ``pending`` in one harness against one candidate until all are decided, the
         harness or the candidate dies, or a test overruns its time; as many verdicts as that gave."""
-        session = Session(pending, results, wire.time_limit(job))
+        session = Session(pending, results, wire.time_limit(job), self.phases)
         self._start_session(session, job)
         self._watch_session(session, out, err)
+        self.phases.mark("after the last test: the harness exits")
         self._settle_session(session, out, err)
 
     def _start_session(self, session: Session, job: wire.Job) -> None:
@@ -300,7 +329,9 @@ class Supervisor:
         limits = self.process_limits(job, len(session.pending))
         fds = [null, out_w, err_w, c_end.fileno()]
         c_limits = self.candidate_limits(job, len(session.pending))
+        self.phases.mark("run directory, pipes")
         session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, c_limits, session.path)
+        self.phases.mark("candidate spawn (zygote: clone into namespaces)")
         for fd in (out_w, err_w):
             os.close(fd)
         c_end.close()
@@ -312,6 +343,7 @@ class Supervisor:
         os.close(ctl_w)
         os.close(null)
         session.h_fd = os.pidfd_open(session.h_pid)
+        self.phases.mark("code sent, harness fork")
 
     def _fork_harness(
         self, job: wire.Job, pending: list[int], fds: list[int], limits: wire.ProcessLimits
@@ -367,12 +399,14 @@ class Supervisor:
         if s.timed_out:
             grace = 0.0
         self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace)
+        self.phases.mark("end of run: candidate exits, directory removed")
         os.waitpid(s.h_pid, 0)
         for fd in (s.out_r, s.err_r):  # what is left in the pipes after the kill
             (out if fd == s.out_r else err).drain(fd)
         for fd in (s.ctl_r, s.out_r, s.err_r, s.c_fd, s.h_fd):
             os.close(fd)
         status = self.exit_status(s.c_pid)
+        self.phases.mark("exit status and CPU time (zygote)")
         if c_died:  # the harness only saw the channel close; say how the process ended
             why = f"the candidate process {procs.describe(status)}"
             for r in s.vague_crashes():
@@ -442,6 +476,8 @@ def main() -> None:
             os._exit(1)
         except Exception as exc:  # a bug here is infrastructure: say so, keep serving
             reply = {"error": f"{type(exc).__name__}: {exc}"}
+        if isinstance(job, dict) and job.get("phases") and "results" in reply:
+            reply["phases"] = supervisor.phases.report()
         wire.send_frame(host_out, reply)
 
 

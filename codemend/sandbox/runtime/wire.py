@@ -106,6 +106,7 @@ class Job(TypedDict):
     output_limit: int  # bytes of stdout and of stderr kept
     limits: Limits
     cost: Literal["cpu", "instructions"]  # instructions: candidates run under valgrind, counted
+    phases: NotRequired[bool]  # reply with where the supervisor's time went (``Reply.phases``)
     trace: NotRequired[dict[str, float]]  # the tracer's options (``tracer.DEFAULTS``): a traced run
     toolchain: NotRequired[Toolchain]  # not Python: compile the code, then run each I/O test
 
@@ -154,6 +155,7 @@ class Reply(TypedDict):
     stderr_truncated: bool
     cpu_s: NotRequired[float]  # the candidates' process trees, fork to exit (wait4 in the zygote)
     instructions: NotRequired[int | None]  # cost "instructions": the candidates' count, if all left one
+    phases: NotRequired[dict[str, Any]]  # asked for: seconds per phase, "clock": [start, end]
     trace: NotRequired[str]  # a traced job: what the candidates wrote on fd 4 (untrusted), cut
     trace_truncated: NotRequired[bool]
     compile: NotRequired[CompileVerdict]  # a job with a toolchain
