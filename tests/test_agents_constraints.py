@@ -7,6 +7,7 @@ import pytest
 from codemend.agents import ImportPolicy, check_constraints
 from codemend.errors import UserError
 from codemend.problems import Problem
+from codemend.records import CompileReport
 from codemend.sandbox import TestReport, TestResult
 
 PROBLEM = Problem.model_validate(
@@ -174,3 +175,68 @@ def test_compiler_warnings_are_caught_and_become_evidence() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     assert "line 2: 'tuple' object is not callable; perhaps you missed a comma?" in out.stdout
+
+
+# -- programs in other languages: "compiles" in place of "parses" ---------------------------
+
+CPP = Problem(id="c", prompt="double", language="cpp", tests=[{"stdin": "2", "expected_stdout": "4"}])
+GCC_ERROR = """\
+/tmp/run-1/main.cpp: In function 'int main()':
+/tmp/run-1/main.cpp:3:26: error: conversion from 'int' to non-scalar type 'std::vector<int>' requested
+    3 |     std::vector<int> v = 3;
+      |                          ^
+/tmp/run-1/main.cpp:3:22: warning: unused variable 'v' [-Wunused-variable]
+    3 |     std::vector<int> v = 3;
+      |                      ^
+"""
+
+
+def compiled(status: str, output: str, *statuses: str) -> TestReport:
+    results = [
+        TestResult(index=i, kind="io", visibility="visible", status=s)  # type: ignore[arg-type]
+        for i, s in enumerate(statuses)
+    ]
+    return TestReport(results=results, compile=CompileReport(status=status, output=output))  # type: ignore[arg-type]
+
+
+def test_a_program_that_does_not_compile_fails_compiles_with_its_error_lines() -> None:
+    constraints = check("int main() {}", compiled("error", GCC_ERROR, "error"), problem=CPP)
+    assert [c.name for c in constraints] == ["compiles", "entry_point", "imports", "tests", "resources"]
+    found = by_name(constraints, "compiles")
+    assert not found.satisfied
+    assert found.evidence.splitlines()[0].endswith(
+        "error: conversion from 'int' to non-scalar type 'std::vector<int>' requested"
+    )
+    assert "^" in found.evidence and "In function" not in found.evidence
+
+
+def test_warnings_of_a_program_that_compiles_are_its_evidence() -> None:
+    found = by_name(
+        check("int main() {}", compiled("ok", GCC_ERROR.split("\n", 4)[-1], "passed"), problem=CPP),
+        "compiles",
+    )
+    assert found.satisfied
+    assert found.evidence.startswith("the compiler warns:\n") and "unused variable 'v'" in found.evidence
+    assert by_name(
+        check("int main() {}", compiled("ok", "", "passed"), problem=CPP), "compiles"
+    ).evidence == ("compiles as C++")
+
+
+def test_a_compile_timeout_and_a_reply_in_another_language_say_so() -> None:
+    report_ = TestReport(
+        results=[TestResult(index=0, kind="io", visibility="visible", status="timeout")],
+        compile=CompileReport(status="timeout", detail="compiling took longer than 30 s"),
+    )
+    python = "import sys\n\ndef main():\n    print(int(sys.stdin.read()) * 2)\n\nprint(1)\n"
+    found = by_name(check(python, report_, problem=CPP), "compiles")
+    assert (found.satisfied, found.evidence) == (
+        False,
+        "the code is written in Python, not C++; compiling took longer than 30 s",
+    )
+
+
+def test_the_import_policy_is_not_applied_to_other_languages() -> None:
+    found = by_name(
+        check("int main() {}", compiled("ok", "", "passed"), ImportPolicy.strict(), CPP), "imports"
+    )
+    assert (found.satisfied, found.evidence) == (True, "not checked in C++ (Python only)")

@@ -3,6 +3,7 @@ traceback, and never a hidden test."""
 
 from __future__ import annotations
 
+from language_helpers import DOUBLE, io_problem, need_toolchain
 from repair_helpers import CRASH, HIDDEN_MARK, RIGHT, WRONG, asserts_problem
 
 from codemend.agents import ImportPolicy, check_constraints, feedback_text
@@ -79,3 +80,33 @@ def test_hidden_results_never_reach_the_feedback(square: Problem, sandbox: Local
     assert HIDDEN_MARK not in text
     assert "square(4)" not in text and "square(0.5)" not in text
     assert text.endswith("0 of 2 visible test(s) pass.")
+
+
+# -- programs in other languages ------------------------------------------------------------
+
+
+def test_a_compile_error_is_all_that_is_said_with_the_diagnostics(sandbox: LocalSandbox) -> None:
+    need_toolchain("cpp")
+    problem = io_problem("cpp", ("2\n", "4\n"))
+    text = feedback(problem, "#include <vector>\nint main() {\n    std::vector<int> v = 3;\n}\n", sandbox)
+    head = text.split("\n\n")[0]
+    assert head.startswith("The code does not compile as C++:\n")
+    assert head.splitlines()[1].startswith("main.cpp:3:26: error: conversion from ")
+    assert text.endswith("Reply with valid C++.")
+
+
+def test_a_reply_in_another_language_is_named(sandbox: LocalSandbox) -> None:
+    need_toolchain("rust")
+    problem = io_problem("rust", ("2\n", "4\n"))
+    text = feedback(problem, DOUBLE["python"], sandbox)
+    assert text.startswith("The code does not compile as Rust:\nthe code is written in Python, not Rust; ")
+
+
+def test_a_runtime_error_shows_the_programs_stderr(sandbox: LocalSandbox) -> None:
+    need_toolchain("rust")
+    problem = io_problem("rust", ("x\n", "4\n"))
+    text = feedback(problem, DOUBLE["rust"], sandbox)
+    assert "raised an exception" not in text
+    assert "the program exited with status 101" in text
+    assert "panicked at" in text and "ParseIntError" in text and "main.rs:7:" in text
+    assert text.endswith("0 of 1 visible test(s) pass.")

@@ -1,8 +1,9 @@
 """The critic's deterministic constraints, checked in order (CORGI-style).
 
-The code parses; it defines the entry point with a signature the tests can call; it respects the
-import policy; each visible test passes; no test ran out of time or memory. Only visible results
-are ever read, even when a report holds others.
+The code parses (Python) or compiles (the other languages: the sandbox's compile verdict, its
+diagnostics trimmed); it defines the entry point with a signature the tests can call; it
+respects the import policy; each visible test passes; no test ran out of time or memory. Only
+visible results are ever read, even when a report holds others.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from codemend import pysource
 from codemend.errors import UserError
+from codemend.languages import language, mismatch
 from codemend.problems import AssertTest, Problem
 from codemend.records import Constraint, TestReport, TestResult
 
@@ -61,8 +63,13 @@ def visible_results(report: TestReport) -> list[TestResult]:
 def check_constraints(
     problem: Problem, code: str, report: TestReport, policy: ImportPolicy
 ) -> list[Constraint]:
-    """Every constraint, in order: parses, entry point, imports, one per visible test, resources;
-    each satisfied or not, with its evidence."""
+    """Every constraint, in order: parses (compiles, for other languages than Python), entry
+    point, imports, one per visible test, resources; each satisfied or not, with its evidence."""
+    if problem.language != "python":
+        constraints = [_compiles(problem, code, report), *_program_structure(problem)]
+        constraints.extend(_tests(report))
+        constraints.append(_resources(problem, report))
+        return constraints
     tree, parses = _parses(code)
     constraints = [parses, _entry_point(problem, tree), _imports(tree, policy)]
     constraints.extend(_tests(report))
@@ -75,11 +82,67 @@ def _parses(code: str) -> tuple[ast.Module | None, Constraint]:
         tree, _ = pysource.parse(code)
         warned = pysource.compile_warnings(code)
     except SyntaxError as exc:
-        return None, Constraint(name="parses", satisfied=False, evidence=f"line {exc.lineno}: {exc.msg}")
+        evidence = f"line {exc.lineno}: {exc.msg}"
+        other = mismatch(code, "python")
+        evidence = f"{other}; {evidence}" if other else evidence
+        return None, Constraint(name="parses", satisfied=False, evidence=evidence)
     except ValueError as exc:  # null bytes
         return None, Constraint(name="parses", satisfied=False, evidence=str(exc))
     evidence = f"the compiler warns: {'; '.join(warned)}" if warned else ""
     return tree, Constraint(name="parses", satisfied=True, evidence=evidence)
+
+
+MAX_DIAGNOSTIC_LINES = 12
+MAX_DIAGNOSTIC_CHARS = 1500
+
+
+def diagnostics(output: str, *, warnings: bool = False) -> str:
+    """The compiler's output trimmed for feedback: its error lines (``warnings``: its warning
+    lines) with the source lines and carets that follow them, at most ``MAX_DIAGNOSTIC_LINES``."""
+    word = "warning" if warnings else "error"
+    lines = output.strip().splitlines()
+    starts = [i for i, line in enumerate(lines) if word in line.lower()]
+    if not starts:
+        kept = [] if warnings else lines[:MAX_DIAGNOSTIC_LINES]
+    else:
+        kept = []
+        for i in starts:
+            kept.extend(line for line in lines[i : i + 4] if line not in kept[-4:])
+            if len(kept) >= MAX_DIAGNOSTIC_LINES:
+                break
+    text = "\n".join(kept[:MAX_DIAGNOSTIC_LINES])
+    return text if len(text) <= MAX_DIAGNOSTIC_CHARS else text[: MAX_DIAGNOSTIC_CHARS - 3] + "..."
+
+
+def _compiles(problem: Problem, code: str, report: TestReport) -> Constraint:
+    """The sandbox's compile verdict on a program in another language: failed with the trimmed
+    diagnostics (and what language the code looks written in, when not the problem's), or
+    satisfied with the compiler's warnings, if any."""
+    shown = language(problem.language).display
+    compiled = report.compile
+    other = mismatch(code, problem.language)
+    prefix = f"{other}; " if other else ""
+    if compiled is None:
+        return Constraint(name="compiles", satisfied=False, evidence=f"{prefix}no {shown} compile verdict")
+    if compiled.status == "ok":
+        warned = diagnostics(compiled.output, warnings=True)
+        evidence = f"the compiler warns:\n{warned}" if warned else f"compiles as {shown}"
+        return Constraint(name="compiles", satisfied=True, evidence=evidence)
+    if compiled.status in ("timeout", "memory"):
+        evidence = f"{prefix}{compiled.detail or compiled.status}"
+    else:
+        evidence = f"{prefix}{diagnostics(compiled.output) or compiled.detail or compiled.status}"
+    return Constraint(name="compiles", satisfied=False, evidence=evidence)
+
+
+def _program_structure(problem: Problem) -> list[Constraint]:
+    """The entry point and import checks for a program in another language: a whole program has
+    no entry point, and the import policy reads Python only."""
+    shown = language(problem.language).display
+    return [
+        Constraint(name="entry_point", satisfied=True, evidence="a program: no entry point"),
+        Constraint(name="imports", satisfied=True, evidence=f"not checked in {shown} (Python only)"),
+    ]
 
 
 def _entry_point(problem: Problem, tree: ast.Module | None) -> Constraint:

@@ -7,6 +7,7 @@ lines. Hidden results are never read, even when the report holds them.
 from __future__ import annotations
 
 from codemend.agents.constraints import visible_results
+from codemend.languages import language
 from codemend.problems import AssertTest, IOTest, Problem
 from codemend.records import Constraint, TestReport, TestResult
 
@@ -19,6 +20,8 @@ def feedback_text(problem: Problem, constraints: list[Constraint], report: TestR
     """The feedback a repair prompt shows: why the code does not parse, or its structural faults and
     up to ``MAX_FAILURES`` failing visible tests, then how many visible tests pass."""
     by_name = {c.name: c for c in constraints if c.name != "tests"}
+    if "compiles" in by_name:
+        return _program_feedback(problem, by_name["compiles"], report)
     parses = by_name["parses"]
     if not parses.satisfied:
         return f"The code does not parse: {parses.evidence}. Reply with valid Python."
@@ -30,11 +33,30 @@ def feedback_text(problem: Problem, constraints: list[Constraint], report: TestR
         lines.append(f"({len(failing) - MAX_FAILURES} more failing test(s) not shown.)")
     if parses.evidence and failing:  # e.g. "'tuple' object is not callable; perhaps you missed a comma?"
         lines.append(f"Note: {parses.evidence}.")
-    passed = len(results) - len(failing)
+    lines.append(_tally(results, failing))
+    return "\n\n".join(lines)
+
+
+def _tally(results: list[TestResult], failing: list[TestResult]) -> str:
     if results and not failing:
-        lines.append(f"All {len(results)} visible test(s) pass.")
-    else:
-        lines.append(f"{passed} of {len(results)} visible test(s) pass.")
+        return f"All {len(results)} visible test(s) pass."
+    return f"{len(results) - len(failing)} of {len(results)} visible test(s) pass."
+
+
+def _program_feedback(problem: Problem, compiles: Constraint, report: TestReport) -> str:
+    """Feedback on a program in another language: why it does not compile (the diagnostics), or
+    its failing visible tests, with the compiler's warnings as a note."""
+    shown = language(problem.language).display
+    if not compiles.satisfied:
+        return f"The code does not compile as {shown}:\n{compiles.evidence}\n\nReply with valid {shown}."
+    results = visible_results(report)
+    failing = [r for r in results if not r.passed]
+    lines = [_describe(problem, r) for r in failing[:MAX_FAILURES]]
+    if len(failing) > MAX_FAILURES:
+        lines.append(f"({len(failing) - MAX_FAILURES} more failing test(s) not shown.)")
+    if failing and compiles.evidence.startswith("the compiler warns"):
+        lines.append(f"Note: {compiles.evidence}")
+    lines.append(_tally(results, failing))
     return "\n\n".join(lines)
 
 
@@ -78,6 +100,8 @@ def _describe(problem: Problem, r: TestResult) -> str:
             body.append(f"expected: {_clip(r.expected)}")
         if r.actual is not None:
             body.append(f"actual:   {_clip(r.actual)}")
+    elif r.status == "error" and r.exc_type is None and r.kind == "io":  # a program's exit status
+        head += " ended with an error"
     elif r.status == "error":
         head += f" raised {r.exc_type or 'an exception'}: {_clip(r.exc_message or '')}"
     elif r.status == "timeout":

@@ -45,10 +45,13 @@ def toolchain_job(problem: Problem, code: str, limits: CompileLimits) -> wire.To
     paths = lang.resolve()
     source, main = lang.files(code)
     values = {"src": "{dir}/" + source, "main": main, "heap_mb": str(problem.memory_limit_mb)}
+    # The compiler runs in the build directory on relative paths: its diagnostics (and a Rust
+    # panic's location) name ``main.cpp:3:26``, the same on every run, not a run's directory.
+    here = {**values, "src": source, "dir": "."}
     return {
         "language": lang.name,
         "source": source,
-        "compile": _filled(lang.compile, paths, values) if lang.compile else None,
+        "compile": _filled(lang.compile, paths, here) if lang.compile else None,
         "run": _filled(lang.run, paths, values),
         "compile_time_s": limits.time_s,
         "compile_memory_mb": limits.memory_mb or lang.compile_memory_mb,

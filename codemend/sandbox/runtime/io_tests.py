@@ -42,6 +42,7 @@ def run(
     expected = test["expected_stdout"]
     out = procs.Capture(max(job["output_limit"], 2 * len(expected) + 4096))
     program = _start(sup, job, test, argv)
+    kept = len(err.data)  # where this test's stderr starts in what ``err`` keeps
     start = time.monotonic()
     if program.s_end is not None:
         with contextlib.suppress(OSError):
@@ -52,7 +53,10 @@ def run(
     base = {"expected": _clip(expected), "actual": _clip(out.text()), "duration_s": duration}
     if not exited:
         return {**base, "status": "timeout", "detail": f"no exit within {limit:g} s of wall-clock time"}
-    return {**base, **_verdict(outcome, status, out, expected)}
+    verdict = _verdict(outcome, status, out, expected)
+    if argv is not None and verdict["status"] in ("error", "crashed"):  # no traceback: its stderr
+        verdict["traceback"] = _clip(err.data[kept:].decode("utf-8", "replace"))
+    return {**base, **verdict}
 
 
 def _start(sup: "Supervisor", job: wire.Job, test: wire.IOSpec, argv: list[str] | None) -> Program:
