@@ -251,6 +251,8 @@ class TraceBlock(_Record):
     first_line: int = Field(ge=1)
     last_line: int = Field(ge=1)
     function: str = Field(description="The function (or ``<module>``) the block belongs to.")
+    lines: list[int] = Field(default_factory=list, description="The lines it ran, in order (the path taken).")
+    omitted_before: int = Field(default=0, ge=0, description="Blocks left out just before this one.")
     values: dict[str, str] = Field(
         default_factory=dict, description="Variable name -> its value's repr, shortened (untrusted text)."
     )
@@ -264,6 +266,9 @@ class Trace(Signal):
     blocks: list[TraceBlock] = Field(default_factory=list, description="The blocks shown, in order.")
     omitted_blocks: int = Field(default=0, ge=0, description="Blocks left out to keep the budget.")
     text: str = Field(default="", description="The trace as the repair prompt shows it.")
+    note: str | None = Field(
+        default=None, description="Why an available trace is partial (the run or the tracer stopped early)."
+    )
 
 
 class SecurityFinding(_Record):

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict, Unpack
 
 from codemend.agents import (
+    FEEDBACK_MODES,
     CriticMode,
     ExtraConstraint,
+    FeedbackMode,
     History,
     ImportPolicy,
     RewardFn,
@@ -65,6 +67,9 @@ class SolveOptions(TypedDict, total=False):
     repair_sampling: SamplingParams | None
     history: History
     imports: ImportPolicy | Literal["default", "strict"]
+    feedback: FeedbackMode
+    """``"trace"``: each failing step's first failing visible test is traced in the sandbox and
+    the trace (its blocks, their variables, where it diverged) joins the feedback."""
     constraints: Sequence[ExtraConstraint]
     """Constraints added to the critic's: ``["security"]`` runs bandit on each candidate; a
     high-severity finding keeps a step that passes its tests from being solved."""
@@ -189,6 +194,7 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
         limits=_limits(options),
         on_step=options.get("on_step"),
         objective=objective,
+        feedback=options.get("feedback", "tests"),
     )
 
 
@@ -217,6 +223,9 @@ def check_options(options: dict[str, object]) -> None:
     for name in ("sampling", "repair_sampling"):
         _unknown(options.get(name), SamplingParams.__optional_keys__, f"key of {name}")
     as_objective(options.get("objective", "correctness"))
+    if options.get("feedback", "tests") not in FEEDBACK_MODES:
+        given = options.get("feedback")
+        raise UserError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}, got {given!r}")
     constraints = options.get("constraints", ())
     if isinstance(constraints, str):
         raise UserError(f"constraints must be a list of names, e.g. [{constraints!r}], not a string")
@@ -251,6 +260,9 @@ async def asolve(problem: Problem | None = None, **options: Unpack[SolveOptions]
     - ``sampling`` (None: the endpoint's defaults) and ``repair_sampling`` (None: as
       ``sampling``): ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``, ``n``.
     - ``history`` ("latest"): the repair prompt shows the latest attempt, or "full": all of them.
+    - ``feedback`` ("tests"): what a repair prompt is told of a failing step, the failing tests'
+      report; "trace": that and a trace of the first failing visible test in the candidate's own
+      run (within ``codemend.agents.TRACE_TOKEN_BUDGET`` tokens; see the README's "Trace feedback").
     - ``imports`` ("default"): the import policy; "strict" forbids network and subprocess modules.
     - ``constraints`` (()): constraints added to the critic's; ``["security"]``: bandit's static
       analysis of each candidate, its findings in the feedback, and a step with a high-severity

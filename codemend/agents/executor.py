@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from codemend.agents.tracing import first_failing, untraceable
 from codemend.optimise import Speed, WorkloadCache, measure_speed, prepare_workload
 from codemend.problems import Problem
-from codemend.records import SpeedMeasurement, TestReport
+from codemend.records import SpeedMeasurement, TestReport, Trace
 from codemend.sandbox import Sandbox
 
 
@@ -21,6 +22,18 @@ class Executor:
     async def visible(self, problem: Problem, code: str) -> TestReport:
         """Run the visible tests; raises only ``InfrastructureError`` (the sandbox did not run)."""
         return await self.sandbox.arun(problem, code, problem.visible_tests())
+
+    async def trace(self, problem: Problem, code: str, report: TestReport) -> Trace:
+        """``--feedback trace``: the first failing visible test of ``report`` run again with the
+        tracer (``Sandbox.trace``); not available, with the reason, when nothing fails or the code
+        does not parse. Raises only ``InfrastructureError``."""
+        nothing = untraceable(code, report)
+        failing = first_failing(report)
+        if nothing is not None or failing is None:
+            return nothing or Trace(available=False, reason="no visible test fails")
+        test = problem.visible_tests()[failing.index]
+        trace = await self.sandbox.atrace(problem, code, test)
+        return trace.model_copy(update={"test_index": failing.index})
 
     async def hidden(self, problem: Problem, code: str) -> TestReport | None:
         """Run the hidden tests, or None when the problem has none."""

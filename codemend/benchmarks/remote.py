@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from codemend.agents import ExtraConstraint
+from codemend.agents.tracing import FeedbackMode
 from codemend.benchmarks.hidden import HiddenJudge, HiddenVerdicts, baseline_of
 from codemend.benchmarks.spec import BenchSpec, CriticName, FeedbackTests, feedback_view, sampling_for
 from codemend.errors import UserError
@@ -43,6 +44,7 @@ class TrajectoryJob(BaseModel):
     trajectory_id: str
     rounds: int
     critic: CriticName
+    feedback: FeedbackMode = "tests"
     constraints: list[ExtraConstraint] = Field(default_factory=list)
     sampling: SamplingParams
     feedback_tests: FeedbackTests
@@ -96,6 +98,7 @@ def job_for(spec: BenchSpec, problem: Problem, sample: int, run_id: str) -> Traj
         trajectory_id=trajectory_id_for(run_id, problem.id, sample),
         rounds=spec.rounds,
         critic=spec.critic,
+        feedback=spec.feedback,
         constraints=spec.constraints,
         sampling=sampling_for(spec, problem.id, sample),
         feedback_tests=spec.feedback_tests,
@@ -153,6 +156,7 @@ async def solve_job(
         prompts=prompts,
         rounds=job.rounds,
         critic=job.critic,
+        feedback=job.feedback,
         constraints=job.constraints,
         sampling=job.sampling,
         run_dir=run_dir,

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from codemend.agents import ExtraConstraint
+from codemend.agents.tracing import FeedbackMode
 from codemend.errors import UserError
 from codemend.llm import SamplingParams
 from codemend.optimise import Correctness, Objective
@@ -46,6 +47,9 @@ class BenchSpec(BaseModel):
     rounds: int = Field(default=3, ge=0)
     feedback_tests: FeedbackTests = "visible"
     critic: CriticName = "tests"
+    feedback: FeedbackMode = Field(
+        default="tests", description="tests, or trace: the first failing visible test traced (--feedback)."
+    )
     constraints: list[ExtraConstraint] = Field(
         default_factory=list, description="Constraints added to the critic's (--constraints security)."
     )

@@ -68,6 +68,7 @@ from codemend.cli.common import (
     constraints_option,
     die,
     endpoint_epilog,
+    feedback_option,
     max_tokens_help,
     objective_from,
     objective_options,
@@ -89,7 +90,7 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed", "released_after", "released_before", "constraints",
+    "max_tokens", "seed", "released_after", "released_before", "feedback", "constraints",
 )  # fmt: skip
 
 
@@ -363,9 +364,11 @@ def _cluster(options: dict[str, Any]) -> str | None:
     type=click.Choice(["visible", "all", "none"]),
     default="visible",
     show_default=True,
-    help="Tests the repair loop sees: visible; none (structure only); all (hidden too, studies only).",
+    help="Which tests the repair loop sees: visible; none (structure only); all (hidden too, studies "
+    "only). Not --feedback, which says what it is told of a failing one.",
 )
 @click.option("--critic", type=click.Choice(CRITIC_MODES), default="tests", show_default=True)
+@feedback_option
 @constraints_option
 @click.option("--temperature", type=FiniteRange(min=0), help="Default 0.2, or 0.8 with --samples > 1.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())

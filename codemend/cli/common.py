@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from codemend.agents import EXTRA_CONSTRAINTS
+from codemend.agents.tracing import FEEDBACK_MODES, TRACE_TOKEN_BUDGET
 from codemend.errors import UserError
 from codemend.optimise import Correctness, Speed, speed_objective
 from codemend.prompts.template import OFFERED
@@ -79,6 +80,19 @@ def constraints_option(func: _F) -> _F:
         help="Add a constraint to the critic's (repeatable). security: bandit's static analysis of "
         "each candidate; its findings go in the feedback, and a high-severity one keeps a step "
         "that passes its tests from being solved (needs bandit: pip install 'codemend[security]').",
+    )(func)
+
+
+def feedback_option(func: _F) -> _F:
+    """``--feedback tests|trace``: what a repair prompt is told of a failing step."""
+    return click.option(
+        "--feedback",
+        type=click.Choice(FEEDBACK_MODES),
+        default="tests",
+        show_default=True,
+        help="What a repair prompt is told of a failing step: tests, the failing tests' report; "
+        "trace, that and an execution trace of the first failing visible test (the blocks of the "
+        f"candidate's code it ran and its variables after each, within ~{TRACE_TOKEN_BUDGET} tokens).",
     )(func)
 
 

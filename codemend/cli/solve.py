@@ -26,6 +26,7 @@ from codemend.cli.common import (
     constraints_option,
     die,
     endpoint_epilog,
+    feedback_option,
     max_tokens_help,
     objective_from,
     objective_options,
@@ -190,6 +191,7 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--imports", type=click.Choice(["default", "strict"]), default="default", show_default=True)
 @constraints_option
 @click.option("--history", type=click.Choice(["latest", "full"]), default="latest", show_default=True)
+@feedback_option
 @click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help())
 @click.option("--temperature", type=FiniteRange(min=0))
 @click.option("--token-budget", type=click.IntRange(min=1), help="Tokens for the whole solve.")
@@ -306,6 +308,7 @@ def _solve(
         imports=options["imports"],
         constraints=list(options["constraints"]),
         history=options["history"],
+        feedback=options["feedback"],
         sampling=_sampling(options["max_tokens"], options["temperature"]),
         token_budget=options["token_budget"],
         time_budget_s=options["time_budget"],

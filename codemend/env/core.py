@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemend.agents import (
+    FEEDBACK_MODES,
     Critic,
     ExtraConstraint,
+    FeedbackMode,
     History,
     ImportPolicy,
     extra_constraints,
@@ -56,6 +58,9 @@ class EnvConfig:
     step_reward: str = "pass_fraction"
     """The graph's per-step reward (``pass_fraction`` or ``constraint_score``)."""
     imports: ImportPolicy | str = "default"
+    feedback: FeedbackMode = "tests"
+    """``trace``: a failing turn's first failing visible test is traced and the trace joins the
+    next observation's feedback (the candidate's own data: feedback only, never a reward)."""
     constraints: tuple[ExtraConstraint, ...] = ()
     """Constraints added to the critic's (``("security",)``: bandit's findings in the feedback,
     no "solved" with a high-severity one); weigh its reward component in ``rewards``."""
@@ -70,6 +75,8 @@ class EnvConfig:
             raise UserError(f"max_turns must be an int, at least 1, got {self.max_turns!r}")
         if self.history not in ("full", "latest"):
             raise UserError(f"history must be 'full' or 'latest', got {self.history!r}")
+        if self.feedback not in FEEDBACK_MODES:
+            raise UserError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}, got {self.feedback!r}")
         extra_constraints(self.constraints)
         if not isinstance(self.objective, Correctness | Speed):
             raise UserError(f"objective must be Correctness() or Speed(...), got {self.objective!r}")
@@ -204,6 +211,7 @@ class RepairEnv:
             limits=Limits(max_rounds=self.config.max_turns - 1),
             on_step=self._steps.append,
             objective=self.config.objective,
+            feedback=self.config.feedback,
         )
 
     async def reset(self) -> ChatMessages:

@@ -4,7 +4,15 @@ for ``codemend.env`` alike."""
 
 from __future__ import annotations
 
-from codemend.agents import Critic, History, RewardFn, make_executor, make_generator, pass_fraction
+from codemend.agents import (
+    Critic,
+    FeedbackMode,
+    History,
+    RewardFn,
+    make_executor,
+    make_generator,
+    pass_fraction,
+)
 from codemend.graphs.state import Limits, RepairContext, StepHook
 from codemend.llm import ChatModel, SamplingParams
 from codemend.optimise import Correctness, Speed
@@ -27,9 +35,11 @@ def build_context(
     limits: Limits | None = None,
     on_step: StepHook | None = None,
     objective: Correctness | Speed | None = None,
+    feedback: FeedbackMode = "tests",
 ) -> RepairContext:
     """The context a run of the repair graph reads: ``llm`` writes the code (an HTTP endpoint, or
-    the policy being trained), ``critic`` judges it, ``sandbox`` runs it."""
+    the policy being trained), ``critic`` judges it, ``sandbox`` runs it (and traces a failing
+    test's run with ``feedback="trace"``)."""
     generator = make_generator(
         llm=llm,
         generate_prompt=prompts.generate,
@@ -48,4 +58,5 @@ def build_context(
         limits=limits or Limits(),
         on_step=on_step,
         objective=objective or Correctness(),
+        feedback=feedback,
     )

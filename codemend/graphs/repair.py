@@ -21,12 +21,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from codemend.agents import code_fingerprint, repair_feedback, reward_components
+from codemend.agents import code_fingerprint, repair_feedback, reward_components, with_trace
 from codemend.errors import ContextLengthExceeded, InfrastructureError, ProblemError
 from codemend.graphs import speed
 from codemend.graphs.state import RepairContext, RepairState
 from codemend.optimise import Correctness, Speed, best_visible_index
-from codemend.records import Message, StepKind, StepRecord, StopReason
+from codemend.records import Critique, Message, StepKind, StepRecord, StopReason, Trace
 
 Update = dict[str, Any]
 NODES = ("generate", "repair", "execute", "critique", "finish")
@@ -167,6 +167,8 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
     except InfrastructureError as exc:
         return await _infrastructure_stop(ctx, step, exc, started)
     critique_ = verdict.critique
+    if ctx.feedback == "trace":
+        critique_ = await _traced(ctx, step, critique_)
     rewards = reward_components(step.report, critique_)
     reward = ctx.objective.step_reward(step, ctx.reward(step.report, critique_))
     if ctx.objective.measures:
@@ -186,6 +188,19 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
     totals: dict[str, Any] = {k: state.get(k, 0) + update[k] for k in _COUNTERS}
     update["stop_reason"] = _stop_after(ctx, [*state.get("steps", []), done], totals)
     return update
+
+
+async def _traced(ctx: RepairContext, step: StepRecord, critique_: Critique) -> Critique:
+    """``critique_`` with the trace of the step's first failing visible test (``--feedback
+    trace``). A sandbox that failed to trace is a trace not available, saying so: the step's
+    verdicts came from its visible run, which worked."""
+    code, report = step.code or "", step.report
+    assert report is not None
+    try:
+        trace = await ctx.executor.trace(ctx.problem, code, report)
+    except InfrastructureError as exc:
+        trace = Trace(available=False, reason=f"the sandbox failed to trace: {_failed(exc)}")
+    return with_trace(critique_, trace, ctx.problem, code, report)
 
 
 def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, Any]) -> StopReason | None:

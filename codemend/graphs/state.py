@@ -14,7 +14,7 @@ from typing import Annotated
 
 from typing_extensions import TypedDict
 
-from codemend.agents import Critic, Executor, Generator, RewardFn, pass_fraction
+from codemend.agents import Critic, Executor, FeedbackMode, Generator, RewardFn, pass_fraction
 from codemend.optimise import Correctness, Speed
 from codemend.problems import Problem
 from codemend.records import SpeedMeasurement, StepRecord, StopReason, TestReport
@@ -77,3 +77,6 @@ class RepairContext:
     objective: Correctness | Speed = field(default_factory=Correctness)
     """What the run optimises, with its settings and behaviour (``codemend.optimise.objective``):
     ``Speed`` starts from a correct program and asks for faster ones."""
+    feedback: FeedbackMode = "tests"
+    """``trace``: a failing step's first failing visible test is traced in the sandbox and the
+    trace joins its feedback (``agents.tracing``)."""
