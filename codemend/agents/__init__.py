@@ -29,16 +29,20 @@ from codemend.agents.step_rewards import (
     reward_function,
 )
 from codemend.agents.structure import structure_score
+from codemend.agents.tracing import FEEDBACK_MODES, TRACE_TOKEN_BUDGET, FeedbackMode, with_trace
 
 __all__ = [
     "CRITIC_MODES",
     "EXTRA_CONSTRAINTS",
+    "FEEDBACK_MODES",
     "REWARDS",
     "SIGNALS",
+    "TRACE_TOKEN_BUDGET",
     "Critic",
     "CriticMode",
     "Executor",
     "ExtraConstraint",
+    "FeedbackMode",
     "Generator",
     "History",
     "ImportPolicy",
@@ -58,4 +62,5 @@ __all__ = [
     "reward_components",
     "reward_function",
     "structure_score",
+    "with_trace",
 ]
