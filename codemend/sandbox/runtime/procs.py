@@ -198,7 +198,38 @@ def _private_proc(cwd: str) -> bool:
     /proc as root): then ``_empty_proc``, or ``_fork_with_proc_self``."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     _read_only_but(cwd)
+    if FRESH_PROC is False:
+        return False
     return bool(_libc.mount(b"proc", b"/proc", b"proc", _PROC_FLAGS, None) == 0)
+
+
+FRESH_PROC: bool | None = None
+"""Whether candidates here can mount a procfs of their own (``probe_fresh_proc``, once per
+worker): None, not known, each tries; False, none tries (as root under bubblewrap the kernel
+refuses every one, and each refusal cost about a millisecond of the candidate's start)."""
+
+
+def probe_fresh_proc(uid: int | None) -> bool:
+    """Whether a contained child of ``uid`` may mount the procfs of its own PID namespace; True
+    when the trial itself cannot run (each candidate then tries, as it would unprobed)."""
+
+    def trial() -> None:
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            os._exit(0 if _libc.mount(b"proc", b"/proc", b"proc", _PROC_FLAGS, None) == 0 else 1)
+        except BaseException:
+            os._exit(2)
+
+    try:
+        pid = spawn_contained(uid, trial)
+    except OSError:
+        return True
+    _, status = os.waitpid(pid, 0)
+    return not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1)
 
 
 def _empty_proc() -> None:

@@ -10,6 +10,7 @@ candidate under valgrind and sums their counts (``counting``). Standard library 
 
 import contextlib
 import functools
+import gc
 import json
 import os
 import select
@@ -436,6 +437,8 @@ def main() -> None:
     procs.set_dumpable(False)  # inherited by the zygote; the harness sets it again itself
     uids = config.get("uids")
     why_not = procs.probe_containment(uids[1] if uids else None) if config.get("contain", True) else "off"
+    if why_not is None:  # inherited by the zygote, so its candidates skip a mount bound to fail
+        procs.FRESH_PROC = procs.probe_fresh_proc(uids[1] if uids else None)
     valgrind = config.get("valgrind")
     counting_error = counting.unavailable(valgrind, why_not)
     if counting_error is None and valgrind is not None:
@@ -463,6 +466,7 @@ def main() -> None:
         "counting_error": counting_error,
     }
     wire.send_frame(host_out, hello)
+    gc.freeze()  # each harness is a fork of this process: its collector leaves these pages alone
     while True:
         job = wire.recv_frame(host_in)
         if job is wire.EOF:

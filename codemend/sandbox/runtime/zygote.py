@@ -8,6 +8,7 @@ from valgrind's own log (``counting``). Standard library only; runs inside the s
 """
 
 import functools
+import gc
 import json
 import os
 import select
@@ -66,6 +67,9 @@ class Child:
 
 def zygote(sock: socket.socket, valgrind: str | None) -> None:
     """Serve spawn requests on ``sock`` until it closes; ``valgrind`` runs counted candidates."""
+    # What this process holds now, every candidate inherits: frozen, the collector of a candidate
+    # never walks it, so a candidate copies none of those pages for its garbage collection.
+    gc.freeze()
     children: dict[int, Child] = {}  # by pidfd
     logs: dict[int, Child] = {}  # by log fd, until valgrind's log ends
     while True:
