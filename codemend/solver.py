@@ -318,7 +318,8 @@ def solve(problem: Problem | None = None, **options: Unpack[SolveOptions]) -> So
 
     Takes the same problem and options as ``asolve`` (see ``help(codemend.asolve)``): ``rounds``
     (3), ``critic`` ("tests"), ``llm``, ``critic_llm``, ``sandbox``, ``sampling``,
-    ``repair_sampling``, ``history`` ("latest"), ``imports`` ("default"), ``constraints`` (()), ``reward``
+    ``repair_sampling``, ``history`` ("latest"), ``feedback`` ("tests"), ``imports`` ("default"),
+    ``constraints`` (()), ``reward``
     ("pass_fraction"), ``token_budget``, ``time_budget_s``, ``prompts``, ``run_dir``,
     ``trajectory_id``, ``resume``, ``run_id``, ``on_step``, ``objective`` (``Correctness()``), or
     ``prompt``/``tests``/``entry_point`` instead of a problem. An unknown option is a

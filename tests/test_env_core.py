@@ -141,3 +141,17 @@ def test_an_oversize_action_is_refused_as_such_not_run(square: Problem, sandbox:
     shown = str(result.new_messages)
     assert "not run" in shown and f"{MAX_ACTION_CHARS:,}" in shown and "# padding" not in shown
     env.close()
+
+
+def test_feedback_trace_puts_the_trace_in_the_next_observation(
+    square: Problem, sandbox: LocalSandbox
+) -> None:
+    env = RepairEnv(square, sandbox=sandbox, config=EnvConfig(max_turns=2, feedback="trace"))
+    observations, steps = run_episode(env, [HALF, RIGHT])
+    critique = steps[0].info["critique"]
+    assert critique.trace is not None and critique.trace.available and critique.trace.test_index == 1
+    assert critique.trace.text in steps[0].new_messages[0]["content"]
+    assert "Where it diverged: the test expected 4, got -4." in str(observations[1])
+    assert HIDDEN_MARK not in str(observations) + str([s.new_messages for s in steps])
+    with pytest.raises(UserError, match="feedback must be one of tests, trace"):
+        EnvConfig(feedback="traces")  # type: ignore[arg-type]

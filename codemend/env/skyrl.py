@@ -50,8 +50,8 @@ EXTRA = "skyrl"
 
 def config_from(env_config: Mapping[str, Any] | None) -> EnvConfig:
     """``max_turns``, ``reward_mode``, ``discount``, ``constraint_weight``, ``component_weights``
-    (e.g. ``{"structure": 0.2}``), ``constraints`` (e.g. ``["security"]``), ``history`` from a
-    framework's config mapping (absent keys keep the defaults)."""
+    (e.g. ``{"structure": 0.2}``), ``constraints`` (e.g. ``["security"]``), ``history``, ``feedback``
+    (``tests`` or ``trace``) from a framework's config mapping (absent keys keep the defaults)."""
     given = dict(env_config or {})
     rewards = EnvRewards(
         mode=given.get("reward_mode", "final"),
@@ -64,6 +64,7 @@ def config_from(env_config: Mapping[str, Any] | None) -> EnvConfig:
         rewards=rewards,
         history=given.get("history", "full"),
         constraints=tuple(given.get("constraints") or ()),
+        feedback=given.get("feedback", "tests"),
     )
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from codemend.agents import ExtraConstraint
+from codemend.agents import ExtraConstraint, FeedbackMode
 from codemend.env.core import ChatMessages, EnvConfig, RepairEnv, chat
 from codemend.env.rewards import EnvRewards, RewardMode
 from codemend.env.rows import problem_from_row
@@ -74,6 +74,7 @@ class RepairAgentLoop(AgentLoopBase):
         constraint_weight: float = 0.0,
         component_weights: dict[str, float] | None = None,
         constraints: tuple[ExtraConstraint, ...] = (),
+        feedback: FeedbackMode = "tests",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -85,7 +86,11 @@ class RepairAgentLoop(AgentLoopBase):
         )
         # "full": every observation continues the conversation, so the tokens only ever grow
         self.env_config = EnvConfig(
-            max_turns=max_turns, rewards=rewards, history="full", constraints=tuple(constraints)
+            max_turns=max_turns,
+            rewards=rewards,
+            history="full",
+            constraints=tuple(constraints),
+            feedback=feedback,
         )
         self.response_length = int(self.rollout_config.response_length)
 

@@ -13,6 +13,7 @@ from codemend.viewer.diff import diff_html
 from codemend.viewer.html import badge, details, e, pre, table, tag
 from codemend.viewer.signals import signals_html
 from codemend.viewer.tests_table import report_table
+from codemend.viewer.trace import trace_html
 
 
 def _messages(step: StepRecord) -> str:
@@ -78,6 +79,7 @@ def _critique(step: StepRecord, sent_in: int | None) -> str:
     if critique.llm_error:
         parts.append(tag("p", e(f"LLM critique missing: {critique.llm_error}"), class_="warn"))
     parts.append(signals_html(critique))
+    parts.append(trace_html(critique))
     return tag("div", "".join(parts), class_="critique")
 
 

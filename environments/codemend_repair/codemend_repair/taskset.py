@@ -36,6 +36,8 @@ class RepairTasksetConfig(vf.TasksetConfig):
     """``final``, ``per_turn``, ``improvement`` or ``discounted`` (see ``codemend.env.EnvRewards``)."""
     discount: float = 0.9
     constraint_weight: float = 0.0
+    feedback: str = "tests"
+    """``tests``, or ``trace``: a failing turn's first failing visible test traced into the feedback."""
 
     def episode_config(self) -> EnvConfig:
         rewards = EnvRewards(
@@ -43,7 +45,12 @@ class RepairTasksetConfig(vf.TasksetConfig):
             discount=self.discount,
             constraint_weight=self.constraint_weight,
         )
-        return EnvConfig(max_turns=self.max_turns, rewards=rewards, history="full")
+        return EnvConfig(
+            max_turns=self.max_turns,
+            rewards=rewards,
+            history="full",
+            feedback=self.feedback,  # type: ignore[arg-type]  # checked by EnvConfig
+        )
 
 
 class RepairData(vf.TaskData):
