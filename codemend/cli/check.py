@@ -34,8 +34,9 @@ _STYLE = {
 
 
 def render(report: TestReport, console: Console) -> None:
-    """Print ``report`` to ``console``: one table row per test, then its stdout and stderr where
-    not empty."""
+    """Print ``report`` to ``console``: one table row per test, then how compiling went (other
+    languages than Python: status, time, command and diagnostics), then its stdout and stderr
+    where not empty."""
     table = Table(title=f"{report.n_passed}/{len(report.results)} passed", title_justify="left")
     for col in ("#", "kind", "visibility", "status", "call / detail", "expected", "actual", "s"):
         table.add_column(col, overflow="fold")
@@ -57,6 +58,13 @@ def render(report: TestReport, console: Console) -> None:
             f"{r.duration_s:.3f}",
         )
     console.print(table)
+    if report.compile is not None:
+        c = report.compile
+        console.print(
+            f"[bold]compile[/] ({c.status}, {c.duration_s:.3f} s): {c.command}", markup=True, highlight=False
+        )
+        if c.output:
+            console.print(c.output.rstrip(), markup=False, highlight=False)
     for name, text, cut in (
         ("stdout", report.stdout, report.stdout_truncated),
         ("stderr", report.stderr, report.stderr_truncated),
