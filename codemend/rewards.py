@@ -16,6 +16,13 @@ CPUs (``codemend.sandbox.budget``: ``CODEMEND_SANDBOX_WORKERS``, else the CPUs R
 the reward worker, 1 for an actor that asked for none, else the process's CPU affinity), not
 one per core of the machine in each of a trainer's reward workers.
 
+``acompute_score`` is the same reward for verl's async reward loop (``NaiveRewardManager``
+awaits a coroutine function and takes a dict): the score with its details (pass fraction, the
+first failing test, the first error), any number in flight on one sandbox pool;
+``acompute_score_batch`` and ``compute_score_batch`` take lists (the latter for verl's
+``BatchRewardManager``). ``reward_func`` goes the same way: the replies queue on one thread per
+sandbox worker (``_scorers``), shared by every caller of the process.
+
 The score is the fraction of the tests that pass: 1.0 when all do, 0.0 for a reply with no
 usable code or a hostile one (it fails inside the sandbox like any wrong answer). With
 a ``Speed`` objective (``extra_info["objective"] == "speed"`` in a speed run's rows, with
@@ -31,6 +38,8 @@ neither is scored as a wrong answer. (The per-step rewards of the repair loop it
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,16 +56,22 @@ from codemend.optimise import (
     prepare_workload,
 )
 from codemend.problems import Problem
+from codemend.reward_details import RewardDetails, details_of
 from codemend.sandbox import Sandbox
 from codemend.sandbox.shared import close_shared_sandbox, shared_sandbox, use_shared_sandbox
 from codemend.trajectories.ground_truth import GROUND_TRUTH_FORMAT, TRUTH_COLUMNS, from_ground_truth, truth_in
 
 __all__ = [
+    "RewardDetails",
+    "acompute_score",
+    "acompute_score_batch",
     "close_sandbox",
     "compute_score",
+    "compute_score_batch",
     "is_codemend_row",
     "objective_of",
     "reward_func",
+    "score_details",
     "score_reply",
     "use_sandbox",
 ]
@@ -82,21 +97,40 @@ def score_reply(
     """The fraction of ``problem``'s tests the code in ``reply`` passes; for ``Speed``, 0 unless
     all pass, then the gated speedup reward against ``problem.reference_solution`` on the hidden
     workload."""
+    return score_details(problem, reply, sandbox, objective).score
+
+
+def score_details(
+    problem: Problem,
+    reply: str,
+    sandbox: Sandbox | None = None,
+    objective: Correctness | Speed | str = "correctness",
+) -> RewardDetails:
+    """``score_reply``'s score with its details: the pass fraction, the first failing test, the
+    first error."""
     goal = as_objective(objective)
+    tests = len(problem.tests)
     if not isinstance(reply, str) or not reply.strip():
-        return 0.0
+        return RewardDetails(score=0.0, passed=False, pass_fraction=0.0, tests_passed=0, tests=tests,
+                             error="the reply is empty")  # fmt: skip
     code = extract_code(reply, entry_point=problem.entry_point, prompt=problem.prompt, lang=problem.language)
     if not code.strip():
-        return 0.0
+        return RewardDetails(score=0.0, passed=False, pass_fraction=0.0, tests_passed=0, tests=tests,
+                             error="no code in the reply")  # fmt: skip
     box = sandbox or shared_sandbox()
     elsewhere = box.score_reply(problem, reply, goal)  # a cluster's: the whole score on one node
     if elsewhere is not None:
-        return elsewhere
+        done = elsewhere > 0.0 if isinstance(goal, Speed) else elsewhere == 1.0
+        return RewardDetails(score=elsewhere, passed=done, pass_fraction=None, tests_passed=None, tests=None)
     report = box.run(problem, code)
-    if not isinstance(goal, Speed):
-        return report.fraction_passed
-    if not report.passed:
-        return 0.0
+    score = report.fraction_passed
+    if isinstance(goal, Speed):
+        score = _speed_score(box, problem, code, goal) if report.passed else 0.0
+    return details_of(score, report)
+
+
+def _speed_score(box: Sandbox, problem: Problem, code: str, goal: Speed) -> float:
+    """The gated speedup reward of ``code``, which passed every test."""
     reference = problem.reference_solution
     if reference is None:
         raise UserError(f"problem {problem.id}: a speed score needs the ground truth's reference_solution")
@@ -171,11 +205,99 @@ def reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     replies = [_completion_text(c, i) for i, c in enumerate(completions)]
     infos = kwargs.get("extra_info") or [{}] * len(replies)
     objectives = [objective_of(i) for i in infos]
-    sandbox = shared_sandbox()
-    width = sandbox.size
+    box = shared_sandbox()
     jobs = zip(problems, replies, objectives, strict=True)
-    with ThreadPoolExecutor(max_workers=max(1, min(width, len(replies)))) as pool:
-        return list(pool.map(lambda job: score_reply(job[0], job[1], sandbox, job[2]), jobs))
+    return [d.score for d in _scorers(box).map(lambda job: score_details(job[0], job[1], box, job[2]), jobs)]
+
+
+_scorer_pools: dict[int, ThreadPoolExecutor] = {}
+_scorer_lock = threading.Lock()
+
+
+def _scorers(box: Sandbox) -> ThreadPoolExecutor:
+    """The threads that score replies on ``box``: one per run it takes at once, shared by every
+    caller of this process (``reward_func``, the batch and async forms), so that many replies
+    in flight keep its workers busy without a thread per reply; kept for the process's life."""
+    width = max(1, box.size)
+    with _scorer_lock:
+        pool = _scorer_pools.get(width)
+        if pool is None:
+            pool = _scorer_pools[width] = ThreadPoolExecutor(width, thread_name_prefix="codemend-reward")
+        return pool
+
+
+_FOREIGN = {"pass_fraction": None, "tests_passed": None, "tests": None, "failing_test": "", "error": ""}
+
+
+def _as_details(result: float | dict[str, Any]) -> dict[str, Any]:
+    """verl's default score of a row that is not codemend's, with the keys codemend's rows have."""
+    if isinstance(result, dict):
+        return {**_FOREIGN, **result}
+    return {**_FOREIGN, "score": float(result), "acc": float(result)}
+
+
+async def acompute_score(
+    data_source: str,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """``compute_score`` for verl's async reward loop (its ``NaiveRewardManager`` awaits a
+    coroutine function and takes a dict): the score and its details (``RewardDetails.as_dict``:
+    ``score``, ``acc``, ``pass_fraction``, ``tests_passed``, ``tests``, ``failing_test``,
+    ``error``). Any number may be awaited at once: they queue for the sandbox's workers on
+    threads of their own (``_scorers``), never blocking the event loop or its default executor.
+    Point verl at it with ``reward.custom_reward_function.path=pkg://codemend.rewards`` and
+    ``name=acompute_score``."""
+    if not is_codemend_row(data_source, ground_truth):
+        result = await asyncio.to_thread(
+            _verl_default_score, data_source, solution_str, ground_truth, extra_info, **kwargs
+        )
+        return _as_details(result)
+    problem, goal = from_ground_truth(ground_truth), objective_of(extra_info)
+    box = shared_sandbox()
+    loop = asyncio.get_running_loop()
+    details = await loop.run_in_executor(_scorers(box), score_details, problem, solution_str, box, goal)
+    return details.as_dict()
+
+
+async def acompute_score_batch(
+    data_sources: Sequence[str],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Sequence[dict[str, Any] | None] | None = None,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """``acompute_score`` over lists (one entry per reply), all in flight at once; the results
+    in the same order."""
+    infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
+    _same_lengths(data_sources, solution_strs, ground_truths, infos)
+    rows = zip(data_sources, solution_strs, ground_truths, infos, strict=True)
+    return list(await asyncio.gather(*(acompute_score(d, s, g, i, **kwargs) for d, s, g, i in rows)))
+
+
+def compute_score_batch(
+    data_sources: Sequence[str],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Sequence[dict[str, Any] | None] | None = None,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """The batch form for callers that hand over lists and wait (verl's ``BatchRewardManager``
+    calls it with these keyword arguments): ``acompute_score_batch``'s results, from sync code.
+    Must not be called from a running event loop (await ``acompute_score_batch`` there)."""
+    batch = acompute_score_batch(data_sources, solution_strs, ground_truths, extra_infos, **kwargs)
+    return asyncio.run(batch)
+
+
+def _same_lengths(*columns: Sequence[Any]) -> None:
+    """A ``UserError`` unless every column has one entry per reply."""
+    sizes = [len(c) for c in columns]
+    if len(set(sizes)) > 1:
+        names = ("data_sources", "solution_strs", "ground_truths", "extra_infos")
+        found = ", ".join(f"{n} {k}" for n, k in zip(names, sizes, strict=True))
+        raise UserError(f"the batch's lists must have one entry per reply: {found}")
 
 
 def _ground_truths(columns: dict[str, Any], n: int) -> list[str]:

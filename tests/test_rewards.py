@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import subprocess
 import sys
@@ -204,3 +205,85 @@ def test_default_sandbox_starts_lazily_and_closes_at_exit() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "1.0\n"
+
+
+# -- the async and batch forms (verl's async reward loop, verl's and TRL's batches) -----------
+
+
+def _details(code: str) -> dict[str, object]:
+    reply = reply_for(code) if code.startswith("def") else code
+    return asyncio.run(rewards.acompute_score("codemend", reply, to_ground_truth(SQUARE)))
+
+
+def test_acompute_score_returns_the_score_with_its_details() -> None:
+    right = _details("def square(x):\n    return x * x")
+    assert right == {
+        "score": 1.0, "acc": 1.0, "pass_fraction": 1.0, "tests_passed": 3, "tests": 3,
+        "failing_test": "", "error": "",
+    }  # fmt: skip
+    wrong = _details("def square(x):\n    return x + x")
+    assert (wrong["score"], wrong["acc"], wrong["tests_passed"], wrong["tests"]) == (0.0, 0.0, 0, 3)
+    assert wrong["failing_test"] == "visible test 0: failed (assert square(3) == 9: expected 9, got 6)"
+    partial = _details("def square(x):\n    return x * abs(x)")
+    assert partial["score"] == pytest.approx(2 / 3) and partial["acc"] == 0.0
+    assert partial["failing_test"] == "visible test 1: failed (assert square(-2) == 4: expected 4, got -4)"
+    raising = _details("def square(x):\n    return 1 / 0")
+    assert raising["score"] == 0.0 and raising["error"] == "ZeroDivisionError: division by zero"
+    assert _details("")["error"] == "the reply is empty"
+    prose = _details("I cannot help with that.")
+    assert prose["score"] == 0.0 and prose["error"].startswith("SyntaxError: invalid syntax")
+
+
+def test_a_failing_hidden_test_is_named_by_its_place_not_its_code() -> None:
+    reply = reply_for("def square(x):\n    return x * x if x >= 1 or x <= -1 or x == 0 else 0")
+    details = rewards.score_details(SQUARE, reply)
+    assert details.failing_test == "hidden test 2: failed"
+    assert "0.5" not in details.failing_test and details.pass_fraction == pytest.approx(2 / 3)
+
+
+def test_many_replies_in_flight_keep_their_order_and_the_loop_free() -> None:
+    """A batch far wider than the pool (2 workers): right, wrong, hostile and raising replies,
+    all awaited at once; each result is what the synchronous score says, in order, and the event
+    loop went on running while they were in flight."""
+    codes = [
+        "def square(x):\n    return x * x",
+        "def square(x):\n    return x + x",
+        HOSTILE["never returns"],
+        HOSTILE["forges a pass"],
+        "def square(x):\n    raise ValueError('no')",
+    ]
+    replies = [reply_for(codes[i % len(codes)]) for i in range(30)]
+    truths = [to_ground_truth(SQUARE)] * len(replies)
+    ticks = 0
+
+    async def run() -> list[dict[str, object]]:
+        nonlocal ticks
+        sources = ["codemend"] * len(replies)
+        batch = asyncio.ensure_future(rewards.acompute_score_batch(sources, replies, truths))
+        while not batch.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return batch.result()
+
+    results = asyncio.run(run())
+    assert [r["score"] for r in results] == [[1.0, 0.0, 0.0, 0.0, 0.0][i % len(codes)] for i in range(30)]
+    assert [r["error"] for r in results[:5]] == [
+        "", "", results[2]["error"], "", "ValueError: no",
+    ]  # fmt: skip
+    assert results[2]["failing_test"].endswith("timeout") and "wall-clock" in str(results[2]["error"])
+    assert ticks > 1
+
+
+def test_the_sync_batch_and_trl_agree_with_the_async_form() -> None:
+    replies = [reply_for("def add(a, b):\n    return a + b"), reply_for("def add(a, b):\n    return a - b")]
+    truths = [to_ground_truth(ADD)] * 2
+    batch = rewards.compute_score_batch(["codemend"] * 2, replies, truths, [{}, None])
+    assert [b["score"] for b in batch] == [1.0, 0.0]
+    assert reward_func(replies, ground_truth=truths) == [1.0, 0.0]
+    with pytest.raises(UserError, match="one entry per reply: data_sources 1, solution_strs 2"):
+        rewards.compute_score_batch(["codemend"], replies, truths)
+
+
+def test_an_async_row_of_other_data_needs_verls_own_scorer() -> None:
+    with pytest.raises(UserError, match="not a codemend row"):
+        asyncio.run(rewards.acompute_score("openai/gsm8k", "#### 72", "72"))

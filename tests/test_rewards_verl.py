@@ -105,3 +105,35 @@ def test_a_file_path_to_rewards_py_scores_with_the_module_itself(
     config = single_turn(agent_loops, tmp_path / "rl.parquet", verl_model, path)
     loaded = get_custom_reward_fn(config).args[0]
     assert loaded is codemend.rewards.compute_score  # so use_sandbox(...) reaches it
+
+
+def test_verls_reward_manager_awaits_acompute_score_and_keeps_its_details(
+    store_path: Path, tmp_path: Path, verl_model: Path, agent_loops: Path
+) -> None:
+    """``name=acompute_score``: verl's ``NaiveRewardManager`` sees a coroutine function, awaits it,
+    takes ``score`` as the reward and every other key as the reply's extra info."""
+    from verl.trainer.ppo.reward import load_reward_manager
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+    from verl.utils.tokenizer import hf_tokenizer
+
+    data = export_rl(store_path, tmp_path / "rl.parquet")
+    overrides = trainer_overrides(agent_loops=agent_loops, data=data, model=verl_model)
+    named = "reward.custom_reward_function.name="
+    overrides = [o for o in overrides if ".rollout.agent." not in o and not o.startswith(named)]
+    config = compose([*overrides, "reward.custom_reward_function.name=acompute_score"])
+    tokenizer = hf_tokenizer(str(verl_model))
+    manager = load_reward_manager(config, tokenizer, reward_router_address="127.0.0.1:9")
+    assert manager.is_async_reward_score
+    assert manager.compute_score.args[0] is codemend.rewards.acompute_score
+    for row in RLHFDataset(str(data), tokenizer, config.data):
+        problem = from_ground_truth(row["reward_model"]["ground_truth"])
+        right = score(manager, row, fenced(RIGHT[problem.id]))
+        assert right["reward_score"] == 1.0
+        assert right["reward_extra_info"]["acc"] == 1.0
+        info = right["reward_extra_info"]
+        assert info["tests_passed"] == info["tests"] == len(problem.tests)
+        wrong = score(manager, row, fenced(WRONG[problem.id]))
+        assert wrong["reward_score"] < 1.0 and wrong["reward_extra_info"]["acc"] == 0.0
+        assert wrong["reward_extra_info"]["failing_test"].split(":")[0] in {
+            f"{t.visibility} test {i}" for i, t in enumerate(problem.tests)
+        }
