@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -70,11 +71,19 @@ class SecurityAnalyser:
         """Bandit's manager and config modules and its version, or why they cannot be had."""
         if importlib.util.find_spec(self.module) is None:
             return f"{self.module} is not installed: {INSTALL_HINT}"
-        with warnings.catch_warnings():  # stevedore warns about an argument bandit still passes
-            warnings.simplefilter("ignore", DeprecationWarning)
-            root = importlib.import_module(self.module)
-            manager = importlib.import_module(f"{self.module}.core.manager")
-            config = importlib.import_module(f"{self.module}.core.config")
+        # stevedore warns about an argument bandit still passes, and logs an error for each of
+        # bandit's optional output formats whose package is missing (sarif): not ours to show
+        loader_log = logging.getLogger("stevedore.extension")
+        level = loader_log.level
+        loader_log.setLevel(logging.CRITICAL)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                root = importlib.import_module(self.module)
+                manager = importlib.import_module(f"{self.module}.core.manager")
+                config = importlib.import_module(f"{self.module}.core.config")
+        finally:
+            loader_log.setLevel(level)
         return manager, config, f"{self.module} {getattr(root, '__version__', '?')}"
 
 
