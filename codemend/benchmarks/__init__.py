@@ -12,8 +12,10 @@ if TYPE_CHECKING:
     from codemend.benchmarks.bench import BenchOutcome, abench
     from codemend.benchmarks.hidden import HiddenJudge, HiddenLog, HiddenVerdicts
     from codemend.benchmarks.humaneval import load_humaneval
+    from codemend.benchmarks.languages import InLanguage, in_language
     from codemend.benchmarks.lock import run_dir_lock
     from codemend.benchmarks.metrics import BenchSummary, infrastructure_cause, summarise
+    from codemend.benchmarks.multipl_e import load_multipl_e
     from codemend.benchmarks.passk import mean_pass_at_k, pass_at_k
     from codemend.benchmarks.registry import BENCHMARKS, load_benchmark
     from codemend.benchmarks.remote import Solved, TrajectoryBackend, TrajectoryJob, judge_record, run_job
@@ -33,8 +35,10 @@ _HOMES = {
     "codemend.benchmarks.bench": ("BenchOutcome", "abench"),
     "codemend.benchmarks.hidden": ("HiddenJudge", "HiddenLog", "HiddenVerdicts"),
     "codemend.benchmarks.humaneval": ("load_humaneval",),
+    "codemend.benchmarks.languages": ("InLanguage", "in_language"),
     "codemend.benchmarks.lock": ("run_dir_lock",),
     "codemend.benchmarks.metrics": ("BenchSummary", "infrastructure_cause", "summarise"),
+    "codemend.benchmarks.multipl_e": ("load_multipl_e",),
     "codemend.benchmarks.passk": ("mean_pass_at_k", "pass_at_k"),
     "codemend.benchmarks.registry": ("BENCHMARKS", "load_benchmark"),
     "codemend.benchmarks.remote": ("Solved", "TrajectoryBackend", "TrajectoryJob", "judge_record", "run_job"),
@@ -71,6 +75,7 @@ __all__ = [
     "HiddenJudge",
     "HiddenLog",
     "HiddenVerdicts",
+    "InLanguage",
     "Progress",
     "RunOptions",
     "Solved",
@@ -81,10 +86,12 @@ __all__ = [
     "evaluate_samples",
     "evaluation_tests",
     "feedback_view",
+    "in_language",
     "infrastructure_cause",
     "judge_record",
     "load_benchmark",
     "load_humaneval",
+    "load_multipl_e",
     "mean_pass_at_k",
     "pass_at_k",
     "read_samples",

@@ -3,8 +3,9 @@ pass@1 and pass@5 per difficulty).
 
 Problems are grouped by the value their ``metadata`` holds for the key, read from the problems the
 run was given (so a run stored before the loaders kept metadata breaks down as well); a problem
-without the key is in the group ``(none)``. Each group is summarised on its own, with a bootstrap
-of its own problems (seeded from the run's seed and the group's name).
+without the key is in the group ``(none)``. ``language`` is every problem's own language
+(``Problem.language``) unless its metadata holds that key. Each group is summarised on its own,
+with a bootstrap of its own problems (seeded from the run's seed and the group's name).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
 
 UNSET = "(none)"
+LANGUAGE_KEY = "language"
 _ORDERS = (("introductory", "interview", "competition"), ("easy", "medium", "hard"))
 """Values read in their own order rather than alphabetically (APPS, LiveCodeBench)."""
 
@@ -30,9 +32,17 @@ def label(value: JsonValue) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+def group_of(problem: Problem, key: str) -> str:
+    """The group ``problem`` is in for ``key``: its metadata's value, else for ``language`` its
+    own language, else ``(none)``."""
+    if key in problem.metadata:
+        return label(problem.metadata[key])
+    return problem.language if key == LANGUAGE_KEY else UNSET
+
+
 def check_key(problems: Sequence[Problem], key: str) -> None:
     """A key no selected problem carries is bad input, said with the keys they do carry."""
-    if any(key in p.metadata for p in problems):
+    if key == LANGUAGE_KEY or any(key in p.metadata for p in problems):
         return
     carried = sorted({k for p in problems for k in p.metadata})
     have = f"they carry: {', '.join(carried)}" if carried else "they carry no metadata at all"
@@ -44,7 +54,7 @@ def groups_of(problems: Sequence[Problem], key: str) -> dict[str, list[str]]:
     competition; easy, medium, hard), then the others sorted, ``(none)`` last."""
     found: dict[str, list[str]] = {}
     for p in problems:
-        found.setdefault(label(p.metadata[key]) if key in p.metadata else UNSET, []).append(p.id)
+        found.setdefault(group_of(p, key), []).append(p.id)
     return {name: found[name] for name in sorted(found, key=_rank)}
 
 

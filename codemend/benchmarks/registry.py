@@ -10,10 +10,13 @@ from codemend.benchmarks.evalplus import load_evalplus
 from codemend.benchmarks.humaneval import load_humaneval
 from codemend.benchmarks.livecodebench import load_livecodebench
 from codemend.benchmarks.mbpp import load_mbpp
+from codemend.benchmarks.multipl_e import load_multipl_e
 from codemend.errors import UserError
 from codemend.problems import Problem, load_problems
 
-BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+", "apps", "livecodebench", "evalperf", "jsonl")
+BENCHMARKS = (
+    "humaneval", "mbpp", "humaneval+", "mbpp+", "apps", "livecodebench", "evalperf", "multipl-e", "jsonl",
+)  # fmt: skip
 _FILES = {
     "mbpp": "the original mbpp.jsonl (google-research/mbpp)",
     "humaneval+": "EvalPlus's HumanEvalPlus JSONL",
@@ -21,6 +24,7 @@ _FILES = {
     "apps": "APPS as JSONL (one problem per line with input_output)",
     "livecodebench": "LiveCodeBench code_generation_lite JSONL",
     "evalperf": "EvalPerf's JSONL (evalplus/evalperf: reference, scores, pe_input)",
+    "multipl-e": "MultiPL-E-style JSONL (name, language, prompt, tests as I/O pairs)",
     "jsonl": "a codemend problems file (.json or .jsonl)",
 }
 
@@ -43,4 +47,6 @@ def load_benchmark(name: str, data: str | Path | None = None, split: str | None 
         return load_livecodebench(data)
     if name == "evalperf":
         return load_evalperf(data)
+    if name == "multipl-e":
+        return load_multipl_e(data)
     return load_problems(data)

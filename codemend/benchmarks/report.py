@@ -28,6 +28,7 @@ from codemend.benchmarks.tables import (
     round_table,
     tokens_table,
 )
+from codemend.languages import language
 from codemend.problems import Problem
 from codemend.records import TrajectoryRecord
 from codemend.runs import REPORT_FILE, SAMPLES_FILE, SUMMARY_FILE, TOKENS_PLOT_FILE
@@ -94,7 +95,8 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
     )
     lines.append(
         f"{spec.benchmark}: {scores} "
-        f"({s.scored_problems} problems x {spec.samples} sample(s), {FEEDBACK[spec.feedback_tests]})"
+        f"({s.scored_problems} problems x {spec.samples} sample(s){_language(spec)}, "
+        f"{FEEDBACK[spec.feedback_tests]})"
     )
     lines += [equal_tokens_verdict(s), equal_calls_verdict(s)]
     lines.append("pass@1 by round: " + ", ".join(f"{r}: {fmt(v)}" for r, v in enumerate(p1)))
@@ -180,7 +182,8 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
         _intervals_note(spec, s),
         "",
-        f"Run `{run_id}`, model `{model}`; {s.scored_problems} problems x {spec.samples} sample(s), "
+        f"Run `{run_id}`, model `{model}`; {s.scored_problems} problems x {spec.samples} sample(s)"
+        f"{_language(spec)}, "
         f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}, "
         f"critic `{spec.critic}`{_constraints(spec)}, temperature {spec.temperature:g}{_window(spec)}. "
         "Scores use the hidden tests; round r is the answer a run stopped after round r would have returned.",
@@ -194,6 +197,11 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
     ]
     return "\n".join(body)
+
+
+def _language(spec: BenchSpec) -> str:
+    """The language the run asked for (``--language``), for the header (nothing without one)."""
+    return f" in {language(spec.language).display}" if spec.language is not None else ""
 
 
 def _constraints(spec: BenchSpec) -> str:

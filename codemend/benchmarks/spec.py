@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from codemend.agents import ExtraConstraint
 from codemend.agents.tracing import FeedbackMode
 from codemend.errors import UserError
+from codemend.languages import LanguageName
 from codemend.llm import SamplingParams
 from codemend.optimise import Correctness, Objective
 from codemend.problems import AssertTest, IOTest, Problem
@@ -67,6 +68,11 @@ class BenchSpec(BaseModel):
     )
     released_before: date | None = Field(
         default=None, description="Only problems whose metadata's release_date is before this day."
+    )
+    language: LanguageName | None = Field(
+        default=None,
+        description="--language: every problem written in this language (its Python-only parts "
+        "dropped, see benchmarks.languages); None, as in runs stored before: each in its own.",
     )
 
     @model_validator(mode="after")

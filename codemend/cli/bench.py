@@ -51,6 +51,7 @@ from codemend.benchmarks import (
     RunOptions,
     abench,
     default_temperature,
+    in_language,
     load_benchmark,
     read_spec,
     released,
@@ -80,6 +81,7 @@ from codemend.cli.common import (
 )
 from codemend.cli.ray_option import ray_address, ray_option
 from codemend.errors import InfrastructureError, UserError
+from codemend.languages import LANGUAGES
 from codemend.llm import LLMClient, resolve
 from codemend.llm.client import BUSY_NOTICE_S, turn_wait_s
 from codemend.prompts import Prompts
@@ -90,7 +92,7 @@ from codemend.trajectories import TrajectoryStore
 
 _SPEC_OPTIONS = (
     "data", "split", "limit", "ids", "samples", "rounds", "feedback_tests", "critic", "temperature",
-    "max_tokens", "seed", "released_after", "released_before", "feedback", "constraints",
+    "max_tokens", "seed", "released_after", "released_before", "feedback", "constraints", "language",
 )  # fmt: skip
 
 
@@ -234,8 +236,11 @@ async def _run(
     bar: _Bar,
     settings: SandboxSettings | None = None,
 ) -> BenchOutcome:
-    loaded = load_benchmark(spec.benchmark, spec.data, spec.split)
-    window = released(loaded, after=spec.released_after, before=spec.released_before)
+    loaded = in_language(load_benchmark(spec.benchmark, spec.data, spec.split), spec.language)
+    loaded.check_ids(spec.ids)
+    if (note := loaded.note()) is not None:
+        stderr.print(note, soft_wrap=True)
+    window = released(loaded.problems, after=spec.released_after, before=spec.released_before)
     problems = select(window, limit=spec.limit, ids=spec.ids)
     if not problems:
         raise UserError(f"{spec.benchmark}: no problems selected")
@@ -377,7 +382,7 @@ def _cluster(options: dict[str, Any]) -> str | None:
     "--by",
     metavar="KEY",
     help="Break every table down by this problem metadata key (APPS, LiveCodeBench: difficulty; "
-    "LiveCodeBench: platform; MBPP: split; a file's own keys). A resume keeps the run's.",
+    "LiveCodeBench: platform; MBPP: split; a file's own keys), or by language. A resume keeps the run's.",
 )
 @click.option(
     "--released-after",
@@ -389,6 +394,13 @@ def _cluster(options: dict[str, Any]) -> str | None:
     "--released-before",
     metavar="DATE",
     help="Only problems released before this day (YYYY-MM-DD, the day excluded). Kept with the run.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="Write every problem in this language (stdin/stdout sets: APPS, LiveCodeBench, jsonl, "
+    "multipl-e); problems whose tests call a function are left out, Python starter code and "
+    "reference solutions dropped. Kept with the run. Default: each problem's own.",
 )
 @objective_options
 @click.option(
