@@ -81,3 +81,15 @@ def test_code_that_does_not_parse_is_not_analysed(square: Problem, code: str, wh
     report = SecurityAnalyser().analyse(square, code)
     assert not report.available and report.reason is not None and why in report.reason
     assert security_constraint(report) is None and security_reward(report) is None
+
+
+def test_another_language_is_not_analysed() -> None:
+    program = Problem(
+        id="c-double",
+        prompt="Print each integer doubled.",
+        language="c",
+        tests=[{"kind": "io", "stdin": "1\n", "expected_stdout": "2\n"}],  # type: ignore[list-item]
+    )
+    report = SecurityAnalyser().analyse(program, '#include <stdlib.h>\nint main(void) { system("ls"); }\n')
+    assert not report.available and report.reason == "bandit analyses Python only, not c"
+    assert security_constraint(report) is None and security_reward(report) is None

@@ -115,3 +115,15 @@ def test_not_available_with_the_reason(
     found = structure_score(problem, code)
     assert not found.available and found.score is None and found.syntax_match is None
     assert found.reason is not None and found.reason.startswith(reason)
+
+
+def test_another_language_has_no_structure_score() -> None:
+    program = Problem(
+        id="c-double",
+        prompt="Print each integer doubled.",
+        language="c",
+        tests=[{"kind": "io", "stdin": "1\n", "expected_stdout": "2\n"}],  # type: ignore[list-item]
+        reference_solution="int main(void) { return 0; }\n",
+    )
+    found = structure_score(program, "int main(void) { return 0; }\n")
+    assert not found.available and found.reason == "the structure score is for Python only, not c"

@@ -44,7 +44,7 @@ class SecurityAnalyser:
     def analyse(self, problem: Problem, code: str) -> SecurityReport:
         """The findings on ``code``, or a report that is not available, saying why."""
         if problem.language != "python":
-            why = f"bandit analyses Python only; this problem is in {problem.language}"
+            why = f"bandit analyses Python only, not {problem.language}"
             return SecurityReport(available=False, reason=why)
         api = self._api()
         if isinstance(api, str):

@@ -37,7 +37,8 @@ def structure_score(problem: Problem, code: str) -> StructureScore:
     if reference is None:
         return StructureScore(available=False, reason="the problem has no reference solution")
     if problem.language != "python":
-        return StructureScore(available=False, reason=f"computed for Python only, not {problem.language}")
+        other = f"the structure score is for Python only, not {problem.language}"
+        return StructureScore(available=False, reason=other)
     ref_tree, why = _parse(reference, "the reference solution")
     cand_tree, why_cand = _parse(code, "the candidate")
     if ref_tree is None or cand_tree is None:
