@@ -133,3 +133,14 @@ def test_summary_json_carries_every_interval(tmp_path: Path) -> None:
     assert set(metrics["pass_at_k_ci_by_round"]["2"]) == {str(k) for k in range(1, 7)}
     headline = metrics["equal_tokens"]["headline"]
     assert headline["difference"]["low"] <= headline["difference"]["value"] <= headline["difference"]["high"]
+
+
+def test_a_traced_run_says_so_in_its_first_line() -> None:
+    s = summarise([], {}, rounds=2, samples=1)
+    traced = summary_lines(BenchSpec(benchmark="humaneval", rounds=2, feedback="trace"), s)
+    assert traced[0].endswith(
+        "feedback from the visible tests only with execution traces of the first failing test "
+        "(--feedback trace))"
+    )
+    plain = summary_lines(BenchSpec(benchmark="humaneval", rounds=2), s)
+    assert "--feedback trace" not in plain[0]

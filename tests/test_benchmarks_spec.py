@@ -100,3 +100,13 @@ def test_constraints_are_run_settings_and_older_specs_load_without_them() -> Non
     assert job_for(spec, SQUARE, 0, "run-1").constraints == ["security"]
     with pytest.raises(ValidationError, match="constraints"):
         BenchSpec.model_validate({"benchmark": "humaneval", "constraints": ["style"]})
+
+
+def test_feedback_is_a_run_setting_and_older_specs_load_as_tests() -> None:
+    stored_before = {"benchmark": "humaneval", "critic": "tests", "feedback_tests": "visible"}  # no feedback
+    assert BenchSpec.model_validate(stored_before).feedback == "tests"
+    spec = BenchSpec(benchmark="humaneval", feedback="trace")
+    assert BenchSpec.model_validate_json(spec.model_dump_json()) == spec
+    assert job_for(spec, SQUARE, 0, "run-1").feedback == "trace"
+    with pytest.raises(ValidationError, match="feedback"):
+        BenchSpec.model_validate({"benchmark": "humaneval", "feedback": "traces"})

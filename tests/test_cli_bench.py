@@ -400,3 +400,18 @@ def test_constraints_are_kept_with_the_run_and_every_step_is_analysed(
     assert "with constraint(s) security" in (tmp_path / "report.md").read_text()
     again = run(server, "--run-dir", str(tmp_path), "--resume")  # the stored constraints go on
     assert again.returncode == 0, again.stderr
+
+
+def test_feedback_trace_is_kept_with_the_run_and_says_itself_apart_from_feedback_tests(
+    server: HumanEvalServer, tmp_path: Path
+) -> None:
+    out = run(server, "--limit", "2", "--rounds", "1", "--feedback", "trace", "--run-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "with execution traces of the first failing test (--feedback trace)" in out.stdout
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        (record,) = store.runs()
+        steps = [s for t in store.trajectories() for s in t.steps]
+    assert record.settings["feedback"] == "trace" and record.settings["feedback_tests"] == "visible"
+    assert steps and all(s.critique is not None and s.critique.trace is not None for s in steps)
+    help_text = subprocess.run(command("--help"), cwd=ROOT, capture_output=True, text=True).stdout
+    assert "--feedback [tests|trace]" in help_text and "--feedback-tests [visible|all|none]" in help_text

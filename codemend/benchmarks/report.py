@@ -96,7 +96,7 @@ def summary_lines(spec: BenchSpec, s: BenchSummary) -> list[str]:
     lines.append(
         f"{spec.benchmark}: {scores} "
         f"({s.scored_problems} problems x {spec.samples} sample(s){_language(spec)}, "
-        f"{FEEDBACK[spec.feedback_tests]})"
+        f"{FEEDBACK[spec.feedback_tests]}{_traced(spec)})"
     )
     lines += [equal_tokens_verdict(s), equal_calls_verdict(s)]
     lines.append("pass@1 by round: " + ", ".join(f"{r}: {fmt(v)}" for r, v in enumerate(p1)))
@@ -184,7 +184,7 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
         "",
         f"Run `{run_id}`, model `{model}`; {s.scored_problems} problems x {spec.samples} sample(s)"
         f"{_language(spec)}, "
-        f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}, "
+        f"up to {spec.rounds} repair round(s), {FEEDBACK[spec.feedback_tests]}{_traced(spec)}, "
         f"critic `{spec.critic}`{_constraints(spec)}, temperature {spec.temperature:g}{_window(spec)}. "
         "Scores use the hidden tests; round r is the answer a run stopped after round r would have returned.",
         "",
@@ -202,6 +202,12 @@ def report_markdown(spec: BenchSpec, s: BenchSummary, *, run_id: str, model: str
 def _language(spec: BenchSpec) -> str:
     """The language the run asked for (``--language``), for the header (nothing without one)."""
     return f" in {language(spec.language).display}" if spec.language is not None else ""
+
+
+def _traced(spec: BenchSpec) -> str:
+    """``--feedback trace``, for the summary's and the report's header (nothing with ``tests``)."""
+    traced = spec.feedback == "trace"
+    return " with execution traces of the first failing test (--feedback trace)" if traced else ""
 
 
 def _constraints(spec: BenchSpec) -> str:
