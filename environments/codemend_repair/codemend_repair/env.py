@@ -88,6 +88,7 @@ def _record(trace: vf.Trace, episode: RowEpisode) -> None:
 
 def load_environment(**kwargs: Any) -> VerifiersRepairEnv:
     """The hub-style entry: taskset settings (``data``, ``max_turns``, ``reward_mode``,
-    ``discount``, ``constraint_weight``) as keyword arguments, the environment out."""
+    ``discount``, ``constraint_weight``, ``component_weights``, ``constraints``, ``feedback``) as
+    keyword arguments, the environment out."""
     taskset = RepairTasksetConfig(id=TASKSET_ID, **kwargs)
     return VerifiersRepairEnv(RepairEnvConfig(taskset=taskset))

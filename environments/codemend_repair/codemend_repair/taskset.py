@@ -36,6 +36,10 @@ class RepairTasksetConfig(vf.TasksetConfig):
     """``final``, ``per_turn``, ``improvement`` or ``discounted`` (see ``codemend.env.EnvRewards``)."""
     discount: float = 0.9
     constraint_weight: float = 0.0
+    component_weights: dict[str, float] = Field(default_factory=dict)
+    """Weights of the critic's signal components (``security``, ``structure``) in each turn's reward."""
+    constraints: list[str] = Field(default_factory=list)
+    """Constraints added to the critic's: ``["security"]`` (bandit; no "solved" on a high finding)."""
     feedback: str = "tests"
     """``tests``, or ``trace``: a failing turn's first failing visible test traced into the feedback."""
 
@@ -44,12 +48,14 @@ class RepairTasksetConfig(vf.TasksetConfig):
             mode=self.reward_mode,  # type: ignore[arg-type]  # checked by EnvRewards
             discount=self.discount,
             constraint_weight=self.constraint_weight,
+            component_weights=dict(self.component_weights),
         )
         return EnvConfig(
             max_turns=self.max_turns,
             rewards=rewards,
             history="full",
             feedback=self.feedback,  # type: ignore[arg-type]  # checked by EnvConfig
+            constraints=tuple(self.constraints),  # type: ignore[arg-type]  # checked by EnvConfig
         )
 
 
