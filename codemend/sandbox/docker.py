@@ -28,17 +28,9 @@ from codemend.sandbox.pool import PooledSandbox, SandboxLimits, Worker, worker_a
 DEFAULT_IMAGE = "codemend-python:3.11"
 LABEL = "codemend.sandbox"
 _STDERR_KEEP = 8192
-_RUNTIME_FILES = (
-    "wire.py",
-    "candidate.py",
-    "counted.py",
-    "counting.py",
-    "harness.py",
-    "procs.py",
-    "io_tests.py",
-    "zygote.py",
-    "supervisor.py",
-)
+# Every module of the runtime (a list by hand missed the ones added later: the tracer's, the
+# compiled languages', and the supervisor imports them all at start).
+_RUNTIME_FILES = tuple(sorted(p.name for p in RUNTIME_DIR.glob("*.py") if p.name != "__init__.py"))
 # Runs first in the container: read the runtime's sources from stdin, write them to the tmpfs,
 # then become the supervisor (same stdin/stdout). The image needs nothing of codemend.
 _BOOT = """import json, os, sys
