@@ -301,3 +301,16 @@ def test_constraints_security_keeps_a_passing_insecure_answer_from_being_solved(
 def test_an_unknown_constraint_exits_2() -> None:
     out = CliRunner().invoke(main, ["solve", SQUARE, "--constraints", "style"])
     assert out.exit_code == 2 and "'style' is not 'security'" in out.output
+
+
+def test_feedback_trace_sends_the_trace_in_the_repair_prompt(scripted: ScriptedServer) -> None:
+    scripted.queue(fenced(WRONG), fenced(RIGHT))
+    out = codemend(scripted, SQUARE, "--feedback", "trace", "--json")
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)["trajectory"]["steps"][0]["critique"]
+    assert first["trace"]["available"] and first["trace"]["test_index"] == 0
+    repair_prompt = scripted.requests[1].body["messages"][-1]["content"]
+    assert first["trace"]["text"] in repair_prompt
+    assert "Where it diverged: the test expected 9, got -9." in repair_prompt
+    bad = codemend(scripted, SQUARE, "--feedback", "traces")
+    assert bad.returncode == 2 and "'traces' is not one of 'tests', 'trace'" in bad.stderr
