@@ -73,8 +73,9 @@ def test_an_analyser_that_is_not_installed_is_not_available_and_gives_no_verdict
 @pytest.mark.parametrize(
     ("code", "why"),
     [
-        ("def square(x:\n    return x\n", "the code does not parse"),
-        ("x = " + "(" * 400 + "1" + ")" * 400 + "\n", "the code does not parse"),
+        ("def square(x:\n    return x\n", "not analysed: the code does not parse (line 1: "),
+        ("x = " + "(" * 400 + "1" + ")" * 400 + "\n", "the code does not parse (line 1: too many nested"),
+        ("x = 1\x00\n", "the code does not parse (source code string cannot contain null bytes)"),
     ],
 )
 def test_code_that_does_not_parse_is_not_analysed(square: Problem, code: str, why: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from codemend import pysource
 from codemend.problems import Problem
 from codemend.records import Constraint, SecurityFinding, SecurityReport
 
@@ -49,6 +50,9 @@ class SecurityAnalyser:
         api = self._api()
         if isinstance(api, str):
             return SecurityReport(available=False, analyser=self.module, reason=api)
+        unparsed = _unparsed(code)
+        if unparsed is not None:
+            return SecurityReport(available=False, analyser=api[2], reason=f"not analysed: {unparsed}")
         manager, config, version = api
         with tempfile.TemporaryDirectory(prefix="codemend-bandit-") as tmp:
             path = Path(tmp) / "candidate.py"
@@ -61,7 +65,7 @@ class SecurityAnalyser:
                 why = f"bandit could not analyse the code ({type(exc).__name__})"
                 return SecurityReport(available=False, analyser=version, reason=why)
             if run.skipped:
-                why = f"not analysed: {run.skipped[0][1]} (the code does not parse)"
+                why = f"not analysed: bandit skipped the code ({run.skipped[0][1]})"
                 return SecurityReport(available=False, analyser=version, reason=why)
             findings = [_finding(issue) for issue in run.get_issue_list()]
         findings.sort(key=lambda f: (_ORDER[f.severity], f.line or 0))
@@ -85,6 +89,18 @@ class SecurityAnalyser:
         finally:
             loader_log.setLevel(level)
         return manager, config, f"{self.module} {getattr(root, '__version__', '?')}"
+
+
+def _unparsed(code: str) -> str | None:
+    """Why ``code`` does not parse as Python, or None when it does."""
+    try:
+        pysource.parse(code)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return f"the code does not parse ({where}{exc.msg})"
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, pathological nesting
+        return f"the code does not parse ({type(exc).__name__})"
+    return None
 
 
 def _finding(issue: Any) -> SecurityFinding:

@@ -53,7 +53,8 @@ def _parse(code: str, what: str) -> tuple[ast.Module | None, str | None]:
     try:
         return pysource.parse(code)[0], None
     except SyntaxError as exc:
-        return None, f"{what} does not parse (line {exc.lineno}: {exc.msg})"
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return None, f"{what} does not parse ({where}{exc.msg})"
     except (ValueError, RecursionError, MemoryError) as exc:
         return None, f"{what} does not parse ({type(exc).__name__})"
 
