@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from language_helpers import need_toolchain
+
+from codemend.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -38,6 +41,9 @@ def test_readme_has_examples() -> None:
 
 @pytest.mark.parametrize(("command", "exit_code"), commands(), ids=lambda v: str(v)[:60])
 def test_console_examples(command: str, exit_code: int) -> None:
+    for name in LANGUAGES:  # a language's example needs its toolchain (skipped, with why, if not here)
+        if f"examples/languages/{name}/" in command:
+            need_toolchain(name)
     if command.startswith("codemend "):
         command = f"{sys.executable} -m codemend {command[len('codemend ') :]}"
     if command.startswith("python "):
@@ -48,6 +54,9 @@ def test_console_examples(command: str, exit_code: int) -> None:
 
 @pytest.mark.parametrize("code", [b for lang, b in BLOCKS if lang == "python"])
 def test_python_examples(code: str) -> None:
+    for name in LANGUAGES:
+        if f"examples/languages/{name}/" in code:
+            need_toolchain(name)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
 
