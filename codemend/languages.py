@@ -82,13 +82,17 @@ class Language:
         return bool(self.run)
 
     def files(self, code: str) -> tuple[str, str]:
-        """The source file's name and the name the run command starts (Java: the public class
-        the code declares, else ``Main``; other languages: the file's stem)."""
-        if self.name == "java":
-            found = re.search(r"^\s*public\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code, re.M)
-            main = found[1] if found else "Main"
-            return f"{main}.java", main
-        return self.source, self.source.rsplit(".", 1)[0]
+        """The source file's name and the name the run command starts. Java: the file is named
+        after the public class, as javac wants, and the class run is the one declaring ``main``
+        (either, else the other, else ``Main``); other languages: the file and its stem."""
+        if self.name != "java":
+            return self.source, self.source.rsplit(".", 1)[0]
+        public = re.search(r"^\s*public\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code, re.M)
+        at = re.search(r"\bstatic\s+(?:public\s+|final\s+)*void\s+main\s*\(", code)
+        owners = [m[1] for m in re.finditer(r"\bclass\s+(\w+)", code[: at.start()] if at else "")]
+        named = public[1] if public else None
+        main = owners[-1] if owners else named or "Main"
+        return f"{named or main}.java", main
 
     def programs(self) -> list[str]:
         """The toolchain's programs, as the commands name them."""

@@ -71,9 +71,13 @@ def test_a_missing_toolchain_is_an_infrastructure_error_naming_the_package() -> 
     assert issubclass(ToolchainMissing, InfrastructureError)
 
 
-def test_java_takes_the_file_name_from_the_public_class() -> None:
-    assert language("java").files("public final class Solution {}") == ("Solution.java", "Solution")
-    assert language("java").files("class Helper {}") == ("Main.java", "Main")
+def test_java_takes_the_file_name_from_the_public_class_and_runs_the_class_with_main() -> None:
+    java = language("java")
+    assert java.files("public final class Solution {}") == ("Solution.java", "Solution")
+    assert java.files("class Helper {}") == ("Main.java", "Main")
+    main = "class Solver {\n  public static void main(String[] a) {}\n}\n"
+    assert java.files(f"class Helper {{}}\n{main}") == ("Solver.java", "Solver")
+    assert java.files(f"public class Helper {{}}\n{main}") == ("Helper.java", "Solver")
     assert language("rust").files("fn main() {}") == ("main.rs", "main")
 
 

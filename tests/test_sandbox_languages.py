@@ -131,3 +131,21 @@ def test_docker_refuses_other_languages_before_starting() -> None:
     with pytest.raises(InfrastructureError, match=r"docker sandbox cannot run cpp programs.*--sandbox local"):
         box.run(io_problem("cpp", *PAIRS), DOUBLE["cpp"])
     assert box.container_ids() == []
+
+
+def test_java_runs_the_class_that_declares_main(local_sandbox: LocalSandbox) -> None:
+    need_toolchain("java")
+    code = (
+        "import java.util.Scanner;\n\nclass Helper {\n    static long twice(long x) { return 2 * x; }\n}\n\n"
+        "class Solver {\n    public static void main(String[] args) {\n"
+        "        System.out.println(Helper.twice(new Scanner(System.in).nextLong()));\n    }\n}\n"
+    )
+    report = local_sandbox.run(io_problem("java", ("21\n", "42\n")), code)
+    assert report.passed, report
+    assert report.compile is not None and "Solver.java" in report.compile.command
+
+
+def test_javascript_modules_are_detected(local_sandbox: LocalSandbox) -> None:
+    need_toolchain("javascript")
+    code = 'import { readFileSync } from "fs";\nconsole.log(String(2 * Number(readFileSync(0, "utf8"))));\n'
+    assert local_sandbox.run(io_problem("javascript", ("21\n", "42\n")), code).passed
