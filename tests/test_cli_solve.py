@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,31 @@ def test_feedback_trace_sends_the_trace_in_the_repair_prompt(scripted: ScriptedS
     assert "Where it diverged: the test expected 9, got -9." in repair_prompt
     bad = codemend(scripted, SQUARE, "--feedback", "traces")
     assert bad.returncode == 2 and "'traces' is not one of 'tests', 'trace'" in bad.stderr
+
+
+def test_constraints_security_without_bandit_records_it_not_available(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """An interpreter that cannot import bandit (``-S``, and every installed distribution but
+    bandit's on the path): the steps say why there is no analysis, and no verdict is made up."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    shadow = tmp_path / "site-without-bandit"
+    shadow.mkdir()
+    for entry in site.iterdir():
+        if not entry.name.lower().startswith("bandit") and entry.suffix != ".pth":
+            (shadow / entry.name).symlink_to(entry)
+    scripted.queue(fenced(UNSAFE))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEMEND_", "OPENAI_", "PYTHON"))}
+    env |= {"CODEMEND_BASE_URL": scripted.url, "CODEMEND_MODEL": "scripted-model", "COLUMNS": "200"}
+    path = [str(ROOT), str(shadow)]
+    boot = f"import sys; sys.path[1:1] = {path!r}; from codemend.cli.main import main; main()"
+    command = [sys.executable, "-S", "-c", boot, "solve", SQUARE, "--constraints", "security", "--json"]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr  # its tests pass; nothing analysed, so nothing holds it back
+    why = "bandit is not installed: pip install 'codemend[security]'"
+    assert f"security: not available ({why})" in out.stderr
+    (step,) = json.loads(out.stdout)["trajectory"]["steps"]
+    security = {"available": False, "reason": why, "analyser": "bandit", "findings": []}
+    assert step["critique"]["security"] == security
+    assert "security" not in [c["name"] for c in step["critique"]["constraints"]]
+    assert "security" not in step["rewards"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from codemend.agents import CRITIC_MODES
 from codemend.benchmarks import load_benchmark
@@ -116,7 +117,7 @@ def _step_line(step: StepRecord) -> str:
     if step.measurement is not None:
         line += f"\n    [dim]{_speed(step.measurement)}[/]"
     if critique and critique.security is not None:
-        line += f"\n    [dim]{_security(critique.security)}[/]"
+        line += f"\n    [dim]{escape(_security(critique.security))}[/]"  # the reason: text, not markup
     if critique and step.report and not step.report.passed:
         first = critique.feedback.splitlines()[0]
         line += f"\n    [dim]{first}[/]"
