@@ -188,6 +188,29 @@ class SpeedMeasurement(BaseModel):
     failure: str | None = Field(default=None, description="Why the candidate is incorrect on the workload.")
     failing_input: str | None = None
     wall_s: float = Field(default=0.0, description="What the measurement cost, wall clock.")
+    language: str | None = Field(
+        default=None, description="Programs in other languages than Python: the language both are in."
+    )
+    compile_command: str | None = Field(
+        default=None,
+        description="Compiled programs: the command (compiler, standard and flags) the baseline and "
+        "the candidate were built with, each run afresh; compile time is never part of the cost.",
+    )
+    compile_s: list[float] = Field(
+        default_factory=list,
+        description="Compiled programs: the candidate's compile times (wall clock), reported apart "
+        "and never counted as its cost.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_language(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A Python measurement serialises as it did before other languages came (no language,
+        compile command or compile times), so stored records and their exports stay the same."""
+        data: dict[str, Any] = handler(self)
+        if self.language is None:
+            for key in ("language", "compile_command", "compile_s"):
+                data.pop(key, None)
+        return data
 
     @property
     def credited_speedup(self) -> float:

@@ -170,6 +170,8 @@ async def _context(problem: Problem, options: SolveOptions, stack: AsyncExitStac
     sandbox = _sandbox(options.get("sandbox"), stack)
     if isinstance(objective, Speed):
         await asyncio.to_thread(_check_cost, sandbox, objective)
+        if (why := objective.unavailable_for(problem.language)) is not None:
+            raise UserError(f"--cost {objective.cost}: {why}")
     prompts = options.get("prompts") or Prompts.load()
     generator_llm = await _client(options.get("llm"), settings.llm, stack)
     mode = options.get("critic", "tests")

@@ -365,6 +365,7 @@ async def run_bench(
         raise UserError("graph checkpoints stay on one machine: drop --checkpoints to run on a cluster")
     if isinstance(spec.objective, Speed):  # said at the start, never a fallback mid-run
         why = await asyncio.to_thread(deps.sandbox.cost_unavailable, spec.objective.cost)
+        why = why or next(filter(None, (spec.objective.unavailable_for(p.language) for p in problems)), None)
         if why is not None:
             raise UserError(f"--cost {spec.objective.cost}: {why}")
     started = time.perf_counter()

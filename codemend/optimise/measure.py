@@ -20,6 +20,15 @@ the paired repetitions and an identical program is never "faster". The interpret
 (a program that does nothing, counted once per sandbox) is subtracted from both counts. A
 counted candidate runs as one process (it cannot fork), and one that leaves no count (killed,
 or killing itself after answering) is not measured: it is ``incorrect`` on the workload.
+
+**Compiled languages** (C, C++, Java, JavaScript, Rust). Each run builds the program afresh in
+the sandbox and then runs it; the compiler's CPU time is never added to the run's (the
+supervisor resets it after the build) and its wall time is taken off a ``wall`` cost, so neither
+side's compiling counts, however long a candidate's templates or const code make it. The
+baseline is the problem's reference solution in the same language (a baseline in another
+language would measure the language). The measurement records the language, the candidate's
+compile command (compiler, standard and flags) and its compile times, apart from its cost.
+Instructions are counted for Python candidates only: other languages take CPU time.
 """
 
 from __future__ import annotations
@@ -46,16 +55,39 @@ def _failure(report: TestReport, workload: Workload) -> tuple[str, str | None]:
 
 
 def _cost(report: TestReport, method: str) -> float:
-    if method == "wall":
-        return report.duration_s
+    if method == "wall":  # less the compiling, which the run's wall time holds
+        return report.duration_s - (report.compile.duration_s if report.compile is not None else 0.0)
     if report.cpu_s is None:
         raise InfrastructureError(f"the {report.backend} sandbox did not report the candidate's CPU time")
     return report.cpu_s
 
 
+class _Builds:
+    """What compiling the candidate took on each run (other languages than Python): recorded
+    with the measurement, never counted as its cost (the sandbox reports it apart)."""
+
+    def __init__(self) -> None:
+        self.command: str | None = None
+        self.compile_s: list[float] = []
+
+    def saw(self, report: TestReport) -> None:
+        """Note how ``report``'s candidate was built."""
+        if report.compile is not None:
+            self.command = report.compile.command
+            self.compile_s.append(round(report.compile.duration_s, 6))
+
+    def fields(self) -> dict[str, object]:
+        """The measurement's compile fields (none for Python)."""
+        if self.command is None:
+            return {}
+        return {"compile_command": self.command, "compile_s": self.compile_s}
+
+
 def _empty(sandbox: Sandbox, workload: Workload, objective: Speed, method: str) -> SpeedMeasurement:
+    name = workload.problem.language
     return SpeedMeasurement(
         method=method,  # type: ignore[arg-type]
+        language=None if name == "python" else name,
         contained=bool(sandbox.contained),
         inputs=workload.inputs,
         hidden=workload.hidden,
@@ -78,7 +110,7 @@ def measure_speed(
     if the baseline fails it; ``UserError`` if this sandbox cannot take that cost."""
     opts = objective or Speed()
     sandbox.start()  # a pool learns whether it contains candidates when its workers start
-    why = sandbox.cost_unavailable(opts.cost)
+    why = sandbox.cost_unavailable(opts.cost) or opts.unavailable_for(workload.problem.language)
     if why is not None:
         raise UserError(f"--cost {opts.cost}: {why}")
     if opts.cost == "instructions":
@@ -93,20 +125,23 @@ def _time(
     empty = _empty(sandbox, workload, opts, "cpu" if sandbox.contained else "wall")
     base_s: list[float] = []
     cand_s: list[float] = []
+    builds = _Builds()
     for rep in range(opts.warmup + opts.repetitions):
         order = ("baseline", "candidate") if rep % 2 == 0 else ("candidate", "baseline")
         for which in order:
             code = baseline if which == "baseline" else candidate
             report = sandbox.run(workload.problem, code, workload.tests)
+            if which == "candidate":
+                builds.saw(report)
             if not report.passed:
                 failure, where = _failure(report, workload)
                 if which == "baseline":
                     raise ProblemError(workload.problem.id, f"the baseline fails its workload ({failure})")
                 wrong = {"verdict": "incorrect", "failure": failure, "failing_input": where}
-                return _with(empty, base_s, cand_s, started, **wrong)
+                return _with(empty, base_s, cand_s, started, **wrong, **builds.fields())
             if rep >= opts.warmup:
                 (base_s if which == "baseline" else cand_s).append(round(_cost(report, empty.method), 6))
-    return _judged(empty, base_s, cand_s, started, opts)
+    return _judged(empty, base_s, cand_s, started, opts, builds)
 
 
 def _count(
@@ -177,7 +212,12 @@ def _with(
 
 
 def _judged(
-    empty: SpeedMeasurement, base_s: list[float], cand_s: list[float], started: float, opts: Speed
+    empty: SpeedMeasurement,
+    base_s: list[float],
+    cand_s: list[float],
+    started: float,
+    opts: Speed,
+    builds: _Builds,
 ) -> SpeedMeasurement:
     test = mann_whitney(cand_s, base_s)
     base_med, cand_med = median(base_s), median(cand_s)
@@ -197,4 +237,5 @@ def _judged(
         p_slower=test.p_greater,
         test=test.method,
         verdict="faster" if faster else "slower" if slower else "same",
+        **builds.fields(),
     )

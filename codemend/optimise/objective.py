@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from codemend.errors import UserError
+from codemend.languages import LanguageName, language
 from codemend.optimise.reward import measured_reward, optimised, speed_reward
 from codemend.records import CostMethod, ObjectiveName, StepRecord, visible_solved
 
@@ -132,6 +133,17 @@ class Speed(BaseModel):
             return s.measurement.credited_speedup if s.measurement is not None else 1.0
 
         return max(ranked, key=lambda s: (credit(s), s.index)).index
+
+    def unavailable_for(self, name: LanguageName) -> str | None:
+        """None when this cost can be taken of programs in language ``name``, else why not:
+        instructions are counted for Python candidates only (valgrind runs the sandbox's Python
+        candidate process); programs in other languages are measured by CPU time."""
+        if self.cost == "instructions" and name != "python":
+            return (
+                f"instructions are counted for Python candidates only; measure {language(name).display} "
+                "programs by CPU time (--cost cpu)"
+            )
+        return None
 
     def describe(self) -> str:
         """The objective in words, for the bench's header: how cost is measured."""

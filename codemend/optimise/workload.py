@@ -30,6 +30,7 @@ import threading
 from dataclasses import dataclass
 
 from codemend.errors import ProblemError
+from codemend.languages import mismatch
 from codemend.problems import AssertTest, IOTest, PerfTest, Problem
 from codemend.records import TestResult
 from codemend.sandbox import Sandbox
@@ -131,6 +132,8 @@ def describe_hidden(problem: Problem) -> str:
 
 
 def _setup(problem: Problem, generated: bool) -> str:
+    if problem.language != "python":  # programs take stdin inputs only: no harness code
+        return ""
     parts = [problem.test_setup_code, DIGEST_SETUP]
     if generated and problem.perf_generator is not None:
         parts += [f"_CM_GENERATOR = {problem.perf_generator!r}", GENERATOR_SETUP]
@@ -235,6 +238,9 @@ def prepare_workload(
     """The measured tests of ``problem`` (see the module docstring), their expected outputs
     from ``baseline``; ``seed`` (default: a fresh one) draws the generated input.
     ``ProblemError`` if the baseline or the generator fails on them."""
+    other = mismatch(baseline, problem.language)
+    if other is not None:
+        raise ProblemError(problem.id, f"the baseline must be in the problem's language: {other}")
     store = cache or _CACHE
     fixed = store.fixed(sandbox, problem, baseline, hidden)
     has_generator = problem.perf_generator is not None and problem.entry_point is not None
