@@ -236,7 +236,8 @@ async def _run(
     bar: _Bar,
     settings: SandboxSettings | None = None,
 ) -> BenchOutcome:
-    loaded = in_language(load_benchmark(spec.benchmark, spec.data, spec.split), spec.language)
+    found = load_benchmark(spec.benchmark, spec.data, spec.split, language=spec.language)
+    loaded = in_language(found, spec.language)
     loaded.check_ids(spec.ids)
     if (note := loaded.note()) is not None:
         stderr.print(note, soft_wrap=True)
@@ -398,8 +399,8 @@ def _cluster(options: dict[str, Any]) -> str | None:
 @click.option(
     "--language",
     type=click.Choice(LANGUAGES),
-    help="Write every problem in this language (stdin/stdout sets: APPS, LiveCodeBench, jsonl, "
-    "multipl-e); problems whose tests call a function are left out, Python starter code and "
+    help="Write every problem in this language (stdin/stdout sets: APPS, LiveCodeBench, CodeContests, "
+    "jsonl, multipl-e); problems whose tests call a function are left out, Python starter code and "
     "reference solutions dropped. Kept with the run. Default: each problem's own.",
 )
 @objective_options
