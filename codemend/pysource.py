@@ -23,6 +23,12 @@ def _caught(caught: list[warnings.WarningMessage]) -> list[str]:
 _MEMO_SIZE = 8
 _memo: OrderedDict[tuple[str, str, str], tuple[object, BaseException | None]] = OrderedDict()
 _memo_lock = threading.Lock()
+# One parse or compile at a time in this process: CPython 3.11 keeps the AST converter's recursion
+# depth per interpreter, not per thread, and two threads parsing at once (the reward's scorers
+# extracting code) raised "SystemError: AST constructor recursion depth mismatch" here; the
+# warnings filters that ``catch_warnings`` swaps are process-wide too. Parsing holds the GIL
+# anyway, so nothing runs slower for it.
+_work_lock = threading.Lock()
 
 
 def _once(kind: str, code: str, filename: str, work: Callable[[], object]) -> object:
@@ -37,7 +43,8 @@ def _once(kind: str, code: str, filename: str, work: Callable[[], object]) -> ob
             _memo.move_to_end(key)
     if found is None:
         try:
-            found = (work(), None)
+            with _work_lock:
+                found = (work(), None)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             found = (None, exc)
         with _memo_lock:
