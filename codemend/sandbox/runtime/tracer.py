@@ -70,7 +70,7 @@ class Tracer:
         self.events = self.sent = 0
         self.omitted = 0
         self.tail: list[list] = []
-        self.block: list | None = None  # [frame, function, lines]
+        self.block: list | None = None  # the open one: [frame, function, lines, exception raised]
         self.started = 0.0
         self.repr_spent = 0.0
         self.stopped = False
@@ -142,7 +142,7 @@ class Tracer:
                 self.block[3] = _type_name(arg[0]) if type(arg) is tuple and isinstance(arg[0], type) else "?"
         except BaseException as exc:  # the tracer must never change what the candidate does
             self.stopped = True  # first, without a call: a RecursionError may come again
-            self.note = f"the tracer stopped: {type(exc).__name__}"
+            self.note = f"the tracer stopped: {_type_name(type(exc))}"
             try:  # noqa: SIM105 - no call to enter here: a RecursionError may come again
                 self._finish(self.note)
             except BaseException:
