@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from codemend.agents import CRITIC_MODES
 from codemend.benchmarks import load_benchmark
+from codemend.benchmarks.languages import problem_in
 from codemend.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAIL,
@@ -38,6 +39,7 @@ from codemend.cli.common import (
     stderr,
 )
 from codemend.errors import ContextLengthExceeded, InfrastructureError, UserError
+from codemend.languages import LANGUAGES, LanguageName
 from codemend.llm import SamplingParams
 from codemend.optimise import optimised
 from codemend.problems import Problem, load_problem
@@ -50,13 +52,26 @@ from codemend.settings import SandboxSettings
 from codemend.solver import SolveResult, solve
 
 
-def load_reference(ref: str, data: Path | None = None, split: str | None = None) -> Problem:
+def load_reference(
+    ref: str, data: Path | None = None, split: str | None = None, language: LanguageName | None = None
+) -> Problem:
     """A problem file, or ``BENCHMARK:ID`` such as ``humaneval:HumanEval/53`` or ``mbpp:11``
-    (with ``data``, the benchmark's file)."""
+    (with ``data``, the benchmark's file); with ``language``, written in that language (as
+    ``bench --language``: a problem whose tests call a function is a ``UserError`` saying so)."""
+    found = _load_reference(ref, data, split, language)
+    if language is None:
+        return found
+    written = problem_in(found, language)
+    if isinstance(written, str):
+        raise UserError(f"problem {found.id} cannot be written in {language}: {written}")
+    return written
+
+
+def _load_reference(ref: str, data: Path | None, split: str | None, language: LanguageName | None) -> Problem:
     name, sep, task = ref.partition(":")
     if not sep or Path(ref).exists():
         return load_problem(ref)
-    for problem in load_benchmark(name, data, split):
+    for problem in load_benchmark(name, data, split, language=language):
         if problem.id == task or problem.id.endswith(f"/{task}"):
             return problem
     raise UserError(f"{name} has no problem {task!r}")
@@ -202,6 +217,12 @@ def _sampling(max_tokens: int | None, temperature: float | None) -> SamplingPara
 @click.option("--data", type=click.Path(exists=True, path_type=Path), help="The benchmark's file (mbpp:11).")
 @click.option("--split", help="The benchmark's split, where it has several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="Write PROBLEM in this language (a stdin/stdout problem; its Python-only parts dropped, as "
+    "with bench --language). Default: the problem's own.",
+)
 @objective_options
 @prompt_options
 @sandbox_options
@@ -228,8 +249,9 @@ def solve_command(
     model's context included), 3 on an infrastructure failure (the sandbox, the model endpoint),
     130 when interrupted.
     """
+    language: LanguageName | None = options.pop("language")
     try:
-        problem = _problem(problem_ref, prompt_text, tests_file, entry_point, data, split)
+        problem = _problem(problem_ref, prompt_text, tests_file, entry_point, data, split, language)
         if resume_id and run_dir is None:
             raise UserError("--resume needs --run-dir")
         options["prompts"] = Prompts.load(**parse_prompt_files(prompt_files))
@@ -272,13 +294,16 @@ def _problem(
     entry_point: str | None,
     data: Path | None,
     split: str | None,
+    language: LanguageName | None = None,
 ) -> Problem:
     if (ref is None) == (prompt is None):
         raise UserError("give PROBLEM or --prompt (with --tests), not both")
     if ref is not None:
         if tests is not None or entry_point is not None:
             raise UserError("--tests and --entry-point go with --prompt")
-        return load_reference(ref, data, split)
+        return load_reference(ref, data, split, language)
+    if language is not None:
+        raise UserError("--language goes with PROBLEM (a problem file or BENCHMARK:ID), not --prompt")
     return _inline_problem(prompt or "", tests, entry_point)
 
 
