@@ -3,10 +3,15 @@ where the test diverged at the end; a trace not available leaves the feedback as
 
 from __future__ import annotations
 
+import asyncio
+
 from repair_helpers import asserts_problem
 
+from codemend.agents import make_executor
 from codemend.agents.tracing import TRACE_TOKEN_BUDGET, render_trace, untraceable, with_trace
+from codemend.problems import Problem
 from codemend.records import Critique, TestReport, TestResult, Trace, TraceBlock
+from codemend.sandbox import LocalSandbox
 
 CODE = "def f(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n"
 
@@ -73,3 +78,17 @@ def test_nothing_to_trace() -> None:
         available=False, reason="the code does not parse (SyntaxError)"
     )
     assert untraceable(CODE, failed) is None
+
+
+def test_only_python_is_traced(sandbox: LocalSandbox) -> None:
+    problem = Problem.model_validate(
+        {
+            "id": "c",
+            "prompt": "",
+            "language": "c",
+            "tests": [{"kind": "io", "stdin": "1\n", "expected_stdout": "2\n"}],
+        }
+    )
+    report = TestReport(results=[_result(kind="io", status="failed")])
+    trace = asyncio.run(make_executor(sandbox).trace(problem, "int main(void) { return 0; }", report))
+    assert trace == Trace(available=False, reason="only Python candidates are traced, not c")

@@ -25,8 +25,10 @@ class Executor:
 
     async def trace(self, problem: Problem, code: str, report: TestReport) -> Trace:
         """``--feedback trace``: the first failing visible test of ``report`` run again with the
-        tracer (``Sandbox.trace``); not available, with the reason, when nothing fails or the code
-        does not parse. Raises only ``InfrastructureError``."""
+        tracer (``Sandbox.trace``); not available, with the reason, when nothing fails, the code
+        does not parse or is not Python. Raises only ``InfrastructureError``."""
+        if problem.language != "python":
+            return Trace(available=False, reason=f"only Python candidates are traced, not {problem.language}")
         nothing = untraceable(code, report)
         failing = first_failing(report)
         if nothing is not None or failing is None:
