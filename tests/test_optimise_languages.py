@@ -1,6 +1,6 @@
 """``--objective speed`` for compiled languages (real sandbox and toolchains): the candidate's
 cost is its built program's CPU time, compile time apart and recorded with the compile command;
-the baseline is the reference solution in the problem's language. Hostile candidates: a compile
+the baseline is the reference solution in the problem's language. Hostile candidates: a C++ or Rust
 that takes seconds is not run time; work done in a child, waited for or detached, is counted or
 ends the run without an answer, never making the candidate look faster."""
 
@@ -89,8 +89,8 @@ def test_a_baseline_in_another_language_is_refused(sandbox: LocalSandbox) -> Non
         prepare_workload(sandbox, problem, program("java"), hidden=True)
 
 
-# A constexpr computation that keeps g++ busy for about a second (seconds under load); the
-# program is the solution.
+# A constexpr (C++) or const (Rust) computation that keeps the compiler busy for about a second
+# (seconds under load); the program is the solution.
 _SLOW_BUILD = """
 #include <cstdint>
 constexpr std::uint64_t churn() {
@@ -101,6 +101,17 @@ constexpr std::uint64_t churn() {
 }
 static_assert(churn() != 42, "");
 """
+_SLOW_BUILDS = {
+    "cpp": _SLOW_BUILD,
+    # rustc's const evaluator stops one constant after a million steps: several constants
+    "rust": "const fn churn(seed: u64) -> u64 {\n    let mut h: u64 = 1469598103934665603 ^ seed;\n"
+    "    let mut i: u64 = 0;\n    while i < 120_000 {\n        h = (h ^ i).wrapping_mul(1099511628211);\n"
+    "        i += 1;\n    }\n    h\n}\n"
+    + "".join(f"const C{i}: u64 = churn({i});\n" for i in range(8))
+    + "const _: () = assert!(("
+    + " ^ ".join(f"C{i}" for i in range(8))
+    + ") != 42);\n",
+}
 
 # The work done in a forked child (waited for, or detached into a new session): the parent
 # answers nothing itself.
@@ -128,12 +139,13 @@ def _solution_as(function: str, extra: str = "") -> str:
     return code
 
 
-def test_compile_time_is_not_the_candidates_cost(sandbox: LocalSandbox) -> None:
-    need_toolchain("cpp")
-    problem = speed_problem("cpp")
-    work = prepare_workload(sandbox, problem, program("cpp"), hidden=True)
-    candidate = _SLOW_BUILD + program("cpp")
-    measured = measure_speed(sandbox, work, program("cpp"), candidate, QUICK)
+@pytest.mark.parametrize("name", ["cpp", "rust"])
+def test_compile_time_is_not_the_candidates_cost(name: LanguageName, sandbox: LocalSandbox) -> None:
+    need_toolchain(name)
+    problem = speed_problem(name)
+    work = prepare_workload(sandbox, problem, program(name), hidden=True)
+    candidate = _SLOW_BUILDS[name] + program(name)
+    measured = measure_speed(sandbox, work, program(name), candidate, QUICK)
     assert measured.verdict != "incorrect", measured.failure
     assert measured.candidate_median_s is not None and measured.baseline_median_s is not None
     # the build took far longer than the run, and none of it is in the run's cost
