@@ -1,7 +1,7 @@
 """``--objective speed`` for compiled languages (real sandbox and toolchains): the candidate's
 cost is its built program's CPU time, compile time apart and recorded with the compile command;
 the baseline is the reference solution in the problem's language. Hostile candidates: a C++ or Rust
-that takes seconds is not run time; work done in a child, waited for or detached, is counted or
+build that takes seconds is not run time; work done in a child, waited for or detached, is counted or
 ends the run without an answer, never making the candidate look faster."""
 
 from __future__ import annotations
