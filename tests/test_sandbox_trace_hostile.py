@@ -206,3 +206,17 @@ def test_a_fork_does_not_write_a_second_trace(sandbox: LocalSandbox) -> None:
     assert verdicts == ["failed", "passed"]
     assert trace.available and trace.note is None
     assert sum("(return)" in b.values for b in trace.blocks) == 1
+
+
+def test_a_candidate_that_breaks_the_tracer_gets_a_reason_not_a_crash(sandbox: LocalSandbox) -> None:
+    code = """
+    import sys
+    def f(x):
+        sys.modules["tracer"].Tracer._snapshot = None
+        y = x + 1
+        return y
+    """
+    verdicts, trace = traced(sandbox, code)
+    assert verdicts == ["failed", "failed"]
+    assert not trace.available
+    assert trace.reason == "no block of the solution was recorded; the tracer stopped: TypeError"

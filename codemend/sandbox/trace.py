@@ -113,6 +113,8 @@ def read_trace(text: str | None, truncated: bool, verdict: TestResult) -> Trace:
     if not reader.blocks:
         if verdict.status in ("timeout", "crashed", "memory"):
             why = f"no line of the solution was recorded: {_how_it_ended(verdict)}"
+        elif reader.notes:  # the tracer said why it stopped (or the candidate stopped it)
+            why = "no block of the solution was recorded"
         else:
             why = "no line of the solution was recorded (the test failed before calling it)"
         return Trace(available=False, reason="; ".join([why, *notes]))
