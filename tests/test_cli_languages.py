@@ -140,3 +140,10 @@ def test_a_reply_in_another_language_is_a_verdict_with_feedback(
         "The code does not compile as C++:\nthe code is written in Python, not C++; "
     )
     assert result["stop_reason"] == "max_rounds" and not result["passed"]
+
+
+def test_the_function_example_of_the_readme_is_the_example_file() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split('```json\n{\n  "id": "render"', 1)[1].split("```", 1)[0]
+    example = json.loads((EXAMPLES / "rust" / "function.json").read_text())
+    assert json.loads('{\n  "id": "render"' + shown) == example

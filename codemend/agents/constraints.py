@@ -139,8 +139,11 @@ def _program_structure(problem: Problem) -> list[Constraint]:
     """The entry point and import checks for a program in another language: a whole program has
     no entry point, and the import policy reads Python only."""
     shown = language(problem.language).display
+    entry = "a program: no entry point"
+    if problem.signature is not None:
+        entry = f"`{problem.entry_point}` is called by the driver (missing or mismatched: no compile)"
     return [
-        Constraint(name="entry_point", satisfied=True, evidence="a program: no entry point"),
+        Constraint(name="entry_point", satisfied=True, evidence=entry),
         Constraint(name="imports", satisfied=True, evidence=f"not checked in {shown} (Python only)"),
     ]
 

@@ -92,7 +92,7 @@ def _describe(problem: Problem, r: TestResult) -> str:
     body: list[str] = []
     if r.call:
         body.append(f"call: {_clip(r.call)}")
-    if r.kind == "io":
+    if r.kind == "io" and not r.call:  # a call test shows its call instead
         body.append(f"stdin: {_clip(repr(_stdin(problem, r.index)))}")
     if r.status == "failed":
         head += " failed"

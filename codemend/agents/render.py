@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from codemend import drivers
 from codemend.languages import language
 from codemend.problems import IOTest, Problem
+from codemend.sandbox.runtime import values
 
 
 def task_text(problem: Problem) -> str:
@@ -16,7 +18,15 @@ def task_text(problem: Problem) -> str:
 
 
 def target_text(problem: Problem) -> str:
-    """What the model must write, in words: the entry-point function, or a stdin/stdout program."""
+    """What the model must write, in words: the entry-point function, or a stdin/stdout program;
+    in another language than Python with a signature, the function's declaration (a generated
+    driver calls it)."""
+    if problem.signature is not None and problem.entry_point is not None:
+        lang = language(problem.language)
+        shown = drivers.declaration(lang.name, problem.entry_point, problem.signature)
+        java = f"a class `{drivers.JAVA_CLASS}` with this static method"
+        what = java if lang.name == "java" else "this function"
+        return f"{what}, and no `main` (a driver calls it):\n\n```{lang.fence}\n{shown}\n```\n"
     if problem.entry_point is None:
         program = "a complete program that reads standard input and writes standard output"
         if problem.language == "java":
@@ -30,7 +40,10 @@ def visible_tests_text(problem: Problem) -> str:
     lines = []
     comment = "#" if problem.language == "python" else "//"
     for test in problem.visible_tests():
-        if isinstance(test, IOTest):
+        if isinstance(test, IOTest) and test.call is not None and test.result_type is not None:
+            expected = values.decode(test.expected_stdout.encode(), test.result_type)
+            lines.append(f"{comment} {test.call} returns {values.shown(expected)}")
+        elif isinstance(test, IOTest):
             lines.append(f"{comment} stdin {test.stdin!r} -> stdout {test.expected_stdout!r}")
         else:
             lines.append(test.code.strip())

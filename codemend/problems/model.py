@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     JsonValue,
     SerializerFunctionWrapHandler,
+    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -19,8 +20,41 @@ from pydantic import (
 from codemend import pysource
 from codemend.languages import LanguageName, language
 from codemend.problems.check_split import split_check
+from codemend.problems.signature import Signature, call_text, encode
+
+DRIVEN = ("cpp", "java", "javascript", "rust")
+"""The languages whose function-level (``call``) tests a generated driver runs (``codemend.drivers``)."""
 
 Visibility = Literal["visible", "hidden"]
+
+
+def _call_test(data: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
+    """A ``call`` test of a problem file as the ``IOTest`` the driver runs: its arguments and
+    expected result encoded by the problem's signature (``ValueError`` saying what does not fit)."""
+    extra = set(test) - {"kind", "args", "expected", "visibility"}
+    if extra:
+        raise ValueError(f"unknown field(s) in a call test: {sorted(extra)}")
+    if data.get("language", "python") == "python":
+        raise ValueError("call tests are for other languages than Python: Python takes assertion tests")
+    try:
+        signature = Signature.model_validate(data.get("signature"))
+    except ValidationError as exc:
+        why = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ValueError(f"call tests need a valid `signature` (params and returns): {why}") from None
+    args, entry = test.get("args"), data.get("entry_point")
+    if not isinstance(args, list) or len(args) != len(signature.params):
+        raise ValueError(f"a call test's `args` must be a list of {len(signature.params)} argument(s)")
+    if "expected" not in test:
+        raise ValueError("a call test needs `expected`")
+    stdin = " ".join(encode(a, kind) for a, (_, kind) in zip(args, signature.params, strict=True))
+    return {
+        "kind": "io",
+        "stdin": stdin + "\n",
+        "expected_stdout": encode(test["expected"], signature.returns) + "\n",
+        "visibility": test.get("visibility", "visible"),
+        "call": call_text(entry if isinstance(entry, str) else "f", args),
+        "result_type": signature.returns,
+    }
 
 
 def _compiled(code: str, what: str) -> str:
@@ -58,7 +92,12 @@ class AssertTest(BaseModel):
 
 
 class IOTest(BaseModel):
-    """A whole-program test: feed ``stdin``, compare stdout with ``expected_stdout``."""
+    """A whole-program test: feed ``stdin``, compare stdout with ``expected_stdout``.
+
+    A function-level test in another language than Python (``{"kind": "call", "args": [...],
+    "expected": ...}`` in a problem file) becomes one of these: the call's arguments encoded on
+    stdin for the generated driver, the expected result encoded, its type in ``result_type`` (the
+    supervisor decodes the driver's output by it and compares values) and the call, as shown."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,6 +105,17 @@ class IOTest(BaseModel):
     stdin: str = ""
     expected_stdout: str
     visibility: Visibility = "visible"
+    call: str | None = Field(default=None, description="A call test: the call, as shown.")
+    result_type: str | None = Field(default=None, description="A call test: the result's type.")
+
+    @model_serializer(mode="wrap")
+    def _without_call_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A program's test serialises as it did before call tests came (stored hashes stay)."""
+        data: dict[str, Any] = handler(self)
+        for key in ("call", "result_type"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 Test = Annotated[AssertTest | IOTest, Field(discriminator="kind")]
@@ -132,6 +182,11 @@ class Problem(BaseModel):
         "tuple of plain data) of one call of the entry point: every speed measurement draws a fresh "
         "input from a recorded seed, in the sandbox's trusted harness.",
     )
+    signature: Signature | None = Field(
+        default=None,
+        description="Function-level tests in another language than Python (`call` tests): the entry "
+        "point's parameter and return types, from which a driver in the target language is generated.",
+    )
     metadata: dict[str, JsonValue] = Field(
         default_factory=dict,
         description="What the source says of the problem beyond the task (APPS `difficulty`; "
@@ -146,6 +201,8 @@ class Problem(BaseModel):
         data: dict[str, Any] = handler(self)
         if not self.metadata:
             data.pop("metadata", None)
+        if self.signature is None:
+            data.pop("signature", None)
         return data
 
     @field_validator("perf_generator")
@@ -174,6 +231,8 @@ class Problem(BaseModel):
         for t in data["tests"]:
             if isinstance(t, dict) and "kind" not in t:
                 t = {**t, "kind": "io" if "expected_stdout" in t else "assert"}
+            if isinstance(t, dict) and t.get("kind") == "call":
+                t = _call_test(data, t)
             if not (isinstance(t, dict) and t.get("kind") == "check"):
                 tests.append(t)
                 continue
@@ -203,6 +262,18 @@ class Problem(BaseModel):
             self._program_tests_only()
         if self.entry_point is not None and not self.entry_point.isidentifier():
             raise ValueError(f"entry_point {self.entry_point!r} is not a Python identifier")
+        return self
+
+    @model_validator(mode="after")
+    def _calls_need_a_driver(self) -> Problem:
+        calls = any(isinstance(t, IOTest) and t.result_type is not None for t in self.tests)
+        if self.signature is not None and self.language not in DRIVEN:
+            shown = language(self.language).display
+            raise ValueError(f"a signature is for function-level tests in {', '.join(DRIVEN)}, not {shown}")
+        if calls and self.signature is None:
+            raise ValueError("call tests need a `signature` (the entry point's parameter and return types)")
+        if self.signature is not None and self.entry_point is None:
+            raise ValueError("a signature needs an entry_point (the function the driver calls)")
         return self
 
     def _program_tests_only(self) -> None:

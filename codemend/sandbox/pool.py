@@ -289,9 +289,9 @@ class PooledSandbox(Sandbox):
             },
             "cost": cost,
         }
-        toolchain = toolchain_job(problem, code, limits.compile)
+        toolchain, built = toolchain_job(problem, code, limits.compile)
         if toolchain is not None:
-            job["toolchain"] = toolchain
+            job["toolchain"], job["code"] = toolchain, built
         return job
 
     def run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codemend import drivers
 from codemend.languages import language
 from codemend.problems import Problem
 from codemend.sandbox.runtime import wire
@@ -36,19 +37,25 @@ class _Keep(dict[str, str]):
         return "{" + key + "}"
 
 
-def toolchain_job(problem: Problem, code: str, limits: CompileLimits) -> wire.Toolchain | None:
+def toolchain_job(problem: Problem, code: str, limits: CompileLimits) -> tuple[wire.Toolchain | None, str]:
     """The toolchain of ``problem``'s language for ``code`` (None for Python, which the worker
-    runs itself); ``ToolchainMissing`` when a program is not installed."""
+    runs itself) and the code to build: with a signature, the candidate's code and the driver
+    that calls its entry point (``codemend.drivers``); ``ToolchainMissing`` when a program is
+    not installed."""
     lang = language(problem.language)
     if not lang.native:
-        return None
+        return None, code
     paths = lang.resolve()
+    driven: str | None = None
+    if problem.signature is not None and problem.entry_point is not None:
+        code, driven = drivers.wrap(lang.name, code, problem.entry_point, problem.signature)
     source, main = lang.files(code)
+    main = driven or main
     values = {"src": "{dir}/" + source, "main": main, "heap_mb": str(problem.memory_limit_mb)}
     # The compiler runs in the build directory on relative paths: its diagnostics (and a Rust
     # panic's location) name ``main.cpp:3:26``, the same on every run, not a run's directory.
     here = {**values, "src": source, "dir": "."}
-    return {
+    spec: wire.Toolchain = {
         "language": lang.name,
         "source": source,
         "compile": _filled(lang.compile, paths, here) if lang.compile else None,
@@ -58,3 +65,4 @@ def toolchain_job(problem: Problem, code: str, limits: CompileLimits) -> wire.To
         "compile_fsize_mb": limits.fsize_mb,
         "memory_mb": problem.memory_limit_mb + lang.runtime_memory_mb,
     }
+    return spec, code

@@ -13,9 +13,10 @@ import time
 from typing import TYPE_CHECKING
 
 if __package__:
-    from codemend.sandbox.runtime import procs, wire
+    from codemend.sandbox.runtime import procs, values, wire
 else:  # inside the sandbox
     import procs  # type: ignore[import-not-found, no-redef]
+    import values  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ def run(
     duration = round(time.monotonic() - start, 6)
     outcome, status = _settle(sup, program, out, err)
     base = {"expected": _clip(expected), "actual": _clip(out.text()), "duration_s": duration}
+    if "call" in test:
+        base["call"] = _clip(test["call"])
     if not exited:
         return {**base, "status": "timeout", "detail": f"no exit within {limit:g} s of wall-clock time"}
-    verdict = _verdict(outcome, status, out, expected)
+    verdict = _verdict(outcome, status, out, expected, test.get("result_type"))
     if argv is not None and verdict["status"] in ("error", "crashed"):  # no traceback: its stderr
         verdict["traceback"] = _clip(err.data[kept:].decode("utf-8", "replace"))
     return {**base, **verdict}
@@ -118,7 +121,9 @@ def _settle(
     return outcome, sup.exit_status(p.c_pid)
 
 
-def _verdict(outcome: object, status: int | None, out: procs.Capture, expected: str) -> wire.Verdict:
+def _verdict(
+    outcome: object, status: int | None, out: procs.Capture, expected: str, kind: str | None = None
+) -> wire.Verdict:
     """How a program that exited in time did: from its report, else from its wait status."""
     if isinstance(outcome, list) and outcome and outcome[0] == wire.EXC:
         info = [str(x) for x in outcome[1:4]]
@@ -134,8 +139,24 @@ def _verdict(outcome: object, status: int | None, out: procs.Capture, expected: 
         return {"status": "error", "detail": f"the program exited with status {code}"}
     if out.truncated:
         return {"status": "failed", "detail": "output exceeded the capture limit"}
+    if kind is not None:
+        return _call_verdict(bytes(out.data), expected, kind)
     passed = _normalise(out.text()) == _normalise(expected)
     return {"status": "passed" if passed else "failed"}
+
+
+def _call_verdict(data: bytes, expected: str, kind: str) -> wire.Verdict:
+    """A driver's output against a call test's expected value, both decoded by the result type
+    here, never in the candidate's process; output that does not decode fails."""
+    want = values.decode(expected.encode(), kind)
+    try:
+        got = values.decode(data, kind)
+    except values.Malformed as exc:
+        detail = f"the driver's output is not a {kind}: {exc}"
+        return {"status": "failed", "expected": _clip(values.shown(want)), "detail": detail}
+    passed = values.same(got, want, kind)
+    verdict = {"status": "passed" if passed else "failed", "expected": _clip(values.shown(want))}
+    return {**verdict, "actual": _clip(values.shown(got))}
 
 
 def _normalise(text: str) -> list[str]:

@@ -76,6 +76,8 @@ class IOSpec(TypedDict):
     stdin: str
     expected_stdout: str
     visibility: str
+    call: NotRequired[str]  # a call test (a driver's): the call, as shown
+    result_type: NotRequired[str]  # ... and its result's type: the output is compared as a value
 
 
 TestSpec = AssertSpec | IOSpec
