@@ -30,7 +30,8 @@ for each N, a local Ray cluster of N nodes (``ray.cluster_utils.Cluster``, 1 CPU
 1`` per node, so one sandbox worker per node; every node shares this machine's cores), each
 reply scored on one node. With ``--cluster`` the whole script re-executes itself in fresh
 network and PID namespaces holding only ``lo`` (as ``perf/ray_overhead.py`` does), so Ray binds
-127.0.0.1 only and everything it started ends with the script.
+127.0.0.1 only and everything it started ends with the script; verl's wheel is installed before,
+outside (no package index in there). A temporary directory of the wheel is removed at the end.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ DEFAULT_MBPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "mbpp" 
 SPLITS = range(511, 975)  # validation (511-600) and train (601-974)
 VERL = "verl==0.9.1"
 INSIDE = "CODEMEND_PERF_NAMESPACE"
+_CREATED: list[Path] = []
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,12 +202,11 @@ def prime_code(target: str | None) -> tuple[ModuleType, str]:
     except ImportError:
         pass
     where = Path(target or tempfile.mkdtemp(prefix="codemend-verl-"))
+    if target is None:
+        _CREATED.append(where)  # the wheel installed for this run only: removed at the end
     package = where / "verl" / "utils" / "reward_score" / "prime_code"
     if not package.is_dir():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(where), VERL],
-            check=True,
-        )
+        install_verl(where)
     spec = importlib.util.spec_from_file_location(
         "verl_prime_code", package / "__init__.py", submodule_search_locations=[str(package)]
     )
@@ -214,6 +215,12 @@ def prime_code(target: str | None) -> tuple[ModuleType, str]:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module, f"{VERL} wheel's files in {where} (without verl's package __init__)"
+
+
+def install_verl(where: Path) -> None:
+    """verl's wheel, without its dependencies, into ``where`` (from the package index)."""
+    command = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(where), VERL]
+    subprocess.run(command, check=True)
 
 
 def run_verl(compute: Callable[..., Any], cases: list[Case], workers: int) -> tuple[float, list[bool]]:
@@ -307,14 +314,24 @@ def cluster_runs(cases: list[Case], sizes: list[int]) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def in_namespaces() -> int:
-    """Run this script again in fresh network and PID namespaces holding only ``lo``."""
+def in_namespaces(verl_target: str | None) -> int:
+    """Run this script again in fresh network and PID namespaces holding only ``lo``; verl's
+    wheel is installed out here first (no package index in there) unless verl is importable."""
     prefix = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
     if os.geteuid() != 0:
         prefix.insert(1, "-r")
+    extra: list[str] = []
+    if verl_target is None and importlib.util.find_spec("verl") is None:
+        made = Path(tempfile.mkdtemp(prefix="codemend-verl-"))
+        _CREATED.append(made)
+        install_verl(made)
+        extra = ["--verl-target", str(made)]
     script = 'ip link set lo up && exec "$@"'
-    argv = [*prefix, "--", "sh", "-c", script, "sh", sys.executable, *sys.argv]
-    return subprocess.run(argv, env={**os.environ, INSIDE: "1"}, check=False).returncode
+    argv = [*prefix, "--", "sh", "-c", script, "sh", sys.executable, *sys.argv, *extra]
+    try:
+        return subprocess.run(argv, env={**os.environ, INSIDE: "1"}, check=False).returncode
+    finally:
+        _remove_created()
 
 
 def main() -> int:
@@ -328,7 +345,7 @@ def main() -> int:
     parser.add_argument("--cluster", type=int, nargs="*", default=[], help="Ray cluster sizes (nodes)")
     args = parser.parse_args()
     if args.cluster and os.environ.get(INSIDE) != "1":
-        return in_namespaces()
+        return in_namespaces(args.verl_target)
     cases = load_cases(args.mbpp, args.problems)
     module, origin = prime_code(args.verl_target)
     tasks = len(cases) // 2
@@ -345,8 +362,16 @@ def main() -> int:
     if args.cluster:
         cluster_runs(cases, args.cluster)
         sys.stdout.flush()
+        _remove_created()
         os._exit(0)  # Ray is shut down; skip the interpreter's slow teardown of it
+    _remove_created()
     return 0
+
+
+def _remove_created() -> None:
+    """Remove the temporary directories this run installed verl's wheel into."""
+    for path in _CREATED:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":
