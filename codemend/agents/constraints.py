@@ -12,6 +12,7 @@ import ast
 import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from codemend import pysource
 from codemend.errors import UserError
@@ -24,6 +25,10 @@ _MAIL_RPC = ("smtplib", "poplib", "imaplib", "telnetlib", "xmlrpc", "socketserve
 _PROCESSES = ("subprocess", "multiprocessing", "pty", "pexpect", "os.system", "os.popen", "os.fork*")
 _PROCESS_CALLS = ("os.exec*", "os.spawn*", "os.posix_spawn*")
 _UNPARSED = "not checked: the code does not parse"
+
+ExtraConstraint = Literal["security"]
+EXTRA_CONSTRAINTS: tuple[ExtraConstraint, ...] = get_args(ExtraConstraint)
+"""Constraints a run may add to the critic's own (``--constraints``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal
 
-from codemend.agents.constraints import ImportPolicy, check_constraints
+from codemend.agents.constraints import EXTRA_CONSTRAINTS, ExtraConstraint, ImportPolicy, check_constraints
 from codemend.agents.feedback import feedback_text
 from codemend.agents.render import prompt_values
 from codemend.agents.security import SecurityAnalyser, security_constraint, security_feedback
@@ -32,9 +32,6 @@ from codemend.records import Constraint, Critique, Message, SpeedMeasurement, Te
 
 CriticMode = Literal["tests", "llm", "hybrid"]
 CRITIC_MODES: tuple[CriticMode, ...] = ("tests", "llm", "hybrid")
-ExtraConstraint = Literal["security"]
-EXTRA_CONSTRAINTS: tuple[ExtraConstraint, ...] = get_args(ExtraConstraint)
-"""Constraints a run may add to the critic's own (``--constraints``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from codemend.agents import EXTRA_CONSTRAINTS
+from codemend.agents.constraints import EXTRA_CONSTRAINTS
 from codemend.agents.tracing import FEEDBACK_MODES, TRACE_TOKEN_BUDGET
 from codemend.errors import UserError
 from codemend.optimise import Correctness, Speed, speed_objective
