@@ -256,24 +256,26 @@ def test_a_second_process_on_a_busy_run_dir_is_refused_naming_the_holder(
 ) -> None:
     """Two benches on one run dir used to crash both with an ExceptionGroup ("already has a step
     1"); the second is now refused at once, the first finishes, and a resume afterwards works."""
-    server.delay_s = 0.3
-    args = ("--limit", "4", "--rounds", "1", "--concurrency", "1", "--run-dir", str(tmp_path))
-    first = subprocess.Popen(
+    # each reply takes 1 s, so the first run holds the dir for 6 s after its store appears: long
+    # enough for the second process to start on a loaded machine
+    server.delay_s = 1.0
+    args = ("--limit", "6", "--rounds", "1", "--concurrency", "1", "--run-dir", str(tmp_path))
+    with subprocess.Popen(
         command(*args), env=environment(server), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "trajectories.db").is_file():
-        assert first.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    second = run(server, *args, "--resume")
-    assert first.poll() is None, "the first run should still be going"
-    assert second.returncode == 2, second.stderr
-    message = " ".join(second.stderr.split())
-    assert f"in use by another codemend process (PID {first.pid})" in message
-    assert "--resume" in message and "Traceback" not in second.stderr
-    _, err = first.communicate(timeout=120)
+    ) as first:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "trajectories.db").is_file():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = run(server, *args, "--resume")
+        assert first.poll() is None, "the first run should still be going"
+        assert second.returncode == 2, second.stderr
+        message = " ".join(second.stderr.split())
+        assert f"in use by another codemend process (PID {first.pid})" in message
+        assert "--resume" in message and "Traceback" not in second.stderr
+        _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert len(stored(tmp_path)) == 4
+    assert len(stored(tmp_path)) == 6
     again = run(server, *args, "--resume")  # the lock went with its holder
     assert again.returncode == 0, again.stderr
 
