@@ -408,6 +408,13 @@ def ray_head(home: Path, env: dict[str, str] | None = None) -> Iterator[tuple[st
         log.close()
 
 
+def _client_server_logs(home: Path) -> str:
+    """The tails of the head's Ray Client server logs (a specific server that failed to start
+    says why only there), for a failing client bench's message."""
+    logs = sorted((home / "rt").glob("session_*/logs/ray_client_server*"))
+    return "".join(f"\n--- {log.name}:\n{log.read_text(errors='replace')[-1500:]}" for log in logs)
+
+
 def _finished(db: Path) -> int:
     if not db.is_file():
         return 0
@@ -474,7 +481,7 @@ def cli(limit: int = 6) -> dict[str, Any]:
                 env=env, capture_output=True, text=True, timeout=300, check=False,
             )  # fmt: skip
             out["client_exit"] = client.returncode
-            out["client_stderr"] = client.stderr[-2000:]
+            out["client_stderr"] = client.stderr[-2000:] + _client_server_logs(home)
             out["evaluate"] = _evaluate(home, env, address)
             out["bare_exit"] = bare.returncode
             out["bare_stderr"] = bare.stderr[-2000:]

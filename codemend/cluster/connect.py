@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -46,17 +47,50 @@ def check_address(address: str) -> str:
     )
 
 
+CLIENT_ATTEMPTS = 3
+"""How often a Ray Client connection is tried when the cluster's Ray Client server fails to
+start this client's own server process (Ray's "Initialization failure from server"): a failure
+on the cluster's side that the next attempt usually does not meet."""
+CLIENT_RETRY_WAIT_S = 2.0
+
+
 def connect(address: str) -> bool:
     """Connect this process to the cluster at ``address``; False when it already was connected
-    (then the caller must not disconnect it)."""
+    (then the caller must not disconnect it). A Ray Client address whose server fails to start
+    this client's session is tried ``CLIENT_ATTEMPTS`` times in all; any other failure is an
+    ``InfrastructureError`` at once."""
     if ray.is_initialized():
         return False
+    target = check_address(address)
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        failure, ray_said = _init(address, target)
+        for line in ray_said.splitlines():
+            log.debug("ray: %s", line)
+        if failure is None:
+            break
+        session_failed = target.startswith("ray://") and "Initialization failure from server" in str(failure)
+        if not session_failed or attempt == CLIENT_ATTEMPTS:
+            cause = TOKEN_REFUSED if "InvalidAuthToken" in ray_said else str(failure)
+            raise InfrastructureError(f"cannot reach the Ray cluster at {address}: {cause}") from None
+        log.info("the Ray Client server at %s failed to start a session (attempt %d)", address, attempt)
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        time.sleep(CLIENT_RETRY_WAIT_S)
+    # Ray's driver prints the cluster's error messages (a dead node's whole raylet log) on stdout;
+    # its own flag for that (ray.util.rpdb turns it off the same way) keeps them in Ray's logs.
+    ray_worker._worker_logs_enabled = False
+    return True
+
+
+def _init(address: str, target: str) -> tuple[Exception | None, str]:
+    """One ``ray.init`` of ``target``: the connection failure (None when connected) and what Ray's
+    core wrote to stderr meanwhile; ``UserError`` for what no retry can fix."""
     failure: Exception | None = None
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as said:
         with _stderr_to(said):
             try:
                 ray.init(
-                    address=check_address(address),
+                    address=target,
                     namespace=NAMESPACE,
                     log_to_driver=False,  # the nodes' logs stay in their session dirs
                     logging_level=logging.WARNING,
@@ -70,16 +104,7 @@ def connect(address: str) -> bool:
             except (ConnectionError, TimeoutError, RuntimeError) as exc:
                 failure = exc
         said.seek(0)
-        ray_said = said.read()
-    for line in ray_said.splitlines():
-        log.debug("ray: %s", line)
-    if failure is not None:
-        cause = TOKEN_REFUSED if "InvalidAuthToken" in ray_said else str(failure)
-        raise InfrastructureError(f"cannot reach the Ray cluster at {address}: {cause}") from None
-    # Ray's driver prints the cluster's error messages (a dead node's whole raylet log) on stdout;
-    # its own flag for that (ray.util.rpdb turns it off the same way) keeps them in Ray's logs.
-    ray_worker._worker_logs_enabled = False
-    return True
+        return failure, said.read()
 
 
 @contextlib.contextmanager
