@@ -55,6 +55,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from mutants import NEGATION, BumpInt, SwapCompare
+
 from codemend.problems import AssertTest, Problem
 from codemend.rewards import acompute_score_batch, reward_func, use_sandbox
 from codemend.sandbox import LocalSandbox, Sandbox
@@ -118,33 +120,10 @@ def _call_based(test: str, entry: str) -> tuple[list[Any], Any] | None:
     return [a[1] for a in args], expected
 
 
-class _BumpInt(ast.NodeTransformer):
-    done = False
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if not self.done and type(node.value) is int:
-            self.done = True
-            return ast.copy_location(ast.Constant(node.value + 1), node)
-        return node
-
-
-class _FlipCompare(ast.NodeTransformer):
-    done = False
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        flips: dict[type, type] = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt}
-        flips.update({ast.Eq: ast.NotEq, ast.NotEq: ast.Eq})
-        if not self.done and type(node.ops[0]) in flips:
-            self.done = True
-            node.ops[0] = flips[type(node.ops[0])]()
-        return node
-
-
 def wrong_variant(code: str, entry: str) -> str:
     """The reference with one mutation (an integer constant + 1, else a flipped comparison),
     else an ``entry`` that returns None."""
-    for transformer in (_BumpInt(), _FlipCompare()):
+    for transformer in (BumpInt(), SwapCompare(NEGATION)):
         tree = transformer.visit(ast.parse(code))
         if transformer.done:
             return ast.unparse(ast.fix_missing_locations(tree))

