@@ -65,6 +65,14 @@ def _cap(res: int, value: int) -> None:
     resource.setrlimit(res, (value, value))
 
 
+def become(uid: int | None) -> None:
+    """Drop to ``uid`` (its own gid, no supplementary groups); None: stay as this process is."""
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
 def enter(
     fds: list[int],
     uid: int | None,
@@ -85,10 +93,7 @@ def enter(
     for target, fd in enumerate(high):
         os.dup2(fd, target)
     os.closerange(len(fds), MAX_FD)
-    if uid is not None:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+    become(uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_DUMPABLE, int(dumpable))  # a uid change cleared it; set it either way
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -192,11 +197,16 @@ def _read_only_but(cwd: str) -> None:
 _PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
+def _make_private() -> None:
+    """``mount --make-rprivate /``: what this mount namespace mounts from now on stays in it."""
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+
+
 def _private_proc(cwd: str) -> bool:
     """/proc of the new PID namespace (only the candidate's own tree); False, with the old /proc
     left in place, where the kernel refuses a fresh procfs (bubblewrap's read-only covers under
     /proc as root): then ``_empty_proc``, or ``_fork_with_proc_self``."""
-    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _make_private()
     _read_only_but(cwd)
     if FRESH_PROC is False:
         return False
@@ -215,11 +225,8 @@ def probe_fresh_proc(uid: int | None) -> bool:
 
     def trial() -> None:
         try:
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            become(uid)
+            _make_private()
             os._exit(0 if _libc.mount(b"proc", b"/proc", b"proc", _PROC_FLAGS, None) == 0 else 1)
         except BaseException:
             os._exit(2)
@@ -285,11 +292,8 @@ def probe_containment(uid: int | None) -> str | None:
     def trial() -> None:
         os.close(r)
         try:
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            become(uid)
+            _make_private()
             os._exit(0)
         except BaseException as exc:
             os.write(w, str(exc).encode()[:500])
@@ -316,10 +320,7 @@ def probe_as(uid: int | None, check: Callable[[], str | None]) -> str | None:
     if pid == 0:
         os.close(r)
         try:
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
+            become(uid)
             why = check()
             os.write(w, (why or "").encode()[:500])
             os._exit(0)
