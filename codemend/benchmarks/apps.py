@@ -16,7 +16,7 @@ from typing import Any
 from codemend.benchmarks.calls import call_test
 from codemend.errors import ProblemFileError
 from codemend.problems import AssertTest, IOTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl, json_field, record_errors
+from codemend.problems.jsonl import convert_records, field, json_field
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,7 @@ def load_apps(path: str | Path) -> list[Problem]:
     """The problems of an APPS JSON Lines file; problems without tests are skipped (and counted in
     the log), a malformed record raises ``ProblemFileError`` naming its line."""
     name = str(path)
-    problems = []
-    skipped = 0
-    for line, record in iter_jsonl(path):
-        with record_errors(name, line):
-            problem = _problem(record, name, line)
-        if problem is None:
-            skipped += 1
-        else:
-            problems.append(problem)
+    problems, skipped = convert_records(path, lambda record, line: _problem(record, name, line))
     if skipped:
         log.info("%s: skipped %d problems without tests", name, skipped)
     return problems

@@ -25,7 +25,7 @@ from typing import Any
 from codemend.errors import ProblemFileError
 from codemend.languages import LanguageName
 from codemend.problems import IOTest, Problem
-from codemend.problems.jsonl import field, iter_jsonl, record_errors
+from codemend.problems.jsonl import convert_records, field
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,8 @@ def load_codecontests(path: str | Path, language: LanguageName | None = None) ->
     reference solution in that language when the data has one; a malformed record raises
     ``ProblemFileError`` naming its line and field."""
     name = str(path)
-    problems, skipped = [], 0
-    for line, record in iter_jsonl(path):
-        with record_errors(name, line):
-            problem = _problem(record, language or "python", name, line)
-        if problem is None:
-            skipped += 1
-        else:
-            problems.append(problem)
+    chosen = language or "python"
+    problems, skipped = convert_records(path, lambda record, line: _problem(record, chosen, name, line))
     if skipped:
         log.info("%s: skipped %d problems with named input/output files or no tests", name, skipped)
     return problems

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from codemend.errors import ProblemFileError
+
+T = TypeVar("T")
 
 NESTING_LIMIT = 500
 """Arrays and objects nested deeper than this are refused by name: Python's JSON parser gives
@@ -212,3 +214,21 @@ def json_field(record: dict[str, Any], key: str, path: str, line: int) -> Any:
         raise ProblemFileError(
             path, f"JSON inside the string nested more than {NESTING_LIMIT} levels deep", line=line, field=key
         ) from None
+
+
+def convert_records(
+    path: str | Path, convert: Callable[[dict[str, Any], int], T | None]
+) -> tuple[list[T], int]:
+    """``convert(record, line)`` of every record of a JSON Lines file, each under
+    ``record_errors``: the converted ones in order, and how many ``convert`` skipped (None)."""
+    name = str(path)
+    converted: list[T] = []
+    skipped = 0
+    for line, record in iter_jsonl(path):
+        with record_errors(name, line):
+            item = convert(record, line)
+        if item is None:
+            skipped += 1
+        else:
+            converted.append(item)
+    return converted, skipped
