@@ -220,8 +220,10 @@ class SpeedMeasurement(BaseModel):
         return 1.0
 
 
-SCHEMA_VERSION = 5  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements;
-# 4: a step's token ids and logprobs; 5: the critic's signals (Critique.trace, .security, .structure)
+SCHEMA_VERSION = 6  # 2: stop reason context_length, Critique.llm_error; 3: speed measurements;
+# 4: a step's token ids and logprobs; 5: the critic's signals (Critique.trace, .security, .structure);
+# 6: the structure reward credits only the statements the passing tests need (schema 5's ``score``
+# was CodeBLEU's mean over the whole program)
 
 StepKind = Literal["generate", "repair"]
 StopReason = Literal[
@@ -312,12 +314,35 @@ class SecurityReport(Signal):
 
 
 class StructureScore(Signal):
-    """Closeness of the candidate to the problem's reference solution (CodeBLEU's syntax and
-    data-flow components): a reward component, never a verdict, never shown to the model."""
+    """Closeness of the candidate to the problem's reference solution: CodeBLEU's syntax and
+    data-flow components over the whole program (an export column), and the reward ``score``,
+    which credits only the statements the passing visible tests need (``agents.credit``). Never
+    a verdict, never shown to the model."""
 
-    syntax_match: float | None = Field(default=None, ge=0.0, le=1.0)
-    dataflow_match: float | None = Field(default=None, ge=0.0, le=1.0)
-    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    syntax_match: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="CodeBLEU's syntax match: the reference's subtrees found."
+    )
+    dataflow_match: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="CodeBLEU's data-flow match: the reference's edges found."
+    )
+    closeness: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="F1 of subtrees and data-flow edges between the reference and the credited statements.",
+    )
+    statements: int | None = Field(default=None, ge=0, description="The candidate's statements.")
+    credited: int | None = Field(
+        default=None, ge=0, description="Of those, the ones a passing visible test was shown to need."
+    )
+    score: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The reward: (visible tests passed + closeness) / (visible tests + 1); None until the "
+        "executor has checked which statements the tests need.",
+    )
+    unscored: str | None = Field(default=None, description="Why ``score`` is None (the signal is there).")
 
 
 class Critique(_Record):

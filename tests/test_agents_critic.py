@@ -18,7 +18,9 @@ from codemend.agents import (
     make_critic,
     repair_feedback,
     reward_components,
+    scored_structure,
 )
+from codemend.agents.credit import credit as sandbox_credit
 from codemend.errors import UserError
 from codemend.llm import LLMClient, LLMSettings
 from codemend.optimise import Correctness
@@ -174,9 +176,16 @@ def test_structure_is_a_component_with_a_reference_and_never_feedback(
     assert "structure" not in reward_components(report, none)
     referenced = square.model_copy(update={"reference_solution": RIGHT})
     c = _verdict(referenced, WRONG, sandbox).critique
-    assert c.structure is not None and c.structure.available and c.structure.score is not None
-    assert 0.0 < c.structure.score < 1.0
-    assert reward_components(report, c)["structure"] == c.structure.score
+    assert c.structure is not None and c.structure.available and c.structure.syntax_match is not None
+    assert 0.0 < c.structure.syntax_match < 1.0
+    # the reward waits for the executor to find the statements the passing tests need
+    assert c.structure.score is None and c.structure.unscored is not None
+    assert "structure" not in reward_components(report, c)
+    credited = asyncio.run(sandbox_credit(sandbox, referenced, WRONG, report))
+    scored = scored_structure(c.structure, referenced, WRONG, report, credited)
+    assert scored.score == 0.0  # WRONG passes no visible test: nothing is credited
+    c = c.model_copy(update={"structure": scored})
+    assert reward_components(report, c)["structure"] == 0.0
     assert "structure" not in c.feedback.lower() and "reference" not in c.feedback.lower()
     assert [x.name for x in c.constraints] == [x.name for x in none.constraints]  # never a verdict
     assert _verdict(referenced, RIGHT, sandbox, structure=False).critique.structure is None

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ast
 
 import pytest
-from repair_helpers import RIGHT, WRONG
+from repair_helpers import RIGHT
 
-from codemend.agents import structure_score
-from codemend.agents.structure import data_flow, dataflow_match, syntax_match
+from codemend.agents import scored_structure, structure_score
+from codemend.agents.statements import Credited, Statements
+from codemend.agents.structure import closeness, data_flow, dataflow_match, syntax_match
 from codemend.problems import Problem
+from codemend.records import StructureScore, TestReport, TestResult
 
 pytest_plugins = ["repair_fixtures"]
 
@@ -85,19 +87,75 @@ def test_data_flow_renames_variables_by_order_of_appearance() -> None:
     assert ("var_1", "computedFrom", ("var_0",)) in assigned
 
 
-def test_the_score_against_the_problem_s_reference(square: Problem) -> None:
+def test_codebleu_columns_before_the_tests_are_consulted(square: Problem) -> None:
+    """The critic's part: CodeBLEU's two components over the whole program, and no reward until
+    the executor has found which statements the passing tests need (``agents.credit``)."""
     problem = square.model_copy(update={"reference_solution": RIGHT})
     same = structure_score(problem, RIGHT)
-    assert same.available and (same.syntax_match, same.dataflow_match, same.score) == (1.0, 1.0, 1.0)
+    assert same.available and (same.syntax_match, same.dataflow_match) == (1.0, 1.0)
+    assert same.score is None and same.unscored == "not yet checked which statements the passing tests need"
     other = structure_score(problem, "def square(x):\n    y = x ** 2\n    return y\n")
-    assert other.available and other.score is not None and 0.0 < other.score < 1.0
-    assert structure_score(problem, WRONG).score != 1.0  # -x * x: a unary minus the reference has not
+    assert other.available and other.syntax_match is not None and 0.0 < other.syntax_match < 1.0
+
+
+def _report(*passed: bool) -> TestReport:
+    results = [TestResult(index=i, kind="assert", visibility="visible", status="passed" if ok else "failed")
+               for i, ok in enumerate(passed)]  # fmt: skip
+    return TestReport(results=results)
+
+
+def _everything(code: str, entry_point: str = "square") -> Credited:
+    """Every statement of ``code`` credited (what the tests would say of code they all need)."""
+    statements = Statements(ast.parse(code), entry_point)
+    return Credited(needed=frozenset(statements.everything()), statements=statements.count)
+
+
+def _scored(problem: Problem, code: str, report: TestReport, credited: Credited) -> StructureScore:
+    return scored_structure(structure_score(problem, code), problem, code, report, credited)
+
+
+def test_the_score_ranks_passing_tests_first_then_closeness(square: Problem) -> None:
+    problem = square.model_copy(update={"reference_solution": RIGHT})
+    same = _scored(problem, RIGHT, _report(True, True), _everything(RIGHT))
+    assert (same.closeness, same.score, same.credited, same.statements) == (1.0, 1.0, 2, 2)
+    assert same.unscored is None
+    other = "def square(x):\n    y = x ** 2\n    return y\n"
+    far = _scored(problem, other, _report(True, True), _everything(other))
+    assert far.closeness is not None and 0.0 < far.closeness < 1.0
+    assert far.score == pytest.approx((2 + far.closeness) / 3)
+    # one test fewer outranks any closeness: the reference's own shape passing one test of two
+    half = _scored(problem, RIGHT, _report(True, False), _everything(RIGHT))
+    assert half.score == pytest.approx(2 / 3) and half.score < far.score
+    # nothing credited (nothing passes, or nothing was needed): no closeness at all
+    none = Credited(needed=frozenset(), statements=2)
+    bare = _scored(problem, RIGHT, _report(False, False), none)
+    assert (bare.closeness, bare.score, bare.credited) == (0.0, 0.0, 0)
+
+
+def test_unscored_with_the_reason_the_tests_could_not_give(square: Problem) -> None:
+    problem = square.model_copy(update={"reference_solution": RIGHT})
+    found = scored_structure(structure_score(problem, RIGHT), problem, RIGHT, _report(True, True), "why not")
+    assert found.available and found.score is None and found.unscored == "why not"
+    assert found.syntax_match == 1.0
+
+
+def test_closeness_is_an_f1_so_extra_code_lowers_it() -> None:
+    reference = ast.parse(RIGHT)
+    assert closeness(reference, reference) == 1.0
+    extra = ast.parse(RIGHT + "\ndef other(y):\n    z = y + 1\n    return z\n")
+    # every edge of the reference is there and all but the module's subtree (CodeBLEU's recall)...
+    assert dataflow_match(reference, extra) == 1.0 and syntax_match(reference, extra) == pytest.approx(5 / 6)
+    # ...but the extra function's subtrees and edges lower the precision
+    assert closeness(reference, extra) < (5 / 6 + 1.0) / 2 - 0.2
+    assert closeness(reference, ast.parse("")) == 0.0
 
 
 def test_a_reference_without_data_flow_scores_on_syntax_alone(square: Problem) -> None:
-    problem = square.model_copy(update={"reference_solution": "def square(x):\n    pass\n"})
-    found = structure_score(problem, "def square(x):\n    pass\n")
-    assert found.available and found.dataflow_match is None and found.score == found.syntax_match == 1.0
+    code = "def square(x):\n    pass\n"
+    problem = square.model_copy(update={"reference_solution": code})
+    found = structure_score(problem, code)
+    assert found.available and found.dataflow_match is None and found.syntax_match == 1.0
+    assert closeness(ast.parse(code), ast.parse(code)) == 1.0
 
 
 @pytest.mark.parametrize(

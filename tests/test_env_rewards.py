@@ -50,11 +50,12 @@ def test_signal_components_are_weighted_terms_where_the_step_has_them(
     weights = {"structure": 0.5}
     config = EnvConfig(max_turns=2, rewards=EnvRewards(mode="per_turn", component_weights=weights))
     referenced = square.model_copy(update={"reference_solution": RIGHT})
-    _, steps = run_episode(RepairEnv(referenced, sandbox=sandbox, config=config), [WRONG, RIGHT])
+    half = "def square(x):\n    return x * 3\n"  # square(3) == 9 passes, square(-2) == 4 fails
+    _, steps = run_episode(RepairEnv(referenced, sandbox=sandbox, config=config), [half, RIGHT])
     wrong = steps[0].info["reward_components"]
-    assert 0.0 < wrong["structure"] < 1.0
+    assert 1 / 3 < wrong["structure"] < 2 / 3  # (1 visible test passed + closeness) / (2 + 1)
     assert wrong["structure_term"] == pytest.approx(0.5 * wrong["structure"])
-    assert [s.reward for s in steps] == pytest.approx([0.0 + 0.5 * wrong["structure"], 1.0 + 0.5])
+    assert [s.reward for s in steps] == pytest.approx([0.5 + 0.5 * wrong["structure"], 1.0 + 0.5])
     # no reference solution: no structure component, so no term (never a 0 standing in for it)
     _, plain = run_episode(RepairEnv(square, sandbox=sandbox, config=config), [WRONG, RIGHT])
     assert "structure" not in plain[0].info["reward_components"]

@@ -217,7 +217,11 @@ def test_signals_are_stored_exported_raw_and_as_the_structure_column(
     assert [s.critique for s in stored.steps] == [s.critique for s in t.steps]
     first = stored.steps[0].critique
     assert first is not None and first.security is not None and first.structure is not None
-    assert first.structure.available and first.structure.score is not None and first.structure.score < 1.0
+    # its import and its ``x is None`` branch are not what the tests need: what they need is the
+    # reference's own ``return x * x`` (CodeBLEU's syntax match counts the rest, the reward not)
+    structure = first.structure
+    assert structure.available and structure.score == 1.0 and structure.credited == 2 < structure.statements
+    assert structure.syntax_match is not None and structure.syntax_match < 1.0
     export_trajectories([stored], ExportOptions(format="raw", out=tmp_path / "raw.jsonl"))
     row = json.loads((tmp_path / "raw.jsonl").read_text().splitlines()[0])
     critique = json.loads(row["steps"][0]["critique"])

@@ -209,7 +209,7 @@ def test_a_store_of_the_previous_schema_opens_and_is_upgraded(
         assert [s.schema_version for s in back.steps] == [1] * len(records[0].steps)
         assert back.model_dump(exclude={"steps"}) == records[0].model_dump(exclude={"steps"})
     with sqlite3.connect(store_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
 
 
 def test_reading_a_file_that_is_not_a_store_is_a_user_error(tmp_path: Path) -> None:

@@ -171,7 +171,10 @@ def test_a_step_shows_its_security_findings_and_structure_score_escaped(
     assert first.critique is not None and second.critique is not None
     signals = {
         "security": SecurityReport(available=True, analyser="bandit 1.9.4", findings=findings),
-        "structure": StructureScore(available=True, syntax_match=0.25, dataflow_match=0.5, score=0.375),
+        "structure": StructureScore(
+            available=True, syntax_match=0.25, dataflow_match=0.5, closeness=0.625, statements=7, credited=3,
+            score=0.875,
+        ),
     }
     missing = {
         "security": SecurityReport(available=False, reason="bandit is not installed: pip install x"),
@@ -193,6 +196,7 @@ def test_a_step_shows_its_security_findings_and_structure_score_escaped(
     assert "Security analysis (bandit 1.9.4)" in step0 and "B602" in step0 and "shell=True" in step0
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in step0 and "<script>alert(1)" not in html
     assert "Structure against the reference solution (not shown to the model)" in step0
-    assert "0.250" in step0 and "0.500" in step0 and "0.375" in step0
+    assert "0.250" in step0 and "0.500" in step0 and "0.625" in step0 and "0.875" in step0
+    assert "3 of 7 (those a passing visible test needs)" in step0
     assert "not available: bandit is not installed: pip install x" in rest
     assert "not available: the problem has no reference solution" in rest

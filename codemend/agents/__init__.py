@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         reward_components,
         reward_function,
     )
-    from codemend.agents.structure import structure_score
+    from codemend.agents.structure import scored_structure, structure_score
     from codemend.agents.tracing import FEEDBACK_MODES, TRACE_TOKEN_BUDGET, FeedbackMode, with_trace
 
 _HOMES = {
@@ -70,7 +70,7 @@ _HOMES = {
         "reward_components",
         "reward_function",
     ),
-    "codemend.agents.structure": ("structure_score",),
+    "codemend.agents.structure": ("scored_structure", "structure_score"),
     "codemend.agents.tracing": ("FEEDBACK_MODES", "TRACE_TOKEN_BUDGET", "FeedbackMode", "with_trace"),
 }
 __getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
@@ -105,6 +105,7 @@ __all__ = [
     "repair_feedback",
     "reward_components",
     "reward_function",
+    "scored_structure",
     "structure_score",
     "with_trace",
 ]

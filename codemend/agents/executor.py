@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from codemend.agents.credit import credit
+from codemend.agents.statements import Credited
 from codemend.agents.tracing import first_failing, untraceable
 from codemend.optimise import Speed, WorkloadCache, measure_speed, prepare_workload
 from codemend.problems import Problem
@@ -36,6 +38,12 @@ class Executor:
         test = problem.visible_tests()[failing.index]
         trace = await self.sandbox.atrace(problem, code, test)
         return trace.model_copy(update={"test_index": failing.index})
+
+    async def credit(self, problem: Problem, code: str, report: TestReport) -> Credited | str:
+        """The statements of ``code`` the visible tests it passed in ``report`` need (for the
+        structure reward, ``agents.credit``), or why that cannot be told. Raises only
+        ``InfrastructureError``."""
+        return await credit(self.sandbox, problem, code, report)
 
     async def hidden(self, problem: Problem, code: str) -> TestReport | None:
         """Run the hidden tests, or None when the problem has none."""

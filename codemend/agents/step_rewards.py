@@ -48,8 +48,9 @@ def security_component(critique: Critique) -> float | None:
 
 
 def structure_component(critique: Critique) -> float | None:
-    """The mean of the syntax and data-flow match against the reference solution; None without
-    one (or when it could not be computed)."""
+    """(Visible tests passed + the closeness of the statements they need to the reference
+    solution) / (visible tests + 1) (``agents.structure``); None without a reference, or while
+    unscored (not yet checked, or it could not be told which statements the tests need)."""
     found = critique.structure
     return found.score if found is not None and found.available else None
 

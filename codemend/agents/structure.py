@@ -10,10 +10,24 @@ them) computed on Python's own ``ast``.
   last definitions, or is ``computedFrom`` the variables of an assignment's value; variables
   renamed by order of appearance) that the candidate's graph also has, each matched once.
 
-``score`` is their mean (the syntax match alone when the reference has no data flow). A reward
-component and an export column only: never a verdict, never in the model's feedback (it would
-leak the reference). Not available, with the reason, without a reference, for another language
-than Python, or when either program does not parse.
+Both are recall, so on their own they pay for code that never runs: a wrong answer padded with
+unused functions shaped like the reference out-scores a right answer written another way. They
+are kept as CodeBLEU defines them (export columns); the reward is built so that cannot pay:
+
+- ``closeness`` is an F1 (precision and recall) over the *credited* statements only: those a
+  passing visible test was shown to need, by running the tests with each statement taken out
+  (``agents.credit``: a function's or class's body emptied, any other statement made ``pass``).
+  Code no passing test needs (unused helpers, branches behind a predicate that is never true,
+  loops whose result is dropped, everything in a candidate that passes nothing) earns nothing,
+  and code that does not match the reference lowers the precision.
+- ``score`` = (visible tests passed + closeness) / (visible tests + 1): no closeness outranks
+  one more passing test.
+- A candidate that can read its own code or frames (``open``, ``inspect``, ``__code__``,
+  ``getattr``...) could tell a variant from itself, so it gets no score, saying why.
+
+Never a verdict, never in the model's feedback (it would leak the reference). Not available,
+with the reason, without a reference, for another language than Python, or when either program
+does not parse.
 """
 
 from __future__ import annotations
@@ -21,10 +35,12 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from codemend import pysource
+from codemend.agents.statements import Credited, credited_tree
 from codemend.problems import Problem
-from codemend.records import StructureScore
+from codemend.records import StructureScore, TestReport
 
 Edge = tuple[str, str, tuple[str, ...]]
 """A normalised data-flow edge: variable, ``comesFrom``/``computedFrom``, its parents."""
@@ -45,8 +61,53 @@ def structure_score(problem: Problem, code: str) -> StructureScore:
         return StructureScore(available=False, reason=why or why_cand)
     syntax = syntax_match(ref_tree, cand_tree)
     dataflow = dataflow_match(ref_tree, cand_tree)
-    score = syntax if dataflow is None else (syntax + dataflow) / 2
-    return StructureScore(available=True, syntax_match=syntax, dataflow_match=dataflow, score=score)
+    unscored = "not yet checked which statements the passing tests need"
+    return StructureScore(available=True, syntax_match=syntax, dataflow_match=dataflow, unscored=unscored)
+
+
+def scored_structure(
+    found: StructureScore, problem: Problem, code: str, report: TestReport, credited: Credited | str
+) -> StructureScore:
+    """``found`` with its reward: the closeness of the ``credited`` statements (see
+    ``agents.credit``) and the visible tests ``report`` passed; or unscored with the reason
+    ``credited`` gives instead."""
+    if not found.available:
+        return found
+    if isinstance(credited, str):
+        return found.model_copy(update={"unscored": credited})
+    assert problem.reference_solution is not None, "an available structure score has a reference"
+    reference = pysource.parse(problem.reference_solution)[0]
+    kept = credited_tree(pysource.parse(code)[0], credited.needed)
+    near = closeness(reference, kept)
+    results = report.results
+    score = (sum(r.passed for r in results) + near) / (len(results) + 1)
+    update = {
+        "closeness": near,
+        "statements": credited.statements,
+        "credited": len(credited.needed),
+        "score": score,
+        "unscored": None,
+    }
+    return found.model_copy(update=update)
+
+
+def closeness(reference: ast.Module, candidate: ast.Module) -> float:
+    """The mean of the F1 of subtrees and the F1 of data-flow edges between ``reference`` and
+    ``candidate`` (subtrees alone when the reference has no data flow): code the reference does
+    not have lowers it, as much as code it misses."""
+    syntax = _f1(Counter(_subtrees(reference)), Counter(_subtrees(candidate)))
+    wanted = Counter(data_flow(reference))
+    if not wanted:
+        return syntax
+    return (syntax + _f1(wanted, Counter(data_flow(candidate)))) / 2
+
+
+def _f1(wanted: Counter[Any], found: Counter[Any]) -> float:
+    common = sum(min(n, found[key]) for key, n in wanted.items())
+    if common == 0:
+        return 1.0 if not wanted and not found else 0.0
+    precision, recall = common / sum(found.values()), common / sum(wanted.values())
+    return 2 * precision * recall / (precision + recall)
 
 
 def _parse(code: str, what: str) -> tuple[ast.Module | None, str | None]:

@@ -21,7 +21,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from codemend.agents import code_fingerprint, repair_feedback, reward_components, with_trace
+from codemend.agents import code_fingerprint, repair_feedback, reward_components, scored_structure, with_trace
 from codemend.errors import ContextLengthExceeded, InfrastructureError, ProblemError
 from codemend.graphs import speed
 from codemend.graphs.state import RepairContext, RepairState
@@ -169,6 +169,8 @@ async def critique(state: RepairState, runtime: Runtime[RepairContext]) -> Updat
     critique_ = verdict.critique
     if ctx.feedback == "trace":
         critique_ = await _traced(ctx, step, critique_)
+    if critique_.structure is not None and critique_.structure.available:
+        critique_ = await _structured(ctx, step, critique_)
     rewards = reward_components(step.report, critique_)
     reward = ctx.objective.step_reward(step, ctx.reward(step.report, critique_))
     if ctx.objective.measures:
@@ -201,6 +203,20 @@ async def _traced(ctx: RepairContext, step: StepRecord, critique_: Critique) -> 
     except InfrastructureError as exc:
         trace = Trace(available=False, reason=f"the sandbox failed to trace: {_failed(exc)}")
     return with_trace(critique_, trace, ctx.problem, code, report)
+
+
+async def _structured(ctx: RepairContext, step: StepRecord, critique_: Critique) -> Critique:
+    """``critique_`` with its structure reward, crediting the statements the step's passing
+    visible tests need (``agents.credit``). A sandbox that failed meanwhile leaves it unscored,
+    saying so: the step's verdicts came from its visible run, which worked."""
+    code, report, found = step.code or "", step.report, critique_.structure
+    assert report is not None and found is not None
+    try:
+        credited = await ctx.executor.credit(ctx.problem, code, report)
+    except InfrastructureError as exc:
+        credited = f"the sandbox failed while checking which statements the tests need: {_failed(exc)}"
+    structure = scored_structure(found, ctx.problem, code, report, credited)
+    return critique_.model_copy(update={"structure": structure})
 
 
 def _stop_after(ctx: RepairContext, steps: list[StepRecord], totals: dict[str, Any]) -> StopReason | None:

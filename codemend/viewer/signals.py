@@ -50,9 +50,17 @@ def _structure(score: StructureScore) -> str:
     rows = [
         [e("syntax match"), e(_number(score.syntax_match))],
         [e("data-flow match"), e(_number(score.dataflow_match, "n/a (the reference has no data flow)"))],
-        [e("score"), e(_number(score.score))],
+        [e("closeness of the credited statements"), e(_number(score.closeness))],
+        [e("statements credited"), e(_credited(score))],
+        [e("score"), e(_number(score.score, f"n/a ({score.unscored})" if score.unscored else "n/a"))],
     ]
     return tag("div", head + table(("component", "value"), rows), class_="structure")
+
+
+def _credited(score: StructureScore) -> str:
+    if score.credited is None or score.statements is None:
+        return "n/a"
+    return f"{score.credited} of {score.statements} (those a passing visible test needs)"
 
 
 def _number(value: float | None, missing: str = "n/a") -> str:

@@ -1,0 +1,249 @@
+"""A Python candidate's statements as the structure reward credits them (``agents.credit`` runs
+the tests; this module only reads and rewrites trees).
+
+A statement is named by its ``Path`` from the module: ``(("body", 2), ("orelse", 0))`` is the
+first statement of the ``else`` of the module's third statement. Taking a statement out
+(``variant``) empties a function's or a class's body (its name stays bound, so a helper that is
+only mentioned, never called, is not needed) and turns any other statement into ``pass``.
+Compound statements are probed before what they contain, which is probed only when the compound
+one is needed (``children``).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+Path = tuple[tuple[str, int], ...]
+"""Where a statement is: (field, index) steps from the module."""
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+# What would let a candidate tell a variant from itself (read its own source, code objects,
+# frames or namespaces), so that taking out code it never runs could change its results.
+_INSPECTING_CALLS = frozenset(
+    {
+        "open", "eval", "exec", "compile", "globals", "locals", "vars", "dir", "getattr", "setattr",
+        "delattr", "hasattr", "__import__", "breakpoint", "__builtins__", "__file__", "__loader__",
+        "__spec__", "__cached__", "__doc__",
+    }
+)  # fmt: skip
+_INSPECTING_MODULES = frozenset(
+    {
+        "inspect", "gc", "dis", "traceback", "linecache", "ast", "importlib", "ctypes", "types",
+        "builtins", "os", "io", "_io", "posix", "pathlib", "code", "codeop", "tokenize", "marshal",
+        "pickle", "shutil", "glob", "fileinput", "mmap", "tracemalloc", "faulthandler", "__main__",
+        "site", "runpy", "pkgutil", "zipimport", "sysconfig", "threading", "_thread", "signal",
+        "pdb", "bdb", "trace", "cProfile", "profile", "sys_monitoring",
+    }
+)  # fmt: skip
+_SYS_ALLOWED = frozenset(
+    {
+        "stdin", "stdout", "stderr", "setrecursionlimit", "getrecursionlimit", "maxsize",
+        "float_info", "set_int_max_str_digits", "get_int_max_str_digits", "exit", "version_info",
+        "byteorder", "intern", "hexversion", "maxunicode",
+    }
+)  # fmt: skip
+_DUNDERS_ALLOWED = frozenset(
+    {
+        "__name__", "__init__", "__new__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+        "__ge__", "__hash__", "__repr__", "__str__", "__len__", "__iter__", "__next__",
+        "__getitem__", "__setitem__", "__contains__", "__add__", "__mul__", "__sub__", "__call__",
+    }
+)  # fmt: skip
+_FRAME_PREFIXES = ("co_", "f_", "tb_", "gi_", "cr_", "ag_")
+
+
+def introspects(tree: ast.Module) -> str | None:
+    """Why ``tree`` could see its own code, frames or namespaces (the first such use, with its
+    line), or None. Such a candidate could behave differently once a statement it never runs is
+    taken out, so which statements its tests need cannot be told."""
+    for node in ast.walk(tree):
+        found = _inspecting(node)
+        if found is not None:
+            line = getattr(node, "lineno", "?")
+            return f"line {line}: the candidate uses {found}, so it could read its own code"
+    return None
+
+
+def _inspecting(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name) and node.id in _INSPECTING_CALLS:
+        return f"`{node.id}`"
+    if isinstance(node, ast.Name) and _dunder(node.id) and node.id not in _DUNDERS_ALLOWED:
+        return f"`{node.id}`"
+    if isinstance(node, ast.Attribute):
+        attr = node.attr
+        if (_dunder(attr) and attr not in _DUNDERS_ALLOWED) or attr.startswith(_FRAME_PREFIXES):
+            return f"`.{attr}`"
+        if isinstance(node.value, ast.Name) and node.value.id == "sys" and attr not in _SYS_ALLOWED:
+            return f"`sys.{attr}`"
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name.split(".")[0] in _INSPECTING_MODULES:
+                return f"`import {alias.name}`"
+    if isinstance(node, ast.ImportFrom):
+        module = (node.module or "").split(".")[0]
+        if module in _INSPECTING_MODULES or node.level:
+            return f"`from {'.' * node.level}{node.module or ''} import`"
+        if module == "sys" and any(a.name not in _SYS_ALLOWED for a in node.names):
+            return "`from sys import` " + ", ".join(a.name for a in node.names if a.name not in _SYS_ALLOWED)
+    return None
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") and len(name) > 4
+
+
+@dataclass(frozen=True, slots=True)
+class Credited:
+    """The statements of a candidate that the passing visible tests were shown to need."""
+
+    needed: frozenset[Path]
+    statements: int
+    """Every statement of the candidate, needed or not."""
+    probes: int = 0
+    """Variants run to find them."""
+
+
+class Statements:
+    """A parsed candidate's statements: which to probe first, each one's variant, and what a
+    needed one contains."""
+
+    def __init__(self, tree: ast.Module, entry_point: str | None) -> None:
+        self.tree = tree
+        self.entry_point = entry_point
+        self.count = sum(isinstance(node, ast.stmt) for node in ast.walk(tree))
+
+    def roots(self) -> list[Path]:
+        """The module's statements worth probing: all but definitions no other code names (an
+        unused helper cannot be needed), ``pass`` and bare constants (docstrings)."""
+        used = _names_outside_definitions(self.tree)
+        roots: list[Path] = []
+        for index, stmt in enumerate(self.tree.body):
+            if isinstance(stmt, _DEFINITIONS) and stmt.name != self.entry_point and stmt.name not in used:
+                continue
+            if _inert(stmt):
+                continue
+            roots.append((("body", index),))
+        return roots
+
+    def everything(self) -> set[Path]:
+        """Every statement that could be probed, at every depth (``roots`` and, recursively,
+        their ``children``)."""
+        found: set[Path] = set()
+        level = self.roots()
+        while level:
+            found.update(level)
+            level = [child for path in level for child in self.children(path)]
+        return found
+
+    def children(self, path: Path) -> list[Path]:
+        """The statements directly inside the statement at ``path`` (none for a simple one)."""
+        found = []
+        for field_path, statements in _blocks(self.node(path)):
+            for index, stmt in enumerate(statements):
+                if not _inert(stmt):
+                    found.append((*path, *_block_steps(field_path, index)))
+        return found
+
+    def node(self, path: Path) -> ast.stmt:
+        """The statement at ``path``."""
+        return _at(self.tree, path)
+
+    def program(self, removed: Iterable[Path]) -> str:
+        """The candidate's code with the statements at ``removed`` taken out (those inside one
+        already taken out go with it)."""
+        tree = copy.deepcopy(self.tree)
+        gone: list[Path] = []
+        for path in sorted(set(removed), key=len):
+            if any(path[: len(g)] == g for g in gone):
+                continue
+            gone.append(path)
+            field, index = path[-1]
+            statements = getattr(_at_steps(tree, path[:-1]), field)
+            stmt = statements[index]
+            if isinstance(stmt, _DEFINITIONS):
+                stmt.body = [ast.Pass()]
+            else:
+                statements[index] = ast.Pass()
+        return ast.unparse(ast.fix_missing_locations(tree))
+
+    def source(self) -> str:
+        """The candidate as every variant is written (``ast.unparse``), to run as the baseline."""
+        return ast.unparse(self.tree)
+
+
+def credited_tree(tree: ast.Module, needed: frozenset[Path]) -> ast.Module:
+    """``tree`` with only the ``needed`` statements (a needed compound statement keeps those of
+    its own statements that are needed too)."""
+    kept = copy.deepcopy(tree)
+    _keep(kept, (), needed)
+    return kept
+
+
+def _keep(node: ast.AST, path: Path, needed: frozenset[Path]) -> None:
+    for field_path, statements in _blocks(node):
+        holder = _at_steps(node, field_path[:-1])
+        field = field_path[-1][0]
+        kept = []
+        for index, stmt in enumerate(statements):
+            child = (*path, *_block_steps(field_path, index))
+            if child in needed:
+                _keep(stmt, child, needed)
+                kept.append(stmt)
+        setattr(holder, field, kept)
+
+
+# A block is where a list of statements sits below a node: the steps to it (the last one's index
+# is a placeholder), and the list.
+Block = tuple[tuple[tuple[str, int], ...], list[ast.stmt]]
+
+
+def _blocks(node: ast.AST) -> Iterator[Block]:
+    """Every statement list directly below ``node`` (a module's body, a loop's body and
+    ``else``, a handler's body, a ``match`` case's body...)."""
+    for field in ("body", "orelse", "finalbody"):
+        value = getattr(node, field, None)
+        if isinstance(value, list) and all(isinstance(v, ast.stmt) for v in value):
+            yield ((field, -1),), value
+    for field in ("handlers", "cases"):
+        for index, holder in enumerate(getattr(node, field, None) or []):
+            yield ((field, index), ("body", -1)), holder.body
+
+
+def _block_steps(field_path: tuple[tuple[str, int], ...], index: int) -> Path:
+    return (*field_path[:-1], (field_path[-1][0], index))
+
+
+def _at(tree: ast.AST, path: Path) -> ast.stmt:
+    node = _at_steps(tree, path)
+    assert isinstance(node, ast.stmt), f"{path} is not a statement"
+    return node
+
+
+def _at_steps(tree: ast.AST, steps: Path) -> ast.AST:
+    node = tree
+    for field, index in steps:
+        node = getattr(node, field)[index]
+    return node
+
+
+def _inert(stmt: ast.stmt) -> bool:
+    """``pass`` and bare constants (docstrings): nothing to take out."""
+    return isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+
+
+def _names_outside_definitions(tree: ast.Module) -> set[str]:
+    """The names and attribute names each top-level definition's name could be reached by, from
+    code outside that definition."""
+    used: set[str] = set()
+    for stmt in tree.body:
+        own = stmt.name if isinstance(stmt, _DEFINITIONS) else None
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id != own:
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute) and node.attr != own:
+                used.add(node.attr)
+    return used

@@ -1,0 +1,173 @@
+"""The structure reward cannot be gamed: it credits only the statements the passing visible tests
+need (``agents.credit``, run in the real sandbox), so code shaped like the reference that never
+runs, or runs without changing a passing result, earns nothing. Each attack scores exactly what
+the same candidate scores without it, and never more than an honest one passing the same tests."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+
+import pytest
+from conftest import make_problem
+
+from codemend.agents import scored_structure, structure_score
+from codemend.agents.credit import MAX_PROBES, credit
+from codemend.agents.statements import Statements, credited_tree, introspects
+from codemend.problems import Problem
+from codemend.records import StructureScore
+from codemend.sandbox import LocalSandbox
+
+REFERENCE = (
+    "def f(xs):\n    total = 0\n    for x in xs:\n        if x > 0:\n"
+    "            total += x\n    return total\n"
+)
+OTHER_STYLE = "def f(xs):\n    return sum(x for x in xs if x > 0)\n"
+CONSTANT = "def f(xs):\n    return 0\n"
+LOOK_ALIKES = "".join(
+    f"def g{i}(ys):\n    acc = 0\n    for y in ys:\n        if y > 0:\n"
+    "            acc += y\n    return acc\n\n"
+    for i in range(3)
+)
+OPAQUE = (
+    "def f(xs):\n    if len(xs) < 0:\n        total = 0\n        for x in xs:\n            if x > 0:\n"
+    "                total += x\n        return total\n    return sum(x for x in xs if x > 0)\n"
+)
+NESTED = (
+    "def f(xs):\n    def h(ys):\n        total = 0\n        for x in ys:\n            if x > 0:\n"
+    "                total += x\n        return total\n    h\n    return sum(x for x in xs if x > 0)\n"
+)
+LOOP_AROUND_CONSTANT = REFERENCE.replace("return total", "return 0")
+LOOP_DROPPED = REFERENCE.replace("return total", "return sum(x for x in xs if x > 0)")
+
+# (attack, the same answer without it): five visible tests, two of which a constant 0 passes
+ATTACKS = {
+    "unused look-alike functions around a wrong answer": (LOOK_ALIKES + CONSTANT, CONSTANT),
+    "unused look-alike functions padding a right answer": (LOOK_ALIKES + OTHER_STYLE, OTHER_STYLE),
+    "the reference behind a predicate that is never true": (OPAQUE, OTHER_STYLE),
+    "the reference as a nested function, named but never called": (NESTED, OTHER_STYLE),
+    "the reference's loop around a constant answer": (LOOP_AROUND_CONSTANT, CONSTANT),
+    "the reference's loop run, its result dropped": (LOOP_DROPPED, OTHER_STYLE),
+}
+
+
+@pytest.fixture(scope="module")
+def positives() -> Problem:
+    problem = make_problem(
+        "assert f([1, 2, -3]) == 3",
+        "assert f([]) == 0",
+        "assert f([-1]) == 0",
+        "assert f([5, 0]) == 5",
+        "assert f([-2, 4]) == 4",
+    )
+    return problem.model_copy(update={"reference_solution": REFERENCE})
+
+
+def scored(sandbox: LocalSandbox, problem: Problem, code: str) -> StructureScore:
+    """The structure reward as the repair loop computes it: visible run, critic, credit."""
+    report = sandbox.run(problem, code, problem.visible_tests())
+    credited = asyncio.run(credit(sandbox, problem, code, report))
+    return scored_structure(structure_score(problem, code), problem, code, report, credited)
+
+
+def test_the_reference_is_credited_whole_and_scores_one(sandbox: LocalSandbox, positives: Problem) -> None:
+    found = scored(sandbox, positives, REFERENCE)
+    assert (found.score, found.closeness, found.credited, found.statements) == (1.0, 1.0, 6, 6)
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_an_attack_scores_what_the_answer_scores_without_it(
+    sandbox: LocalSandbox, positives: Problem, attack: str
+) -> None:
+    code, plain = ATTACKS[attack]
+    gamed, honest = scored(sandbox, positives, code), scored(sandbox, positives, plain)
+    assert gamed.score is not None and honest.score is not None
+    assert gamed.score == pytest.approx(honest.score) and gamed.closeness == pytest.approx(honest.closeness)
+    # CodeBLEU's own components (recall) would have paid for the attack: that is why they are
+    # columns, not the reward
+    assert gamed.syntax_match is not None and honest.syntax_match is not None
+    assert gamed.syntax_match > honest.syntax_match
+
+
+def test_a_wrong_answer_never_outscores_a_right_one(sandbox: LocalSandbox, positives: Problem) -> None:
+    right = scored(sandbox, positives, OTHER_STYLE)
+    for code in (LOOK_ALIKES + CONSTANT, LOOP_AROUND_CONSTANT, CONSTANT):
+        wrong = scored(sandbox, positives, code)
+        assert wrong.score is not None and right.score is not None and wrong.score < right.score
+
+
+def test_nothing_passing_credits_nothing_without_running(sandbox: LocalSandbox, positives: Problem) -> None:
+    code = LOOK_ALIKES + "def f(xs):\n    return -1\n"
+    found = scored(sandbox, positives, code)
+    assert (found.score, found.closeness, found.credited) == (0.0, 0.0, 0)
+
+
+def test_a_candidate_that_can_read_its_own_code_is_unscored(
+    sandbox: LocalSandbox, positives: Problem
+) -> None:
+    code = "import inspect\n\n" + OPAQUE
+    found = scored(sandbox, positives, code)
+    assert found.available and found.score is None and found.syntax_match is not None
+    assert found.unscored == "line 1: the candidate uses `import inspect`, so it could read its own code"
+
+
+def test_results_that_change_between_runs_are_unscored(sandbox: LocalSandbox, positives: Problem) -> None:
+    # passes the first test only on some runs: the time decides it
+    code = "import time\n\ndef f(xs):\n    return sum(x for x in xs if x > 0) + time.time_ns() // 1000 % 2\n"
+    report = sandbox.run(positives, code, positives.visible_tests())
+    outcomes = set()
+    for _ in range(8):
+        credited = asyncio.run(credit(sandbox, positives, code, report))
+        outcomes.add(credited if isinstance(credited, str) else "credited")
+    assert "the candidate's visible tests did not pass the same way when run again" in outcomes
+
+
+def test_a_statement_whose_removal_hangs_is_needed(sandbox: LocalSandbox) -> None:
+    """Taking out ``i += 1`` loops forever: the variant times out under the shortened limit (the
+    problem's is 20 s), so the increment is credited."""
+    code = "def f(n):\n    i = 0\n    while i < n:\n        i += 1\n    return i\n"
+    problem = make_problem("assert f(3) == 3", time_limit_s=20.0)
+    problem = problem.model_copy(update={"reference_solution": code})
+    found = scored(sandbox, problem, code)
+    assert (found.score, found.credited, found.statements) == (1.0, 5, 5)
+
+
+def test_beyond_the_probe_budget_statements_are_not_credited(sandbox: LocalSandbox) -> None:
+    body = "".join(f"    v{i} = {i}\n" for i in range(MAX_PROBES + 10))
+    code = f"def f():\n{body}    return v0\n"
+    problem = make_problem("assert f() == 0").model_copy(update={"reference_solution": code})
+    found = scored(sandbox, problem, code)
+    assert found.statements == MAX_PROBES + 12 and found.credited is not None and found.credited <= 2
+    assert found.score is not None and found.score < 1.0
+
+
+def test_introspection_is_found_in_its_forms() -> None:
+    for code, found in [
+        ("import os\n", "`import os`"),
+        ("from inspect import getsource\n", "`from inspect import`"),
+        ("x = open('solution.py').read()\n", "`open`"),
+        ("def f():\n    return f.__code__\n", "`.__code__`"),
+        ("import sys\nsys._getframe()\n", "`sys._getframe`"),
+        ("def f(e):\n    return e.__traceback__.tb_lineno\n", "`.tb_lineno`"),
+        ("x = getattr(object, 'y')\n", "`getattr`"),
+    ]:
+        why = introspects(ast.parse(code))
+        assert why is not None and found in why, code
+    ordinary = "import sys, math\n\ndef f(x):\n    sys.setrecursionlimit(10000)\n    return math.sqrt(x)\n"
+    assert introspects(ast.parse(ordinary)) is None
+    assert introspects(ast.parse("if __name__ == '__main__':\n    print(sys.stdin.read())\n")) is None
+
+
+def test_statements_are_taken_out_in_place_and_credited_by_path() -> None:
+    tree = ast.parse(OPAQUE)
+    statements = Statements(tree, "f")
+    assert statements.roots() == [(("body", 0),)]
+    assert statements.children((("body", 0),)) == [(("body", 0), ("body", 0)), (("body", 0), ("body", 1))]
+    assert len(statements.everything()) == statements.count == 8
+    without_branch = statements.program([(("body", 0), ("body", 0))])
+    assert without_branch == "def f(xs):\n    pass\n    return sum((x for x in xs if x > 0))"
+    emptied = statements.program([(("body", 0),), (("body", 0), ("body", 1))])  # the inner one goes with it
+    assert emptied == "def f(xs):\n    pass"
+    kept = credited_tree(tree, frozenset({(("body", 0),), (("body", 0), ("body", 1))}))
+    assert ast.unparse(kept) == "def f(xs):\n    return sum((x for x in xs if x > 0))"
+    assert Statements(ast.parse(LOOK_ALIKES + CONSTANT), "f").roots() == [(("body", 3),)]  # unused helpers
