@@ -51,7 +51,14 @@ def test_signal_components_are_present_only_where_available() -> None:
     close = StructureScore(available=True, syntax_match=0.5, dataflow_match=1.0, score=0.75)
     signals = CRITIQUE.model_copy(update={"security": found, "structure": close})
     components = reward_components(REPORT, signals)
-    assert components["security"] == pytest.approx(0.5) and components["structure"] == 0.75
+    # half the visible tests pass, one high finding: 0.5 * 1 / (1 + 1)
+    assert components["security"] == pytest.approx(0.25) and components["structure"] == 0.75
+    # no findings in code that passes nothing earns nothing: security is a property of working code
+    clean = CRITIQUE.model_copy(update={"security": SecurityReport(available=True, analyser="bandit")})
+    failed = [r.model_copy(update={"status": "failed"}) for r in REPORT.results]
+    nothing = REPORT.model_copy(update={"results": failed})
+    assert reward_components(nothing, clean)["security"] == 0.0
+    assert reward_components(REPORT, clean)["security"] == 0.5
     missing = CRITIQUE.model_copy(
         update={
             "security": SecurityReport(available=False, reason="bandit is not installed"),

@@ -38,16 +38,20 @@ def reward_function(reward: str | RewardFn) -> RewardFn:
     return REWARDS[reward]
 
 
-SignalFn = Callable[[Critique], float | None]
+SignalFn = Callable[[TestReport | None, Critique], float | None]
 
 
-def security_component(critique: Critique) -> float | None:
-    """``--constraints security``: 1.0 without findings, less per weighted finding
-    (``agents.security.security_reward``); None when not asked for or not available."""
-    return security_reward(critique.security) if critique.security is not None else None
+def security_component(report: TestReport | None, critique: Critique) -> float | None:
+    """``--constraints security``: the visible pass fraction times 1.0 without findings, less
+    per weighted finding (``agents.security.security_reward``), so code that passes nothing
+    earns nothing for having no findings; None when not asked for or not available."""
+    if critique.security is None:
+        return None
+    found = security_reward(critique.security)
+    return None if found is None else pass_fraction(report, critique) * found
 
 
-def structure_component(critique: Critique) -> float | None:
+def structure_component(report: TestReport | None, critique: Critique) -> float | None:
     """(Visible tests passed + the closeness of the statements they need to the reference
     solution) / (visible tests + 1) (``agents.structure``); None without a reference, or while
     unscored (not yet checked, or it could not be told which statements the tests need)."""
@@ -64,7 +68,7 @@ def reward_components(report: TestReport | None, critique: Critique | None) -> d
     critique has (absent, never 0, where it is not available)."""
     components = {name: fn(report, critique) for name, fn in REWARDS.items()}
     for name, signal in SIGNALS.items():
-        value = signal(critique) if critique is not None else None
+        value = signal(report, critique) if critique is not None else None
         if value is not None:
             components[name] = value
     return components
