@@ -150,10 +150,13 @@ def test_introspection_is_found_in_its_forms() -> None:
         ("import sys\nsys._getframe()\n", "`sys._getframe`"),
         ("def f(e):\n    return e.__traceback__.tb_lineno\n", "`.tb_lineno`"),
         ("x = getattr(object, 'y')\n", "`getattr`"),
+        ("import subprocess\n", "`import subprocess`"),  # modules: an allowlist, so these too
+        ("from codecs import open as o\n", "`from codecs import`"),
+        ("import urllib.request\n", "`import urllib.request`"),
     ]:
         why = introspects(ast.parse(code))
         assert why is not None and found in why, code
-    ordinary = "import sys, math\n\ndef f(x):\n    sys.setrecursionlimit(10000)\n    return math.sqrt(x)\n"
+    ordinary = "import sys, math\nfrom collections import Counter\n\nsys.setrecursionlimit(10**5)\n"
     assert introspects(ast.parse(ordinary)) is None
     assert introspects(ast.parse("if __name__ == '__main__':\n    print(sys.stdin.read())\n")) is None
 

@@ -217,11 +217,13 @@ def test_signals_are_stored_exported_raw_and_as_the_structure_column(
     assert [s.critique for s in stored.steps] == [s.critique for s in t.steps]
     first = stored.steps[0].critique
     assert first is not None and first.security is not None and first.structure is not None
-    # its import and its ``x is None`` branch are not what the tests need: what they need is the
-    # reference's own ``return x * x`` (CodeBLEU's syntax match counts the rest, the reward not)
+    # ``subprocess`` could read the candidate's own file: which statements its tests need cannot
+    # be told, so it has CodeBLEU's columns and no reward (a null column, never a 0)
     structure = first.structure
-    assert structure.available and structure.score == 1.0 and structure.credited == 2 < structure.statements
-    assert structure.syntax_match is not None and structure.syntax_match < 1.0
+    assert structure.available and structure.score is None and structure.syntax_match is not None
+    why = "line 1: the candidate uses `import subprocess`, so it could read its own code"
+    assert structure.unscored == why
+    assert "structure" not in stored.steps[0].rewards and stored.steps[1].rewards["structure"] == 1.0
     export_trajectories([stored], ExportOptions(format="raw", out=tmp_path / "raw.jsonl"))
     row = json.loads((tmp_path / "raw.jsonl").read_text().splitlines()[0])
     critique = json.loads(row["steps"][0]["critique"])
@@ -230,7 +232,8 @@ def test_signals_are_stored_exported_raw_and_as_the_structure_column(
     assert from_raw_row(row).steps == stored.steps  # the signals come back whole
     export_trajectories([stored], ExportOptions(format="kto", out=tmp_path / "kto.jsonl"))
     kto = [json.loads(line) for line in (tmp_path / "kto.jsonl").read_text().splitlines()]
-    assert sorted(r["structure"] for r in kto) == sorted([first.structure.score, 1.0])
+    assert sorted(r["structure"] for r in kto if r["structure"] is not None) == [1.0]
+    assert [r["structure"] for r in kto].count(None) == 1
     export_trajectories([stored], ExportOptions(format="dpo", out=tmp_path / "dpo.jsonl"))
     (dpo,) = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
-    assert (dpo["chosen_structure"], dpo["rejected_structure"]) == (1.0, first.structure.score)
+    assert (dpo["chosen_structure"], dpo["rejected_structure"]) == (1.0, None)

@@ -26,17 +26,19 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _INSPECTING_CALLS = frozenset(
     {
         "open", "eval", "exec", "compile", "globals", "locals", "vars", "dir", "getattr", "setattr",
-        "delattr", "hasattr", "__import__", "breakpoint", "__builtins__", "__file__", "__loader__",
-        "__spec__", "__cached__", "__doc__",
+        "delattr", "hasattr", "__import__", "breakpoint", "help", "__builtins__", "__file__",
+        "__loader__", "__spec__", "__cached__", "__doc__",
     }
 )  # fmt: skip
-_INSPECTING_MODULES = frozenset(
+# The modules a scored candidate may import: none of them reads files, runs commands or looks at
+# code objects (an allowlist: anything else could, e.g. ``subprocess``, ``codecs``, ``urllib``).
+_PLAIN_MODULES = frozenset(
     {
-        "inspect", "gc", "dis", "traceback", "linecache", "ast", "importlib", "ctypes", "types",
-        "builtins", "os", "io", "_io", "posix", "pathlib", "code", "codeop", "tokenize", "marshal",
-        "pickle", "shutil", "glob", "fileinput", "mmap", "tracemalloc", "faulthandler", "__main__",
-        "site", "runpy", "pkgutil", "zipimport", "sysconfig", "threading", "_thread", "signal",
-        "pdb", "bdb", "trace", "cProfile", "profile", "sys_monitoring",
+        "math", "cmath", "collections", "itertools", "functools", "heapq", "bisect", "re", "string",
+        "typing", "dataclasses", "fractions", "decimal", "statistics", "operator", "random", "copy",
+        "array", "enum", "numbers", "datetime", "calendar", "time", "sys", "hashlib", "json",
+        "queue", "abc", "textwrap", "unicodedata", "struct", "base64", "binascii", "difflib",
+        "__future__", "collections.abc", "typing_extensions",
     }
 )  # fmt: skip
 _SYS_ALLOWED = frozenset(
@@ -58,8 +60,9 @@ _FRAME_PREFIXES = ("co_", "f_", "tb_", "gi_", "cr_", "ag_")
 
 def introspects(tree: ast.Module) -> str | None:
     """Why ``tree`` could see its own code, frames or namespaces (the first such use, with its
-    line), or None. Such a candidate could behave differently once a statement it never runs is
-    taken out, so which statements its tests need cannot be told."""
+    line: a builtin or attribute that inspects, or a module outside ``_PLAIN_MODULES``), or
+    None. Such a candidate could behave differently once a statement it never runs is taken out,
+    so which statements its tests need cannot be told."""
     for node in ast.walk(tree):
         found = _inspecting(node)
         if found is not None:
@@ -81,11 +84,11 @@ def _inspecting(node: ast.AST) -> str | None:
             return f"`sys.{attr}`"
     if isinstance(node, ast.Import):
         for alias in node.names:
-            if alias.name.split(".")[0] in _INSPECTING_MODULES:
+            if alias.name.split(".")[0] not in _PLAIN_MODULES:
                 return f"`import {alias.name}`"
     if isinstance(node, ast.ImportFrom):
         module = (node.module or "").split(".")[0]
-        if module in _INSPECTING_MODULES or node.level:
+        if module not in _PLAIN_MODULES or node.level:
             return f"`from {'.' * node.level}{node.module or ''} import`"
         if module == "sys" and any(a.name not in _SYS_ALLOWED for a in node.names):
             return "`from sys import` " + ", ".join(a.name for a in node.names if a.name not in _SYS_ALLOWED)
