@@ -11,9 +11,12 @@ score has real, different trees to compare) on a passing test report. Per candid
 - with ``--constraints security`` (bandit in-process, as the critic runs it);
 - bandit as a subprocess (``python -m bandit -f json FILE``), the alternative not taken;
 - one sandboxed run of the candidate on its visible test, for scale;
+- the structure reward's credit check (``agents.credit``: the visible tests run again with
+  statements taken out), on the candidate's real report, with the variants it ran and the
+  statements it credited;
 
 and prints each median in milliseconds and its ratio to the baseline (the sandbox line: the
-share the signals add to a step's testing).
+share the signals add to a step's testing; the credit check: its ratio to one sandboxed run).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from functools import partial
 from pathlib import Path
 
 from codemend.agents import Critic, make_critic
+from codemend.agents.credit import credit
+from codemend.agents.statements import Credited
 from codemend.benchmarks.mbpp import load_mbpp
 from codemend.problems import Problem
 from codemend.records import TestReport, TestResult
@@ -90,6 +95,14 @@ def measure(
     return found
 
 
+def credit_check(problem: Problem, code: str, sandbox: LocalSandbox) -> tuple[float, Credited | str]:
+    """The credit check's time (ms) on ``code``'s own visible report, and what it found."""
+    report = sandbox.run(problem, code, problem.visible_tests())
+    start = time.perf_counter()
+    found = asyncio.run(credit(sandbox, problem, code, report))
+    return (time.perf_counter() - start) * 1000, found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--mbpp", type=Path, default=DEFAULT_MBPP)
@@ -106,10 +119,12 @@ def main() -> None:
         "+ both": make_critic("tests", constraints=["security"]),
     }
     rows: dict[str, list[float]] = {}
+    checks: list[tuple[float, Credited | str]] = []
     with LocalSandbox(workers=1) as sandbox:
         for problem, code in pairs:
             for name, value in measure(problem, code, critics, sandbox, args.repeat).items():
                 rows.setdefault(name, []).append(value)
+            checks.append(credit_check(problem, code, sandbox))
     base = statistics.median(rows["critic alone (baseline)"])
     print(f"{len(pairs)} MBPP candidates, median per candidate (ms) and ratio to the critic alone")
     for name, values in rows.items():
@@ -118,6 +133,18 @@ def main() -> None:
     sandbox_ms = statistics.median(rows["sandbox run"])
     added = statistics.median(rows["+ both"]) - base
     print(f"  signals' cost as a share of one sandboxed run: {added / sandbox_ms:.1%}")
+    done = [(ms, c) for ms, c in checks if isinstance(c, Credited)]
+    if done:
+        ms = statistics.median(t for t, _ in done)
+        probes = statistics.median(c.probes for _, c in done)
+        credited = sum(len(c.needed) for _, c in done) / max(1, sum(c.statements for _, c in done))
+        print(
+            f"  structure credit check ({len(done)} candidates) {ms:9.2f} ms  {ms / sandbox_ms:8.1f}x one "
+            f"sandboxed run; median {probes:g} variants run; {credited:.0%} of statements credited"
+        )
+    unscored = sorted({c for _, c in checks if isinstance(c, str)})
+    for reason in unscored:
+        print(f"  unscored: {sum(c == reason for _, c in checks)} x {reason}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,11 @@ def test_signal_components_are_weighted_terms_where_the_step_has_them(
     assert "structure" not in plain[0].info["reward_components"]
     assert "structure_term" not in plain[0].info["reward_components"]
     assert [s.reward for s in plain] == pytest.approx([0.0, 1.0])
+    # a reference, but structure not weighted: its check (the tests run per statement) is skipped
+    unweighted = EnvConfig(max_turns=2, rewards=EnvRewards(mode="per_turn"))
+    _, skipped = run_episode(RepairEnv(referenced, sandbox=sandbox, config=unweighted), [half, RIGHT])
+    assert "structure" not in skipped[0].info["reward_components"]
+    assert [s.reward for s in skipped] == pytest.approx([0.5, 1.0])
 
 
 @needs_bandit

@@ -181,8 +181,10 @@ class RepairEnv:
         self.problem = problem
         self.sandbox = sandbox
         self.config = config or EnvConfig()
+        # the structure reward's check runs the tests again per statement: only when it is a term
+        weighted = "structure" in self.config.rewards.component_weights
         self.critic = critic or make_critic(
-            "tests", imports=self.config.imports, constraints=self.config.constraints
+            "tests", imports=self.config.imports, constraints=self.config.constraints, structure=weighted
         )
         self.fits = fits
         self.store = store
