@@ -174,3 +174,17 @@ def test_statements_are_taken_out_in_place_and_credited_by_path() -> None:
     kept = credited_tree(tree, frozenset({(("body", 0),), (("body", 0), ("body", 1))}))
     assert ast.unparse(kept) == "def f(xs):\n    return sum((x for x in xs if x > 0))"
     assert Statements(ast.parse(LOOK_ALIKES + CONSTANT), "f").roots() == [(("body", 3),)]  # unused helpers
+
+
+@pytest.mark.parametrize("terms", [300, 600])
+def test_a_deeply_nested_candidate_is_unscored_never_a_crashed_step(
+    sandbox: LocalSandbox, terms: int
+) -> None:
+    """A long ``x + x + ...`` parses but is too deep for a recursive walk, copy or ``unparse``:
+    CodeBLEU's columns or the credit check say so instead of raising."""
+    code = "def f(x):\n    return " + " + ".join(["x"] * terms) + "\n"
+    problem = make_problem(f"assert f(1) == {terms}").model_copy(update={"reference_solution": code})
+    found = scored(sandbox, problem, code)
+    assert found.score is None
+    why = found.unscored if found.available else found.reason
+    assert why is not None and "too deeply nested" in why and "RecursionError" in why

@@ -36,6 +36,13 @@ async def credit(sandbox: Sandbox, problem: Problem, code: str, report: TestRepo
     """The statements of ``code`` (Python, parsing) that the visible tests it passed in
     ``report`` need; or why that cannot be told. Raises ``InfrastructureError`` when the sandbox
     fails."""
+    try:
+        return await _credit(sandbox, problem, code, report)
+    except (RecursionError, MemoryError) as exc:  # a tree too deep to walk, copy or write out
+        return f"the code is too deeply nested to take statements out ({type(exc).__name__})"
+
+
+async def _credit(sandbox: Sandbox, problem: Problem, code: str, report: TestReport) -> Credited | str:
     tree = pysource.parse(code)[0]
     why = introspects(tree)
     if why is not None:

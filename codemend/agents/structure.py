@@ -59,8 +59,11 @@ def structure_score(problem: Problem, code: str) -> StructureScore:
     cand_tree, why_cand = _parse(code, "the candidate")
     if ref_tree is None or cand_tree is None:
         return StructureScore(available=False, reason=why or why_cand)
-    syntax = syntax_match(ref_tree, cand_tree)
-    dataflow = dataflow_match(ref_tree, cand_tree)
+    try:
+        syntax = syntax_match(ref_tree, cand_tree)
+        dataflow = dataflow_match(ref_tree, cand_tree)
+    except (RecursionError, MemoryError) as exc:
+        return StructureScore(available=False, reason=_too_deep(exc))
     unscored = "not yet checked which statements the passing tests need"
     return StructureScore(available=True, syntax_match=syntax, dataflow_match=dataflow, unscored=unscored)
 
@@ -77,8 +80,10 @@ def scored_structure(
         return found.model_copy(update={"unscored": credited})
     assert problem.reference_solution is not None, "an available structure score has a reference"
     reference = pysource.parse(problem.reference_solution)[0]
-    kept = credited_tree(pysource.parse(code)[0], credited.needed)
-    near = closeness(reference, kept)
+    try:
+        near = closeness(reference, credited_tree(pysource.parse(code)[0], credited.needed))
+    except (RecursionError, MemoryError) as exc:
+        return found.model_copy(update={"unscored": _too_deep(exc)})
     results = report.results
     score = (sum(r.passed for r in results) + near) / (len(results) + 1)
     update = {
@@ -89,6 +94,10 @@ def scored_structure(
         "unscored": None,
     }
     return found.model_copy(update=update)
+
+
+def _too_deep(exc: BaseException) -> str:
+    return f"the code is too deeply nested to compare ({type(exc).__name__})"
 
 
 def closeness(reference: ast.Module, candidate: ast.Module) -> float:
