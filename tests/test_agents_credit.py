@@ -102,6 +102,14 @@ def test_nothing_passing_credits_nothing_without_running(sandbox: LocalSandbox, 
     assert (found.score, found.closeness, found.credited) == (0.0, 0.0, 0)
 
 
+def test_without_visible_tests_nothing_is_scored(sandbox: LocalSandbox, positives: Problem) -> None:
+    hidden = [t.model_copy(update={"visibility": "hidden"}) for t in positives.tests]
+    problem = positives.model_copy(update={"tests": hidden})
+    found = scored(sandbox, problem, REFERENCE)
+    assert found.score is None
+    assert found.unscored == "no visible test ran, so no statement can be shown to be needed"
+
+
 def test_a_candidate_that_can_read_its_own_code_is_unscored(
     sandbox: LocalSandbox, positives: Problem
 ) -> None:
