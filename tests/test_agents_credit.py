@@ -161,12 +161,21 @@ def test_introspection_is_found_in_its_forms() -> None:
         ("import subprocess\n", "`import subprocess`"),  # modules: an allowlist, so these too
         ("from codecs import open as o\n", "`from codecs import`"),
         ("import urllib.request\n", "`import urllib.request`"),
+        # attributes reached by a name in a string
+        ("from operator import attrgetter\n", "`from operator import attrgetter`"),
+        ("import operator\nx = operator.attrgetter('x')\n", "`.attrgetter`"),
+        ("def f():\n    return '{0.__code__}'.format(f)\n", "`{0.__code__}` in a format string"),
+        ("def f():\n    return ('{0.__' + 'code__}').format(f)\n", "`.format` on a string built at run time"),
+        ("match f:\n    case object(__code__=c):\n        pass\n", "`case ...(__code__=...)`"),
+        ("def f(g):\n    return g.gi_frame\n", "`.gi_frame`"),
     ]:
         why = introspects(ast.parse(code))
         assert why is not None and found in why, code
     ordinary = "import sys, math\nfrom collections import Counter\n\nsys.setrecursionlimit(10**5)\n"
     assert introspects(ast.parse(ordinary)) is None
     assert introspects(ast.parse("if __name__ == '__main__':\n    print(sys.stdin.read())\n")) is None
+    plain = "from operator import itemgetter\nx = '{} {:.2f}'.format(1, 2.0) + '{0[1]}'.format('ab')\n"
+    assert introspects(ast.parse(plain)) is None
 
 
 def test_statements_are_taken_out_in_place_and_credited_by_path() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -56,6 +57,8 @@ _DUNDERS_ALLOWED = frozenset(
     }
 )  # fmt: skip
 _FRAME_PREFIXES = ("co_", "f_", "tb_", "gi_", "cr_", "ag_")
+# Attribute access by a name given as a string, which a check of the code's attributes cannot see.
+_BY_NAME = frozenset({"attrgetter", "methodcaller", "Formatter", "format_map", "vformat"})
 
 
 def introspects(tree: ast.Module) -> str | None:
@@ -72,13 +75,20 @@ def introspects(tree: ast.Module) -> str | None:
 
 
 def _inspecting(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name) and node.id in _INSPECTING_CALLS:
+    if isinstance(node, ast.Name) and node.id in _INSPECTING_CALLS | _BY_NAME:
         return f"`{node.id}`"
+    if isinstance(node, ast.Attribute) and node.attr in _BY_NAME:
+        return f"`.{node.attr}`"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _format_call(node.func.value)
+    if isinstance(node, ast.MatchClass):
+        attrs = [a for a in node.kwd_attrs if _code_attribute(a)]
+        return f"`case ...({attrs[0]}=...)`" if attrs else None
     if isinstance(node, ast.Name) and _dunder(node.id) and node.id not in _DUNDERS_ALLOWED:
         return f"`{node.id}`"
     if isinstance(node, ast.Attribute):
         attr = node.attr
-        if (_dunder(attr) and attr not in _DUNDERS_ALLOWED) or attr.startswith(_FRAME_PREFIXES):
+        if _code_attribute(attr):
             return f"`.{attr}`"
         if isinstance(node.value, ast.Name) and node.value.id == "sys" and attr not in _SYS_ALLOWED:
             return f"`sys.{attr}`"
@@ -90,9 +100,30 @@ def _inspecting(node: ast.AST) -> str | None:
         module = (node.module or "").split(".")[0]
         if module not in _PLAIN_MODULES or node.level:
             return f"`from {'.' * node.level}{node.module or ''} import`"
+        by_name = [a.name for a in node.names if a.name in _BY_NAME]
+        if by_name:
+            return f"`from {module} import {by_name[0]}`"
         if module == "sys" and any(a.name not in _SYS_ALLOWED for a in node.names):
             return "`from sys import` " + ", ".join(a.name for a in node.names if a.name not in _SYS_ALLOWED)
     return None
+
+
+def _code_attribute(name: str) -> bool:
+    """An attribute that leads to code objects, frames or namespaces."""
+    return (_dunder(name) and name not in _DUNDERS_ALLOWED) or name.startswith(_FRAME_PREFIXES)
+
+
+def _format_call(receiver: ast.expr) -> str | None:
+    """``str.format`` reaches attributes through its fields (``"{0.__code__}"``): a format
+    string built at run time, or a literal one with an attribute field, could read code."""
+    if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
+        return "`.format` on a string built at run time"
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(receiver.value) if field]
+    except ValueError:
+        return None  # not a valid format string: it raises when run, reads nothing
+    attribute = next((f for f in fields if "." in f), None)
+    return f"`{{{attribute}}}` in a format string" if attribute is not None else None
 
 
 def _dunder(name: str) -> bool:
