@@ -168,6 +168,7 @@ def test_introspection_is_found_in_its_forms() -> None:
         ("def f():\n    return ('{0.__' + 'code__}').format(f)\n", "`.format` on a string built at run time"),
         ("match f:\n    case object(__code__=c):\n        pass\n", "`case ...(__code__=...)`"),
         ("def f(g):\n    return g.gi_frame\n", "`.gi_frame`"),
+        ("import sys\nx = type(sys.stdin.buffer.raw)('/proc/self/maps')\n", "`.raw`"),
     ]:
         why = introspects(ast.parse(code))
         assert why is not None and found in why, code

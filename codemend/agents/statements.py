@@ -59,6 +59,8 @@ _DUNDERS_ALLOWED = frozenset(
 _FRAME_PREFIXES = ("co_", "f_", "tb_", "gi_", "cr_", "ag_")
 # Attribute access by a name given as a string, which a check of the code's attributes cannot see.
 _BY_NAME = frozenset({"attrgetter", "methodcaller", "Formatter", "format_map", "vformat"})
+# The standard streams' raw files, whose type opens any file (``type(sys.stdin.buffer.raw)(path)``).
+_RAW_FILES = frozenset({"raw", "detach", "fileno"})
 
 
 def introspects(tree: ast.Module) -> str | None:
@@ -77,7 +79,7 @@ def introspects(tree: ast.Module) -> str | None:
 def _inspecting(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name) and node.id in _INSPECTING_CALLS | _BY_NAME:
         return f"`{node.id}`"
-    if isinstance(node, ast.Attribute) and node.attr in _BY_NAME:
+    if isinstance(node, ast.Attribute) and node.attr in _BY_NAME | _RAW_FILES:
         return f"`.{node.attr}`"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return _format_call(node.func.value)
