@@ -103,14 +103,16 @@ def phase_table(sandbox: LocalSandbox, problems: list[Problem], jobs: list[tuple
     """Each candidate's phases on one worker, sequentially: median and mean per phase, in the
     order they happen, and the CPU the worker's process tree spent per candidate."""
     spent: dict[str, list[float]] = {}
-    tree = _worker_tree(sandbox)
-    cpu0 = _cpu_s(tree)
+    before = {pid: _cpu_s(pid) for pid in _worker_tree(sandbox)}
     for i, _, completion in jobs:
         p, phases = problems[i], dict[str, float]()
         sandbox.run(p, p.prompt + completion, p.hidden_tests(), phases=phases)
         for name, seconds in phases.items():
             spent.setdefault(name, []).append(seconds * 1e3)
-    cpu = (_cpu_s(tree) - cpu0) / len(jobs) * 1e3
+    # The processes that outlived the runs (bubblewrap, the supervisor, the zygote); a spare
+    # candidate there at the start ended in a run, its CPU time reaped into the zygote's.
+    after = {pid: _cpu_s(pid) for pid in before}
+    cpu = sum(a - before[pid] for pid, a in after.items() if a is not None) / len(jobs) * 1e3  # type: ignore[operator]
     total = sum(statistics.mean(v) for v in spent.values())
     print(f"  per phase (median / mean ms; the means add up to {total:.2f} ms per candidate):")
     for name, values in spent.items():
@@ -119,7 +121,7 @@ def phase_table(sandbox: LocalSandbox, problems: list[Problem], jobs: list[tuple
 
 
 def _worker_tree(sandbox: LocalSandbox) -> list[int]:
-    """The worker's processes that outlive a run (bubblewrap, the supervisor, the zygote)."""
+    """The worker's processes (bubblewrap, the supervisor, the zygote, a spare candidate)."""
     pids, todo = [], list(sandbox.worker_pids())
     while todo:
         pid = todo.pop()
@@ -130,14 +132,15 @@ def _worker_tree(sandbox: LocalSandbox) -> list[int]:
     return pids
 
 
-def _cpu_s(pids: list[int]) -> float:
-    """CPU seconds of ``pids`` and of their children they reaped (a run's harness and candidate)."""
-    ticks = 0
-    for pid in pids:
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds of ``pid`` and of the children it reaped (a run's harness and candidate); None
+    once it has ended."""
+    try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
 
 
 def describe(values: list[float]) -> str:

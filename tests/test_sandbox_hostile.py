@@ -11,6 +11,7 @@ import os
 import socket
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -46,21 +47,53 @@ def statuses(report: TestReport) -> list[str]:
 
 
 def sandbox_uid_processes(sandbox: PooledSandbox) -> list[int]:
-    """Host PIDs owned by this sandbox's harness/candidate uids (zombies excluded)."""
+    """Host PIDs owned by this sandbox's harness/candidate uids (zombies excluded), but for the
+    workers' spare candidates (``runtime/spares.py``), started for the next run: each the init of
+    PID namespaces of its own, a child of the zygote (a fork of the supervisor), and at most one
+    child of that init, which has started none. A process the run left would be neither."""
     owned = {uid for slot in range(sandbox.size) for uid in sandbox.uids(slot)}
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        fields = _status(entry) if entry.isdigit() else None
+        if fields is None:
             continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         uid = int(fields["Uid"].split()[0])
         if uid in owned and not fields["State"].strip().startswith("Z"):
             found.append(int(entry))
-    return found
+    return [pid for pid in found if pid not in _spares(found)]
+
+
+def _status(pid: int | str) -> dict[str, str] | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        return [int(c) for t in tasks for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _spares(pids: list[int]) -> set[int]:
+    spares: set[int] = set()
+    for pid in pids:
+        fields = _status(pid)
+        try:
+            parent = Path(f"/proc/{fields['PPid'].strip()}/cmdline").read_bytes() if fields else b""
+        except OSError:
+            continue
+        if fields is None or b"supervisor.py" not in parent:
+            continue
+        children = _children(pid)
+        is_init = fields.get("NSpid", "").split()[-1:] == ["1"]
+        if is_init and len(children) <= 1 and not any(_children(c) for c in children):
+            spares |= {pid, *children}
+    return spares
 
 
 # -- leaving early ------------------------------------------------------------------------
@@ -525,6 +558,72 @@ def test_host_secrets_are_not_visible(sandbox: PooledSandbox, monkeypatch: pytes
         report = run(fresh, code, "assert f(0) == 'leaked'")
     assert statuses(report) == ["failed"]
     assert report.results[0].actual == "['HOME', 'LANG', 'PATH']"
+
+
+def test_a_spare_candidate_gets_its_jobs_limits(local_sandbox: LocalSandbox) -> None:
+    """On one worker every run after the first is served by the spare started during the one
+    before (``runtime/spares.py``): the job's memory, file size and process limits hold there,
+    as in a candidate started for its job."""
+    with LocalSandbox(workers=1, isolation="namespaces") as box:
+        assert statuses(run(box, "def f(x): return x * x")) == ["passed", "passed"]
+        bomb = "def f(x):\n    if x == 2:\n        b = bytearray(2 ** 34)\n    return x * x\n"
+        assert statuses(run(box, bomb)) == ["memory", "passed"]
+        write = """
+        def f(x):
+            with open("big", "wb") as out:
+                for _ in range(1024):
+                    out.write(b"x" * (1 << 20))
+            return x * x
+        """
+        report = run(box, write, "assert f(2) == 4")
+        assert statuses(report) == ["error"] and report.results[0].exc_message == "[Errno 27] File too large"
+        forks = """
+        import os
+        def f(x):
+            made = 0
+            try:
+                for _ in range(200):
+                    if os.fork() == 0:
+                        import time
+                        time.sleep(5)
+                        os._exit(0)
+                    made += 1
+            except OSError:
+                pass
+            return made
+        """
+        report = run(box, forks, "assert f(0) == 'x'", limit=5.0)
+        assert statuses(report) == ["failed"]
+        assert report.results[0].actual is not None and int(report.results[0].actual) < 64
+
+
+def test_a_spare_killed_between_runs_is_replaced(local_sandbox: LocalSandbox) -> None:
+    """A spare that died while it waited (killed here from outside, as a sweep would) costs the
+    next run nothing: it gets a fresh candidate and its verdicts, and a spare again after it.
+    (A kill still on its way when the run takes the spare is the race any candidate killed from
+    outside right after its start runs; the supervisor's own sweeps end their processes first.)"""
+    with LocalSandbox(workers=1, isolation="namespaces") as box:
+        assert statuses(run(box, "def f(x): return x * x")) == ["passed", "passed"]
+        root = os.geteuid() == 0  # unprivileged, candidates run as this user
+        owned = {uid for slot in range(box.size) for uid in box.uids(slot)} if root else {os.getuid()}
+        mine = [int(p) for p in os.listdir("/proc") if p.isdigit() and _owned_by(int(p), owned)]
+        spares = _spares(mine)
+        assert spares  # the next run's candidate, waiting for it
+        for pid in spares:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        for _ in range(1000):  # until they have ended (a wait, not a time limit)
+            if not any(_owned_by(pid, owned) for pid in spares):
+                break
+            time.sleep(0.01)
+        assert statuses(run(box, "def f(x): return x * x")) == ["passed", "passed"]
+        assert statuses(run(box, "def f(x): return x + x")) == ["passed", "failed"]
+        assert sandbox_uid_processes(box) == []
+
+
+def _owned_by(pid: int, uids: set[int]) -> bool:
+    fields = _status(pid)
+    return fields is not None and int(fields["Uid"].split()[0]) in uids and "Z" not in fields["State"]
 
 
 def test_a_daemonised_grandchild_does_not_outlive_the_run(sandbox: PooledSandbox) -> None:

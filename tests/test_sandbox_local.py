@@ -190,7 +190,7 @@ def test_phases_say_where_a_runs_time_went(sandbox: LocalSandbox) -> None:
     assert {
         "host: build the job",
         "frames: job to supervisor, reply to host",
-        "candidate spawn (zygote: clone into namespaces)",
+        "candidate: the spare, or one spawned by the zygote",
         "harness and candidate start",
         "tests (proxy round trips included)",
         "between tests",

@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 import types
+from collections.abc import Callable
 
 if __package__:
     from codemend.sandbox.runtime import tracer, wire
@@ -117,11 +118,20 @@ def _mute_channel() -> None:
         os._exit(70)
 
 
-def serve() -> None:
-    """Assertion mode: load the solution, then answer calls until the channel closes."""
+def serve(settle: Callable[[object], None] | None = None) -> None:
+    """Assertion mode: load the solution, then answer calls until the channel closes.
+
+    ``settle``: this is a spare, started before its job (``spares``): its first frame is
+    ``{"code": ..., "limits": ...}``, and ``settle`` sets the limits before the code is read."""
     global _tracer
     os.register_at_fork(after_in_child=_mute_channel)
-    code, _tracer = tracer.from_frame(wire.recv_frame(CHANNEL))
+    frame = wire.recv_frame(CHANNEL)
+    if settle is not None:
+        if type(frame) is not dict:
+            return
+        settle(frame.get("limits"))
+        frame = frame.get("code")
+    code, _tracer = tracer.from_frame(frame)
     if code is None:
         return
     _streams()

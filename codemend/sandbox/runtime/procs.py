@@ -31,6 +31,7 @@ MS_REC, MS_PRIVATE = 1 << 14, 1 << 18
 _KEPT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096  # and the atime flags
 _CAP_VERSION_3 = 0x20080522
 MAX_FD = 4096
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _prctl(option: int, value: int) -> None:
@@ -49,12 +50,16 @@ def _check(result: int, what: str) -> None:
 
 
 def vm_size() -> int:
-    """This process's virtual memory size in bytes (0 where ``/proc`` does not say)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's virtual memory size in bytes, from ``/proc/self/statm`` (a line of numbers,
+    which the kernel writes several times faster than ``status``); 0 where ``/proc`` does not say."""
+    try:
+        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        return int(os.read(fd, 256).split()[0]) * _PAGE
+    finally:
+        os.close(fd)
 
 
 def _cap(res: int, value: int) -> None:
@@ -76,7 +81,7 @@ def become(uid: int | None) -> None:
 def enter(
     fds: list[int],
     uid: int | None,
-    limits: wire.ProcessLimits,
+    limits: wire.ProcessLimits | None,
     cwd: str,
     *,
     dumpable: bool = False,
@@ -86,7 +91,9 @@ def enter(
 
     A non-dumpable process cannot be traced or have its memory read by same-uid processes.
     ``nproc=False`` leaves RLIMIT_NPROC to ``contain`` (counted in the candidate's own user
-    namespace there, so it does not depend on the user's other processes).
+    namespace there, so it does not depend on the user's other processes). ``limits`` None: a
+    spare candidate, which sets them itself once its job is known (``settle``), before it runs
+    any code of the job's.
     """
     os.setsid()
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
@@ -97,16 +104,34 @@ def enter(
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_DUMPABLE, int(dumpable))  # a uid change cleared it; set it either way
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if limits is not None:
+        limit(limits, nproc=uid is not None and nproc)  # as root RLIMIT_NPROC is not enforced
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
+
+
+def limit(limits: wire.ProcessLimits, *, nproc: bool) -> None:
+    """Set the process's rlimits (address space: ``memory_mb`` above its present size)."""
     _cap(resource.RLIMIT_AS, vm_size() + limits["memory_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_CPU, int(limits["cpu_s"]) + 1)
     _cap(resource.RLIMIT_FSIZE, limits["fsize_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_NOFILE, limits["nofile"])
     _cap(resource.RLIMIT_CORE, 0)
-    if uid is not None and nproc:  # as root RLIMIT_NPROC is not enforced; per uid it is
+    if nproc:
         _cap(resource.RLIMIT_NPROC, limits["nproc"])
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
+
+
+def settle(limits: object) -> None:
+    """A contained spare candidate's limits, sent with its job's code: those ``enter`` and
+    ``contain`` set on a candidate started for its job (RLIMIT_NPROC counted in its own user
+    namespace). Lowering a limit needs no privilege; what is not a limits dict ends the process."""
+    if not (type(limits) is dict and all(type(limits.get(k)) in (int, float) for k in _LIMIT_KEYS)):
+        os._exit(70)
+    limit(limits, nproc=True)  # type: ignore[arg-type]
+
+
+_LIMIT_KEYS = ("memory_mb", "cpu_s", "fsize_mb", "nofile", "nproc")
 
 
 def _write(path: str, text: str) -> None:
@@ -171,14 +196,16 @@ def spawn_contained(uid: int | None, child: Any) -> int:
     return pid
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+
 def _drop_capabilities() -> None:
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
-
-    _check(_libc.capset(ctypes.byref(Header(_CAP_VERSION_3, 0)), (Data * 2)()), "capset")
+    _check(_libc.capset(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), (_CapData * 2)()), "capset")
 
 
 def _read_only_but(cwd: str) -> None:
@@ -336,7 +363,9 @@ def probe_as(uid: int | None, check: Callable[[], str | None]) -> str | None:
     return said or f"the trial child {describe(status)}"
 
 
-def contain(nproc: int, cwd: str, report: int, *, single: bool = False, proc_self: bool = False) -> None:
+def contain(
+    nproc: int | None, cwd: str, report: int, *, single: bool = False, proc_self: bool = False
+) -> None:
     """Finish containing a candidate started by ``spawn_contained``; returns in the candidate.
 
     This process is PID 1 of the candidate's namespaces: it mounts their /proc, drops every
@@ -351,7 +380,8 @@ def contain(nproc: int, cwd: str, report: int, *, single: bool = False, proc_sel
     ``/proc/self`` (a toolchain's program finds its installation through ``/proc/self/exe``).
     """
     own_proc = _private_proc(cwd)
-    _cap(resource.RLIMIT_NPROC, nproc)
+    if nproc is not None:  # None: a spare's, set with its job (``settle``)
+        _cap(resource.RLIMIT_NPROC, nproc)
     if (single or proc_self) and not own_proc:
         child = _fork_with_proc_self()
     else:

@@ -20,7 +20,7 @@ import sys
 import time
 
 if __package__:
-    from codemend.sandbox.runtime import counting, harness, io_tests, procs, programs, wire, zygote
+    from codemend.sandbox.runtime import counting, harness, io_tests, procs, programs, spares, wire, zygote
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import counting  # type: ignore[import-not-found, no-redef]
@@ -28,6 +28,7 @@ else:  # inside the sandbox
     import io_tests  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
     import programs  # type: ignore[import-not-found, no-redef]
+    import spares  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
     import zygote  # type: ignore[import-not-found, no-redef]
 
@@ -142,11 +143,17 @@ class Supervisor:
         self.serial = 0
         self.phases = Phases()
         self.tracing: tracing.Sink | None = None  # the current job asks for a trace (``tracing``)
+        self.spare: spares.Spare | None = None  # the next session's candidate, started early
 
     # -- zygote ---------------------------------------------------------------------------
-    def _zygote_msg(self) -> tuple[list, list[int]]:
+    def zygote_msg(self) -> tuple[list, list[int]]:
+        """The zygote's next message (a spare's SPAWNED is taken here: it answers in order, and
+        the spare's request, when unanswered, came before any other)."""
         data, fds, _, _ = socket.recv_fds(self.zygote, 1 << 16, 1)
         msg: list = json.loads(data) if data else [wire.GONE]
+        if msg[0] == wire.SPAWNED and self.spare is not None and self.spare.pid < 0:
+            self.spare.pid, self.spare.pidfd = int(msg[1]), fds[0]
+            return [_SPARE_SPAWNED], []
         if msg[0] == wire.EXITED:
             self.exits[msg[1]] = msg[2]
             self.cpu[msg[1]] = float(msg[3]) if len(msg) > 3 else 0.0
@@ -165,35 +172,38 @@ class Supervisor:
     ) -> tuple[int, int]:
         """A candidate process from the zygote (``argv``: the command an ``EXEC`` one becomes):
         its pid and a pidfd that signals its exit."""
-        uid = self.uids[1] if self.uids else None
-        req: wire.SpawnRequest = {
-            "mode": mode,
-            "uid": uid,
-            "limits": limits,
-            "cwd": cwd,
-            "contain": self.contained,
-            "count": self.counted and mode != wire.EXEC,
-        }
+        req = self.request(mode, limits, cwd, count=self.counted and mode != wire.EXEC)
         if argv is not None:
             req["argv"] = argv
         fds = tracing.with_end(self.tracing, mode, fds)
         socket.send_fds(self.zygote, [json.dumps(req).encode()], fds)
         tracing.handed(self.tracing)
         while True:
-            msg, pidfds = self._zygote_msg()
+            msg, pidfds = self.zygote_msg()
             if msg[0] == wire.SPAWNED:
                 return int(msg[1]), pidfds[0]
 
-    def exit_status(self, pid: int, timeout: float = 5.0) -> int | None:
+    def request(
+        self, mode: wire.Mode, limits: wire.ProcessLimits | None, cwd: str, *, count: bool
+    ) -> wire.SpawnRequest:
+        """A spawn request for the zygote (``limits`` None: a spare's, see ``spares``)."""
+        uid = self.uids[1] if self.uids else None
+        contain = self.contained
+        return {"mode": mode, "uid": uid, "limits": limits, "cwd": cwd, "contain": contain, "count": count}
+
+    def exit_status(self, pid: int, timeout: float = 5.0, *, charge: bool = True) -> int | None:
         """Wait up to ``timeout`` seconds for the zygote to report ``pid``'s end: its wait status
-        (None if none came); its CPU time and instruction count are added to the run's, and a failed
-        count raises ``CountingFailed``."""
+        (None if none came); with ``charge``, its CPU time and instruction count are added to the
+        run's, and a failed count raises ``CountingFailed``."""
         end = time.monotonic() + timeout
         while pid not in self.exits and time.monotonic() < end:
             if select.select([self.zygote], [], [], max(0.0, end - time.monotonic()))[0]:
-                self._zygote_msg()
-        self.run_cpu += self.cpu.pop(pid, 0.0)
+                self.zygote_msg()
+        cpu = self.cpu.pop(pid, 0.0)
         count, failed = self.counts.pop(pid, (None, None))
+        if not charge:
+            return self.exits.pop(pid, None)
+        self.run_cpu += cpu
         if failed is not None:
             raise CountingFailed(failed)
         if self.run_count is not None:  # a candidate whose end was not reported left no count
@@ -320,31 +330,59 @@ class Supervisor:
         self._settle_session(session, out, err)
 
     def _start_session(self, session: Session, job: wire.Job) -> None:
-        """Spawn the candidate, send it the code, fork the harness."""
-        session.path = self.make_dir()
-        h_end, c_end = socket.socketpair()
-        session.ctl_r, ctl_w = os.pipe()
-        session.out_r, out_w = os.pipe()
-        session.err_r, err_w = os.pipe()
+        """Take the spare candidate or spawn one, send it the code, fork the harness."""
         null = os.open(os.devnull, os.O_RDWR)
         limits = self.process_limits(job, len(session.pending))
-        fds = [null, out_w, err_w, c_end.fileno()]
         c_limits = self.candidate_limits(job, len(session.pending))
-        self.phases.mark("run directory, pipes")
-        session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, c_limits, session.path)
-        self.phases.mark("candidate spawn (zygote: clone into namespaces)")
-        for fd in (out_w, err_w):
-            os.close(fd)
-        c_end.close()
+        spare = self._take_spare(job)
+        if spare is not None:
+            session.path, h_end = spare.path, spare.channel
+            session.out_r, session.err_r = spare.out_r, spare.err_r
+            session.c_pid, session.c_fd = spare.pid, spare.pidfd
+            first: object = {"code": job["code"], "limits": c_limits}
+            self.phases.mark("candidate: the spare, or one spawned by the zygote")
+        else:
+            session.path = self.make_dir()
+            h_end, c_end = socket.socketpair()
+            session.out_r, out_w = os.pipe()
+            session.err_r, err_w = os.pipe()
+            fds = [null, out_w, err_w, c_end.fileno()]
+            session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, c_limits, session.path)
+            self.phases.mark("candidate: the spare, or one spawned by the zygote")
+            for fd in (out_w, err_w):
+                os.close(fd)
+            c_end.close()
+            first = self.first_frame(job)
         with contextlib.suppress(OSError):
-            wire.send_frame(h_end.fileno(), self.first_frame(job))
+            wire.send_frame(h_end.fileno(), first)
+        session.ctl_r, ctl_w = os.pipe()
         h_fds = [null, null, null, h_end.fileno(), ctl_w]
         session.h_pid = self._fork_harness(job, session.pending, h_fds, limits)
         h_end.close()
         os.close(ctl_w)
         os.close(null)
         session.h_fd = os.pidfd_open(session.h_pid)
+        if spare is not None:  # the next one starts on a core this session leaves idle
+            self.prepare_spare()
         self.phases.mark("code sent, harness fork")
+
+    def prepare_spare(self) -> None:
+        """Start the next session's candidate now, where one can be used (``spares``); none
+        when the system refuses (the session then spawns its candidate)."""
+        if self.spare is None:
+            with contextlib.suppress(OSError):
+                self.spare = spares.prepare(self)
+
+    def _take_spare(self, job: wire.Job) -> spares.Spare | None:
+        """The spare, for a session of ``job`` that can use it (a dead one is discarded)."""
+        spare = self.spare
+        if spare is None or not spares.usable(self, spare, job):
+            return None
+        self.spare = None
+        if spares.alive(spare):
+            return spare
+        spares.discard(self, spare)
+        return None
 
     def _fork_harness(
         self, job: wire.Job, pending: list[int], fds: list[int], limits: wire.ProcessLimits
@@ -414,6 +452,9 @@ class Supervisor:
                 r["detail"] = why
 
 
+_SPARE_SPAWNED = "spare spawned"  # what ``zygote_msg`` returns for the spare's SPAWNED
+
+
 def _vague(detail: str | None) -> bool:
     return detail is None or detail.startswith(("the candidate process exited", "the test harness died"))
 
@@ -467,6 +508,7 @@ def main() -> None:
     }
     wire.send_frame(host_out, hello)
     gc.freeze()  # each harness is a fork of this process: its collector leaves these pages alone
+    supervisor.prepare_spare()
     while True:
         job = wire.recv_frame(host_in)
         if job is wire.EOF:
@@ -483,6 +525,7 @@ def main() -> None:
         if isinstance(job, dict) and job.get("phases") and "results" in reply:
             reply["phases"] = supervisor.phases.report()
         wire.send_frame(host_out, reply)
+        supervisor.prepare_spare()  # where the last job used none: for the next one
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ EXEC: Final = "exec"  # a toolchain's command (a compiler, a compiled program): 
 class SpawnRequest(TypedDict):
     mode: Mode
     uid: int | None
-    limits: ProcessLimits
+    limits: ProcessLimits | None  # None: a spare (SERVE), its limits sent with its code
     cwd: str
     contain: bool
     count: bool  # run under valgrind, as one process, its count in the EXITED frame

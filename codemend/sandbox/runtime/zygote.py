@@ -123,18 +123,19 @@ def _candidate(req: wire.SpawnRequest, fds: list[int], valgrind: str | None) -> 
     """The candidate's process; contained, ``fds`` ends with its init's report pipe."""
     try:
         # The candidate holds no secret (the zygote never saw a test), so it may stay dumpable.
-        contained, counted = bool(req.get("contain")), bool(req.get("count"))
-        procs.enter(fds, req["uid"], req["limits"], req["cwd"], dumpable=True, nproc=not contained)
+        contained, counted, limits = bool(req.get("contain")), bool(req.get("count")), req["limits"]
+        procs.enter(fds, req["uid"], limits, req["cwd"], dumpable=True, nproc=not contained)
         if contained:
+            nproc = limits["nproc"] if limits is not None else None  # None: a spare's, set with its job
             exe = req["mode"] == wire.EXEC
-            procs.contain(req["limits"]["nproc"], req["cwd"], len(fds) - 1, single=counted, proc_self=exe)
+            procs.contain(nproc, req["cwd"], len(fds) - 1, single=counted, proc_self=exe)
         if counted and valgrind is not None:
             argv = counting.argv(valgrind, sys.executable, COUNTED, req["mode"])
             os.execve(argv[0], argv, counting.environment(dict(os.environ), req["cwd"]))
         if req["mode"] == wire.EXEC:
             _exec(req["argv"], req["cwd"])
         if req["mode"] == wire.SERVE:
-            candidate.serve()
+            candidate.serve(procs.settle if limits is None else None)
         else:
             candidate.run_program()
     except BaseException:
