@@ -140,6 +140,16 @@ def test_a_statement_whose_removal_hangs_is_needed(sandbox: LocalSandbox) -> Non
     assert (found.score, found.credited, found.statements) == (1.0, 5, 5)
 
 
+def test_redundant_code_is_unscored(sandbox: LocalSandbox, positives: Problem) -> None:
+    """Either ``total = 0`` will do, so neither is needed alone, and without both the loop
+    fails: which code the tests need cannot be told."""
+    code = REFERENCE.replace("    total = 0\n", "    total = 0\n    total = 0\n")
+    found = scored(sandbox, positives, code)
+    assert found.score is None
+    why = "statements the tests need none of one by one are needed together (redundant code)"
+    assert found.unscored == why
+
+
 def test_beyond_the_probe_budget_statements_are_not_credited(sandbox: LocalSandbox) -> None:
     body = "".join(f"    v{i} = {i}\n" for i in range(MAX_PROBES + 10))
     code = f"def f():\n{body}    return v0\n"

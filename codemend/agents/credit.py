@@ -87,7 +87,7 @@ class _Search:
         while True:
             (broken,) = await self._breaks([self._without()])
             if broken:
-                return "the statements the tests need one by one do not pass them together"
+                return "statements the tests need none of one by one are needed together (redundant code)"
             candidates = sorted(self.kept)[: max(0, MAX_PROBES - self.probes)]
             if not candidates:
                 break
