@@ -51,8 +51,8 @@ ATTACKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def positives() -> Problem:
+def positives_problem() -> Problem:
+    """Sum of the positive numbers, with the reference above (``perf/structure_reward.py`` too)."""
     problem = make_problem(
         "assert f([1, 2, -3]) == 3",
         "assert f([]) == 0",
@@ -61,6 +61,11 @@ def positives() -> Problem:
         "assert f([-2, 4]) == 4",
     )
     return problem.model_copy(update={"reference_solution": REFERENCE})
+
+
+@pytest.fixture(scope="module")
+def positives() -> Problem:
+    return positives_problem()
 
 
 def scored(sandbox: LocalSandbox, problem: Problem, code: str) -> StructureScore:
