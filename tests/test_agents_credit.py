@@ -125,14 +125,12 @@ def test_a_candidate_that_can_read_its_own_code_is_unscored(
 
 
 def test_results_that_change_between_runs_are_unscored(sandbox: LocalSandbox, positives: Problem) -> None:
-    # passes the first test only on some runs: the time decides it
-    code = "import time\n\ndef f(xs):\n    return sum(x for x in xs if x > 0) + time.time_ns() // 1000 % 2\n"
-    report = sandbox.run(positives, code, positives.visible_tests())
-    outcomes = set()
-    for _ in range(8):
-        credited = asyncio.run(credit(sandbox, positives, code, report))
-        outcomes.add(credited if isinstance(credited, str) else "credited")
-    assert "the candidate's visible tests did not pass the same way when run again" in outcomes
+    """The check runs the candidate again first: a candidate whose tests pass otherwise than in
+    the step's report (random, the time, the machine's load) is unscored. Here, for a result
+    that is certain, the report is the reference's run, and ``return 0`` passes 2 of its 5."""
+    report = sandbox.run(positives, REFERENCE, positives.visible_tests())
+    credited = asyncio.run(credit(sandbox, positives, CONSTANT, report))
+    assert credited == "the candidate's visible tests did not pass the same way when run again"
 
 
 def test_a_statement_whose_removal_hangs_is_needed(sandbox: LocalSandbox) -> None:
