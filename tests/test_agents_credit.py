@@ -205,6 +205,14 @@ def test_statements_are_taken_out_in_place_and_credited_by_path() -> None:
     kept = credited_tree(tree, frozenset({(("body", 0),), (("body", 0), ("body", 1))}))
     assert ast.unparse(kept) == "def f(xs):\n    return sum((x for x in xs if x > 0))"
     assert Statements(ast.parse(LOOK_ALIKES + CONSTANT), "f").roots() == [(("body", 3),)]  # unused helpers
+    # a handler's statements are reached through the handler
+    guarded = Statements(ast.parse("def f(x):\n    try:\n        y = 1 / x\n    except ValueError:\n"
+                                   "        y = 0\n        z = 2\n    return y\n"), "f")  # fmt: skip
+    handler = (("body", 0), ("body", 0), ("handlers", 0))
+    assert guarded.children((("body", 0), ("body", 0))) == [
+        (("body", 0), ("body", 0), ("body", 0)), (*handler, ("body", 0)), (*handler, ("body", 1))
+    ]  # fmt: skip
+    assert "        y = 0\n        pass\n" in guarded.program([(*handler, ("body", 1))])
 
 
 @pytest.mark.parametrize("terms", [300, 600])

@@ -80,9 +80,9 @@ class _Search:
                 break
             self.unprobed -= set(batch)
             breaks = await self._breaks([self._without(p, also=level) for p in batch])
-            self.kept.update(p for p, broke in zip(batch, breaks, strict=True) if broke)
-            self._drop_unprobed_below(p for p, broke in zip(batch, breaks, strict=True) if not broke)
             needed = [p for p, broke in zip(batch, breaks, strict=True) if broke]
+            self.kept.update(needed)
+            self._drop_unprobed_below(p for p in batch if p not in needed)
             level = [child for p in needed for child in self.statements.children(p)]
         while True:
             (broken,) = await self._breaks([self._without()])

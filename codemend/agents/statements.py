@@ -3,7 +3,7 @@ the tests; this module only reads and rewrites trees).
 
 A statement is named by its ``Path`` from the module: ``(("body", 2), ("orelse", 0))`` is the
 first statement of the ``else`` of the module's third statement. Taking a statement out
-(``variant``) empties a function's or a class's body (its name stays bound, so a helper that is
+(``Statements.program``) empties a function's or a class's body (its name stays bound, so a helper that is
 only mentioned, never called, is not needed) and turns any other statement into ``pass``.
 Compound statements are probed before what they contain, which is probed only when the compound
 one is needed (``children``).
@@ -177,12 +177,12 @@ class Statements:
 
     def children(self, path: Path) -> list[Path]:
         """The statements directly inside the statement at ``path`` (none for a simple one)."""
-        found = []
-        for field_path, statements in _blocks(self.node(path)):
-            for index, stmt in enumerate(statements):
-                if not _inert(stmt):
-                    found.append((*path, *_block_steps(field_path, index)))
-        return found
+        return [
+            (*path, *prefix, (field, index))
+            for prefix, field, statements in _blocks(self.node(path))
+            for index, stmt in enumerate(statements)
+            if not _inert(stmt)
+        ]
 
     def node(self, path: Path) -> ast.stmt:
         """The statement at ``path``."""
@@ -220,21 +220,19 @@ def credited_tree(tree: ast.Module, needed: frozenset[Path]) -> ast.Module:
 
 
 def _keep(node: ast.AST, path: Path, needed: frozenset[Path]) -> None:
-    for field_path, statements in _blocks(node):
-        holder = _at_steps(node, field_path[:-1])
-        field = field_path[-1][0]
+    for prefix, field, statements in _blocks(node):
         kept = []
         for index, stmt in enumerate(statements):
-            child = (*path, *_block_steps(field_path, index))
+            child = (*path, *prefix, (field, index))
             if child in needed:
                 _keep(stmt, child, needed)
                 kept.append(stmt)
-        setattr(holder, field, kept)
+        setattr(_at_steps(node, prefix), field, kept)
 
 
-# A block is where a list of statements sits below a node: the steps to it (the last one's index
-# is a placeholder), and the list.
-Block = tuple[tuple[tuple[str, int], ...], list[ast.stmt]]
+Block = tuple[Path, str, list[ast.stmt]]
+"""A list of statements directly below a node: the steps to the node holding it (none, or a
+handler's or ``match`` case's), its field there, and the list."""
 
 
 def _blocks(node: ast.AST) -> Iterator[Block]:
@@ -243,14 +241,10 @@ def _blocks(node: ast.AST) -> Iterator[Block]:
     for field in ("body", "orelse", "finalbody"):
         value = getattr(node, field, None)
         if isinstance(value, list) and all(isinstance(v, ast.stmt) for v in value):
-            yield ((field, -1),), value
+            yield (), field, value
     for field in ("handlers", "cases"):
         for index, holder in enumerate(getattr(node, field, None) or []):
-            yield ((field, index), ("body", -1)), holder.body
-
-
-def _block_steps(field_path: tuple[tuple[str, int], ...], index: int) -> Path:
-    return (*field_path[:-1], (field_path[-1][0], index))
+            yield ((field, index),), "body", holder.body
 
 
 def _at(tree: ast.AST, path: Path) -> ast.stmt:
