@@ -621,6 +621,48 @@ def test_a_spare_killed_between_runs_is_replaced(local_sandbox: LocalSandbox) ->
         assert sandbox_uid_processes(box) == []
 
 
+def test_a_run_finds_nothing_an_earlier_run_left_in_its_directory(local_sandbox: LocalSandbox) -> None:
+    """Candidates of one worker take turns in its pods (``runtime/pods.py``), whose directory
+    outlives them: whatever a run left there (files it made unreadable, a directory it locked,
+    a fifo, a link out) is gone before the next candidate in that pod starts."""
+    mess = """
+    import os
+    def f(x):
+        with open("kept", "w") as out:
+            out.write("x")
+        os.makedirs("locked/deeper")
+        with open("locked/deeper/answer", "w") as out:
+            out.write("42")
+        os.chmod("locked/deeper/answer", 0)
+        os.chmod("locked/deeper", 0)
+        os.chmod("locked", 0o500)
+        os.mkfifo("pipe")
+        os.symlink("/", "root")
+        os.chmod(".", 0o500)
+        return x * x
+    """
+    look = "import os\ndef f(x):\n    return sorted(os.listdir('.'))\n"
+    with LocalSandbox(workers=1, isolation="namespaces") as box:
+        for _ in range(3):  # through each of the worker's pods more than once
+            assert statuses(run(box, mess, "assert f(2) == 4")) == ["passed"]
+            for _ in range(3):
+                assert statuses(run(box, look, "assert f(0) == []")) == ["passed"]
+
+
+def test_a_candidates_memory_limit_counts_from_what_it_already_maps(local_sandbox: LocalSandbox) -> None:
+    """The address-space limit is the problem's budget above the candidate's start-up size (the
+    pod's init measures it at the fork, where the candidate may have no /proc to read it from),
+    for a candidate started for its run and for a spare alike."""
+    code = "import resource\ndef f(x):\n    return resource.getrlimit(resource.RLIMIT_AS)[0] - (256 << 20)\n"
+    problem = make_problem("assert f(0) == 0", time_limit_s=2.0, memory_limit_mb=256)
+    with LocalSandbox(workers=1, isolation="namespaces") as box:
+        for _ in range(3):  # the first run's candidate is started for it, the others are spares
+            report = box.run(problem, code)
+            assert statuses(report) == ["failed"]
+            start_up = int(report.results[0].actual or "0")
+            assert 10 << 20 < start_up < 1 << 30, start_up  # a Python process maps more than 10 MB
+
+
 def _owned_by(pid: int, uids: set[int]) -> bool:
     fields = _status(pid)
     return fields is not None and int(fields["Uid"].split()[0]) in uids and "Z" not in fields["State"]

@@ -86,6 +86,7 @@ def enter(
     *,
     dumpable: bool = False,
     nproc: bool = True,
+    base: int | None = None,
 ) -> None:
     """Become a sandboxed role in a freshly forked child: fds 0..n-1, own session, limits.
 
@@ -93,7 +94,8 @@ def enter(
     ``nproc=False`` leaves RLIMIT_NPROC to ``contain`` (counted in the candidate's own user
     namespace there, so it does not depend on the user's other processes). ``limits`` None: a
     spare candidate, which sets them itself once its job is known (``settle``), before it runs
-    any code of the job's.
+    any code of the job's. ``base``: the address space the limit is counted from (default: this
+    process's present size, read from ``/proc``).
     """
     os.setsid()
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
@@ -105,15 +107,16 @@ def enter(
     _prctl(PR_SET_DUMPABLE, int(dumpable))  # a uid change cleared it; set it either way
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if limits is not None:
-        limit(limits, nproc=uid is not None and nproc)  # as root RLIMIT_NPROC is not enforced
+        limit(limits, nproc=uid is not None and nproc, base=base)  # as root RLIMIT_NPROC is not enforced
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd})
 
 
-def limit(limits: wire.ProcessLimits, *, nproc: bool) -> None:
-    """Set the process's rlimits (address space: ``memory_mb`` above its present size)."""
-    _cap(resource.RLIMIT_AS, vm_size() + limits["memory_mb"] * 1024 * 1024)
+def limit(limits: wire.ProcessLimits, *, nproc: bool, base: int | None = None) -> None:
+    """Set the process's rlimits (address space: ``memory_mb`` above ``base``, by default its
+    present size)."""
+    _cap(resource.RLIMIT_AS, (vm_size() if base is None else base) + limits["memory_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_CPU, int(limits["cpu_s"]) + 1)
     _cap(resource.RLIMIT_FSIZE, limits["fsize_mb"] * 1024 * 1024)
     _cap(resource.RLIMIT_NOFILE, limits["nofile"])
@@ -122,13 +125,19 @@ def limit(limits: wire.ProcessLimits, *, nproc: bool) -> None:
         _cap(resource.RLIMIT_NPROC, limits["nproc"])
 
 
-def settle(limits: object) -> None:
+def limit_processes(nproc: int) -> None:
+    """Set RLIMIT_NPROC (in a user namespace of the candidate's own: its processes alone)."""
+    _cap(resource.RLIMIT_NPROC, nproc)
+
+
+def settle(limits: object, base: int | None = None) -> None:
     """A contained spare candidate's limits, sent with its job's code: those ``enter`` and
     ``contain`` set on a candidate started for its job (RLIMIT_NPROC counted in its own user
-    namespace). Lowering a limit needs no privilege; what is not a limits dict ends the process."""
+    namespace; ``base`` as in ``limit``). Lowering a limit needs no privilege; what is not a
+    limits dict ends the process."""
     if not (type(limits) is dict and all(type(limits.get(k)) in (int, float) for k in _LIMIT_KEYS)):
         os._exit(70)
-    limit(limits, nproc=True)  # type: ignore[arg-type]
+    limit(limits, nproc=True, base=base)  # type: ignore[arg-type]
 
 
 _LIMIT_KEYS = ("memory_mb", "cpu_s", "fsize_mb", "nofile", "nproc")
@@ -264,6 +273,15 @@ def probe_fresh_proc(uid: int | None) -> bool:
         return True
     _, status = os.waitpid(pid, 0)
     return not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1)
+
+
+def enclose(cwd: str) -> None:
+    """Set up a pod (``pods``), as PID 1 of its namespaces: its mounts private, only ``cwd``
+    writable, a /proc of the namespace's own (or an empty one where none can be had), every
+    capability dropped. What ``contain`` does for one candidate, for all the pod will run."""
+    if not _private_proc(cwd):
+        _empty_proc()
+    _drop_capabilities()
 
 
 def _empty_proc() -> None:
@@ -409,13 +427,13 @@ def _reap(child: int, report: int) -> None:
         except InterruptedError:
             continue
         if pid == child:
-            _end_namespace()
+            end_namespace()
             with contextlib.suppress(OSError):
                 os.write(report, status.to_bytes(4, "little"))
             os._exit(0)
 
 
-def _end_namespace() -> None:
+def end_namespace() -> None:
     """Kill what is left of the candidate's tree and reap it here, in PID 1: the kernel would
     reap it unaccounted once PID 1 exits, and reaped here its CPU time counts in this process's
     (and so in the candidate's measured) usage."""

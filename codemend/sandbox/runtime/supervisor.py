@@ -225,18 +225,25 @@ class Supervisor:
             os.chown(path, self.uids[1], self.uids[1])
         return path
 
-    def cleanup(self, pidfds: list[int], pids: list[int], path: str | None, grace: float) -> None:
-        """Give the run's processes ``grace`` seconds to end by themselves, then sweep."""
+    def cleanup(
+        self, pidfds: list[int], pids: list[int], path: str | None, grace: float, *, collect: bool = True
+    ) -> None:
+        """Give the run's processes ``grace`` seconds to end by themselves, then sweep; then,
+        with ``collect``, take their trace (a caller whose candidate ran in a pod does that once
+        the pod reported its end: until then a process the candidate forked may still write)."""
         end = time.monotonic() + grace
         waiting = list(pidfds)
         while waiting and (left := end - time.monotonic()) > 0:
             for fd in select.select(waiting, [], [], left)[0]:
                 waiting.remove(fd)
-        if waiting or not self.contained:  # a contained candidate's namespace dies with its init
+        # A contained candidate's namespace dies with its init; what a candidate in a pod left,
+        # its init kills before it reports the end (``pods``).
+        if waiting or not self.contained:
             procs.sweep(self.uids, pids)
         if path:
             shutil.rmtree(path, ignore_errors=True)
-        tracing.collect(self.tracing)  # the run's processes are gone: what they wrote is all there
+        if collect:
+            tracing.collect(self.tracing)  # the run's processes are gone: what they wrote is all there
 
     # -- jobs -----------------------------------------------------------------------------
     def run(self, job: wire.Job) -> wire.Reply:
@@ -336,13 +343,13 @@ class Supervisor:
         c_limits = self.candidate_limits(job, len(session.pending))
         spare = self._take_spare(job)
         if spare is not None:
-            session.path, h_end = spare.path, spare.channel
+            h_end = spare.channel  # in a pod: no run directory of its own
             session.out_r, session.err_r = spare.out_r, spare.err_r
             session.c_pid, session.c_fd = spare.pid, spare.pidfd
             first: object = {"code": job["code"], "limits": c_limits}
             self.phases.mark("candidate: the spare, or one spawned by the zygote")
         else:
-            session.path = self.make_dir()
+            session.path = "" if wire.in_pod(wire.SERVE, self.contained, self.counted) else self.make_dir()
             h_end, c_end = socket.socketpair()
             session.out_r, out_w = os.pipe()
             session.err_r, err_w = os.pipe()
@@ -437,14 +444,17 @@ class Supervisor:
         grace = wire.COUNTED_START_S if self.counted else 0.5
         if s.timed_out:
             grace = 0.0
-        self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace)
+        self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace, collect=False)
         self.phases.mark("end of run: candidate exits, directory removed")
         os.waitpid(s.h_pid, 0)
-        for fd in (s.out_r, s.err_r):  # what is left in the pipes after the kill
-            (out if fd == s.out_r else err).drain(fd)
-        for fd in (s.ctl_r, s.out_r, s.err_r, s.c_fd, s.h_fd):
-            os.close(fd)
-        status = self.exit_status(s.c_pid)
+        try:
+            status = self.exit_status(s.c_pid)  # reported once none of the candidate's processes is left
+        finally:
+            for fd in (s.out_r, s.err_r):  # what is left in the pipes after the kill
+                (out if fd == s.out_r else err).drain(fd)
+            tracing.collect(self.tracing)
+            for fd in (s.ctl_r, s.out_r, s.err_r, s.c_fd, s.h_fd):
+                os.close(fd)
         self.phases.mark("exit status and CPU time (zygote)")
         if c_died:  # the harness only saw the channel close; say how the process ended
             why = f"the candidate process {procs.describe(status)}"
@@ -495,7 +505,7 @@ def main() -> None:
         parent.close()
         for fd in (host_in, host_out):
             os.close(fd)
-        zygote.zygote(child, valgrind if counting_error is None else None)
+        zygote.zygote(child, valgrind if counting_error is None else None, config["workdir"])
     child.close()
     supervisor = Supervisor(config, parent, why_not is None, counting_error)
     hello: wire.Hello = {

@@ -178,11 +178,18 @@ PROGRAM: Final = "program"  # an I/O test: run the code as ``__main__``
 EXEC: Final = "exec"  # a toolchain's command (a compiler, a compiled program): ``argv``, no channel
 
 
+def in_pod(mode: str, contain: bool, count: bool) -> bool:
+    """Whether the zygote starts a candidate in one of its pods (``pods``) rather than in
+    namespaces of its own: a contained, uncounted assertion-session candidate. Its directory is
+    then the pod's, and the spawn request's ``cwd`` is empty."""
+    return contain and not count and mode == SERVE
+
+
 class SpawnRequest(TypedDict):
     mode: Mode
     uid: int | None
     limits: ProcessLimits | None  # None: a spare (SERVE), its limits sent with its code
-    cwd: str
+    cwd: str  # empty in a pod (``in_pod``): the pod's own directory
     contain: bool
     count: bool  # run under valgrind, as one process, its count in the EXITED frame
     argv: NotRequired[list[str]]  # EXEC: the command, its first word an absolute path

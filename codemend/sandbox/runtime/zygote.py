@@ -4,7 +4,9 @@ Forked by the supervisor before any job is read, so a candidate's memory never h
 Per request it answers with the child's pid and a pidfd; when the child ends, with its wait
 status (for a contained one, the status its init reported for the candidate), the CPU time of
 its process tree from ``wait4``, and for a counted one valgrind's instruction count, read here
-from valgrind's own log (``counting``). Standard library only; runs inside the sandbox.
+from valgrind's own log (``counting``). An assertion session's contained candidate is forked
+by one of its pods instead (``pods``, ``wire.in_pod``), which reports the same once nothing of
+the candidate is left. Standard library only; runs inside the sandbox.
 """
 
 import functools
@@ -17,10 +19,11 @@ import sys
 from typing import Any
 
 if __package__:
-    from codemend.sandbox.runtime import candidate, counting, procs, wire
+    from codemend.sandbox.runtime import candidate, counting, pods, procs, wire
 else:  # inside the sandbox
     import candidate  # type: ignore[import-not-found, no-redef]
     import counting  # type: ignore[import-not-found, no-redef]
+    import pods  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
     import wire  # type: ignore[import-not-found, no-redef]
 
@@ -65,27 +68,37 @@ class Child:
         return [wire.EXITED, self.pid, status, cpu, count, error]
 
 
-def zygote(sock: socket.socket, valgrind: str | None) -> None:
-    """Serve spawn requests on ``sock`` until it closes; ``valgrind`` runs counted candidates."""
+def zygote(sock: socket.socket, valgrind: str | None, workdir: str) -> None:
+    """Serve spawn requests on ``sock`` until it closes; ``valgrind`` runs counted candidates,
+    pods (``pods``) keep their directories under ``workdir``."""
     # What this process holds now, every candidate inherits: frozen, the collector of a candidate
     # never walks it, so a candidate copies none of those pages for its garbage collection.
     gc.freeze()
     children: dict[int, Child] = {}  # by pidfd
     logs: dict[int, Child] = {}  # by log fd, until valgrind's log ends
+    pool = Pods(workdir)
     while True:
-        watched: list[Any] = [sock, *children, *logs]
+        watched: list[Any] = [sock, *children, *logs, *pool.watched()]
         ready, _, _ = select.select(watched, [], [])
         for fd in ready:
             if fd is sock:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
                 if not msg:
                     os._exit(0)
-                child = _spawn(json.loads(msg), fds, valgrind)
-                pidfd = os.pidfd_open(child.pid)  # valid until this process reaps the child
-                children[pidfd] = child
-                if child.log_fd is not None:
-                    logs[child.log_fd] = child
-                socket.send_fds(sock, [json.dumps([wire.SPAWNED, child.pid]).encode()], [pidfd])
+                req: wire.SpawnRequest = json.loads(msg)
+                pooled = wire.in_pod(req["mode"], bool(req.get("contain")), bool(req.get("count")))
+                if pooled:
+                    pid, pidfd = pool.spawn(req, fds)
+                else:
+                    child = _spawn(req, fds, valgrind)
+                    pid = child.pid
+                    pidfd = os.pidfd_open(child.pid)  # valid until this process reaps the child
+                    children[pidfd] = child
+                    if child.log_fd is not None:
+                        logs[child.log_fd] = child
+                socket.send_fds(sock, [json.dumps([wire.SPAWNED, pid]).encode()], [pidfd])
+                if pooled:
+                    os.close(pidfd)  # the pod's init reports its end
             elif fd in logs:
                 if not logs[fd].read_log():
                     del logs[fd]
@@ -95,6 +108,56 @@ def zygote(sock: socket.socket, valgrind: str | None) -> None:
                 if child.log_fd is not None:
                     logs.pop(child.log_fd, None)
                 sock.send(json.dumps(child.ended()).encode())
+            else:
+                for frame in pool.heard(fd):
+                    sock.send(json.dumps(frame).encode())
+
+
+class Pods:
+    """The zygote's pods (``pods``): each runs one candidate at a time; a request goes to an
+    idle one, or to a new one when none is idle."""
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        self.pods: list[pods.Pod] = []
+        self.serial = 0
+
+    def watched(self) -> list[Any]:
+        """What to wait on: each pod's socket (its reports) and pidfd (its end)."""
+        return [fd for pod in self.pods for fd in (pod.sock, pod.pidfd)]
+
+    def spawn(self, req: wire.SpawnRequest, fds: list[int]) -> tuple[int, int]:
+        """Start a candidate in an idle pod (a new one if none is): its pid and a pidfd. A pod
+        found gone is dropped and another tried; OSError when no pod can be started (this
+        process then ends, and the supervisor with it: the host replaces the worker)."""
+        try:
+            for _ in range(3):
+                pod = next((p for p in self.pods if p.busy is None), None)
+                if pod is None:
+                    self.serial += 1
+                    pod = pods.start(self.workdir, self.serial, req["uid"])
+                    self.pods.append(pod)
+                try:
+                    return pods.spawn(pod, req, fds)
+                except OSError:
+                    self.pods.remove(pod)
+                    os.kill(pod.pid, 9)
+                    os.waitpid(pod.pid, 0)
+                    pods.close(pod)
+            raise OSError("no pod would start a candidate")
+        finally:
+            for f in fds:
+                os.close(f)
+
+    def heard(self, fd: Any) -> list[list[Any]]:
+        """The EXITED frames from the pod whose socket or pidfd ``fd`` is (none if it is not one)."""
+        for pod in self.pods:
+            if fd is pod.sock:
+                return pods.reports(pod)
+            if fd == pod.pidfd:
+                self.pods.remove(pod)
+                return pods.gone(pod)
+        return []
 
 
 def _spawn(req: wire.SpawnRequest, fds: list[int], valgrind: str | None) -> Child:
