@@ -26,6 +26,7 @@ from codemend.errors import InfrastructureError, SandboxUnavailable, UserError
 from codemend.problems.model import AssertTest, IOTest, Problem
 from codemend.records import CompileReport, CostMethod, Trace
 from codemend.sandbox.base import Sandbox
+from codemend.sandbox.calls import direct_call
 from codemend.sandbox.report import Isolation, TestReport, TestResult
 from codemend.sandbox.runtime import wire
 from codemend.sandbox.toolchains import CompileLimits, toolchain_job
@@ -278,7 +279,7 @@ class PooledSandbox(Sandbox):
             "code": code,
             "entry_point": problem.entry_point,
             "setup": problem.test_setup_code,
-            "tests": [cast(wire.TestSpec, t.model_dump()) for t in tests],
+            "tests": [self._spec(problem, t) for t in tests],
             "time_limit_s": problem.time_limit_s,
             "output_limit": limits.output_bytes,
             "limits": {
@@ -293,6 +294,17 @@ class PooledSandbox(Sandbox):
         if toolchain is not None:
             job["toolchain"], job["code"] = toolchain, built
         return job
+
+    @staticmethod
+    def _spec(problem: Problem, test: AssertTest | IOTest) -> wire.TestSpec:
+        """A test as it crosses; an assert test the supervisor can check without a harness
+        carries its call taken apart (``calls``), where no setup code runs before it."""
+        spec = cast(wire.TestSpec, test.model_dump())
+        if spec["kind"] == "assert" and not spec["in_child"] and not problem.test_setup_code:
+            call = direct_call(spec["code"], problem.entry_point)
+            if call is not None:
+                spec["call"] = call
+        return spec
 
     def run(
         self,

@@ -258,14 +258,17 @@ def _compile_test(code: str, called: set[str]):  # type: ignore[no-untyped-def]
     return compile(tree, TEST_FILE, "exec"), cmp
 
 
-def _result(status: str, **fields: object) -> dict:
+def verdict(status: str, **fields: object) -> dict:
+    """A trusted verdict: ``status`` and the fields that are not None."""
     return {"status": status, "trusted": True, **{k: v for k, v in fields.items() if v is not None}}
 
 
-def _from_info(status: str, info: list, **fields: object) -> dict:
+def exception_verdict(status: str, info: list, **fields: object) -> dict:
+    """The verdict of an exception (``info``: ``candidate.exc_info``'s list); a MemoryError's is
+    ``memory``."""
     if info[0] == "MemoryError":
         status = "memory"
-    return _result(status, exc_type=info[0], exc_message=info[1], traceback=info[2], **fields)
+    return verdict(status, exc_type=info[0], exc_message=info[1], traceback=info[2], **fields)
 
 
 def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) -> dict:
@@ -280,9 +283,9 @@ def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) ->
         scope = dict(base)
         scope["__cm_cmp"] = cmp
         exec(code, scope)
-        outcome = _result("passed")
+        outcome = verdict("passed")
     except AssertFail as fail:
-        outcome = _result(
+        outcome = verdict(
             "failed",
             call=proxies.last_call,
             assertion=fail.source,
@@ -291,9 +294,9 @@ def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) ->
         )
     except AssertionError as exc:
         actual = short(proxies.last_result) if proxies.has_result else None
-        outcome = _result("failed", call=proxies.last_call, actual=actual, exc_message=str(exc)[:300])
+        outcome = verdict("failed", call=proxies.last_call, actual=actual, exc_message=str(exc)[:300])
     except Unplain as exc:
-        outcome = _result(
+        outcome = verdict(
             "failed",
             call=proxies.last_call,
             actual=f"<a {exc} object: only plain data can be checked>",
@@ -301,19 +304,20 @@ def run_test(test: wire.AssertSpec, base: dict, setup: str, proxies: Proxies) ->
     except NeedsChild:
         return _in_child(test, setup, proxies)
     except (CandidateGone, CandidateAbort):
-        outcome = _result("crashed")
+        outcome = verdict("crashed")
     except BaseException as exc:
         if proxies.last_exc is not None and proxies.last_exc[0] is exc:
-            outcome = _from_info("error", proxies.last_exc[1], call=proxies.last_call)
+            outcome = exception_verdict("error", proxies.last_exc[1], call=proxies.last_call)
         else:
             info = exc_info(exc, TEST_FILE)
-            outcome = _from_info("error", info, call=proxies.last_call, detail="raised in the test code")
+            detail = "raised in the test code"
+            outcome = exception_verdict("error", info, call=proxies.last_call, detail=detail)
     if proxies.poison is not None:
         poison = proxies.poison
         if "info" in poison:
-            outcome = _from_info(poison["status"], poison["info"], call=proxies.last_call)
+            outcome = exception_verdict(poison["status"], poison["info"], call=proxies.last_call)
         else:
-            outcome = _result(poison["status"], call=proxies.last_call, detail=poison["detail"])
+            outcome = verdict(poison["status"], call=proxies.last_call, detail=poison["detail"])
     return outcome
 
 
@@ -321,12 +325,12 @@ def _in_child(test: wire.AssertSpec, setup: str, proxies: Proxies) -> dict:
     try:
         reply = proxies.run_in_child(setup, test["code"])
     except CandidateGone:
-        return _result("crashed", trusted=False, detail=proxies.poison and proxies.poison.get("detail"))
+        return verdict("crashed", trusted=False, detail=proxies.poison and proxies.poison.get("detail"))
     if reply[0] == wire.PASSED:
-        return {**_result("passed"), "trusted": False}
+        return {**verdict("passed"), "trusted": False}
     info: list[Any] = [str(x) for x in reply[2:5]] + [bool(reply[5]) if len(reply) > 5 else False]
     status = "failed" if info[0] == "AssertionError" else "error"
-    return {**_from_info(status, info), "trusted": False}
+    return {**exception_verdict(status, info), "trusted": False}
 
 
 def main(job: wire.Job, indexes: list[int]) -> None:
@@ -338,13 +342,13 @@ def main(job: wire.Job, indexes: list[int]) -> None:
         for i in indexes:
             wire.send_frame(
                 CONTROL,
-                [wire.RESULT, i, _result("crashed", detail="the candidate process exited while loading")],
+                [wire.RESULT, i, verdict("crashed", detail="the candidate process exited while loading")],
             )
         return
     if ready[0] == wire.IMPORT_ERROR:
         info: list[Any] = [str(x) for x in ready[1:4]] + [bool(ready[4])]
         for i in indexes:
-            result = _from_info("error", info, detail="the solution raised while loading")
+            result = exception_verdict("error", info, detail="the solution raised while loading")
             wire.send_frame(CONTROL, [wire.RESULT, i, result])
         return
     base: dict = {"__builtins__": builtins, "__name__": "__test__"}
@@ -361,7 +365,7 @@ def main(job: wire.Job, indexes: list[int]) -> None:
     except BaseException as exc:
         setup_info = exc_info(exc, "setup.py")
         for i in indexes:
-            result = _from_info("error", setup_info, detail="the test setup code raised")
+            result = exception_verdict("error", setup_info, detail="the test setup code raised")
             wire.send_frame(CONTROL, [wire.RESULT, i, result])
         return
     for i in indexes:

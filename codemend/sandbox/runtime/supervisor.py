@@ -3,9 +3,10 @@
 It never executes candidate or test code. Per job it forks a harness process (test code,
 uid A) and asks the zygote for candidate processes (model code, uid B), enforces per-test
 wall-clock deadlines, drains and caps their output, kills every process of a finished run and
-compares I/O-test output itself (``io_tests``). A job with cost ``instructions`` runs each
-candidate under valgrind and sums their counts (``counting``). Standard library only: run as
-``python -I -S supervisor.py``.
+compares I/O-test output itself (``io_tests``). Assert tests the host took apart into a call
+and a literal it checks itself, with no harness (``direct``): only data crosses. A job with cost
+``instructions`` runs each candidate under valgrind and sums their counts (``counting``).
+Standard library only: run as ``python -I -S supervisor.py``.
 """
 
 import contextlib
@@ -15,15 +16,27 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import sys
 import time
 
 if __package__:
-    from codemend.sandbox.runtime import counting, harness, io_tests, procs, programs, spares, wire, zygote
+    from codemend.sandbox.runtime import (
+        counting,
+        direct,
+        harness,
+        io_tests,
+        procs,
+        programs,
+        spares,
+        wire,
+        zygote,
+    )
 else:  # inside the sandbox
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import counting  # type: ignore[import-not-found, no-redef]
+    import direct  # type: ignore[import-not-found, no-redef]
     import harness  # type: ignore[import-not-found, no-redef]
     import io_tests  # type: ignore[import-not-found, no-redef]
     import procs  # type: ignore[import-not-found, no-redef]
@@ -77,8 +90,10 @@ class Session:
         self.c_died = False  # the candidate's pidfd turned readable while the harness ran
         self.control = bytearray()
         self.path = ""
-        self.c_pid = self.c_fd = self.h_pid = self.h_fd = -1
+        self.c_pid = self.c_fd = self.h_pid = self.h_fd = -1  # no harness (-1): a direct session
         self.ctl_r = self.out_r = self.err_r = -1
+        self.chan: socket.socket | None = None  # the supervisor's end of the candidate's channel
+        self.abandoned = False  # a direct session left its tests to the harness (``direct``)
 
     def restart_clock(self, now: float) -> None:
         """Start timing the current test at ``now``: its deadline is ``now`` plus the time limit."""
@@ -106,6 +121,8 @@ class Session:
     def settle_verdicts(self) -> None:
         """Verdicts for the tests the session ended on: timed out, or the harness died."""
         results, current, limit = self.results, self.current, self.limit
+        if self.abandoned:
+            return
         if self.timed_out:
             what = "this test" if current is not None else "loading the solution and the test setup"
             detail = f"no verdict within {limit:g} s of wall-clock time for {what}"
@@ -226,11 +243,24 @@ class Supervisor:
         return path
 
     def cleanup(
-        self, pidfds: list[int], pids: list[int], path: str | None, grace: float, *, collect: bool = True
+        self,
+        pidfds: list[int],
+        pids: list[int],
+        path: str | None,
+        grace: float,
+        *,
+        collect: bool = True,
+        in_pod: bool = False,
     ) -> None:
         """Give the run's processes ``grace`` seconds to end by themselves, then sweep; then,
         with ``collect``, take their trace (a caller whose candidate ran in a pod does that once
-        the pod reported its end: until then a process the candidate forked may still write)."""
+        the pod reported its end: until then a process the candidate forked may still write).
+
+        ``in_pod``: the first pidfd and pid are a candidate's in a pod (``pods``). It is killed
+        through its pidfd, and its pod's init, which reaps it, kills and reaps what it left: the
+        CPU time of all of it is counted (a sweep of the candidates' uid would kill the init
+        too, and the kernel reaps a dead init's namespace uncounted), and the pod stays. The
+        sweep is then for the other processes (the harness's uid)."""
         end = time.monotonic() + grace
         waiting = list(pidfds)
         while waiting and (left := end - time.monotonic()) > 0:
@@ -238,7 +268,12 @@ class Supervisor:
                 waiting.remove(fd)
         # A contained candidate's namespace dies with its init; what a candidate in a pod left,
         # its init kills before it reports the end (``pods``).
-        if waiting or not self.contained:
+        if in_pod and waiting:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfds[0], signal.SIGKILL)
+            if len(pids) > 1:
+                procs.sweep(self.uids[:1] if self.uids else None, pids[1:])
+        elif waiting or not self.contained:
             procs.sweep(self.uids, pids)
         if path:
             shutil.rmtree(path, ignore_errors=True)
@@ -261,10 +296,15 @@ class Supervisor:
         if "toolchain" in job:
             return self._run_programs(job, out, err)
         pending = [i for i, t in enumerate(tests) if t["kind"] == "assert"]
+        harnessed = False  # a direct session fell back: the rest run in the harness
         while pending:
-            self._assert_session(job, pending, results, out, err)
+            fell_back = False
+            if not harnessed and direct.eligible(self, job, pending):
+                fell_back = harnessed = not self._direct_session(job, pending, results, out, err)
+            else:
+                self._assert_session(job, pending, results, out, err)
             left = [i for i in pending if results[i] is None]
-            if len(left) == len(pending):  # no progress: nothing more can be learned
+            if len(left) == len(pending) and not fell_back:  # no progress: nothing more can be learned
                 for i in left:
                     results[i] = {"status": "crashed", "detail": "the run ended before this test"}
                 break
@@ -336,40 +376,70 @@ class Supervisor:
         self.phases.mark("after the last test: the harness exits")
         self._settle_session(session, out, err)
 
-    def _start_session(self, session: Session, job: wire.Job) -> None:
-        """Take the spare candidate or spawn one, send it the code, fork the harness."""
-        null = os.open(os.devnull, os.O_RDWR)
-        limits = self.process_limits(job, len(session.pending))
-        c_limits = self.candidate_limits(job, len(session.pending))
+    def _direct_session(
+        self,
+        job: wire.Job,
+        pending: list[int],
+        results: list[wire.Verdict | None],
+        out: procs.Capture,
+        err: procs.Capture,
+    ) -> bool:
+        """``_assert_session`` with the supervisor in the harness's place (``direct``); False
+        when it fell back: the tests it left undecided need a harness session."""
+        session = Session(pending, results, wire.time_limit(job), self.phases)
+        took_spare = self._start_candidate(session, job)
+        if took_spare:
+            self.prepare_spare()
+        self.phases.mark(DIRECT_PHASE)
+        session.restart_clock(time.monotonic())
+        kept = direct.run(session, job, out, err)
+        self.phases.mark("after the last test: the harness exits")
+        self._settle_session(session, out, err)
+        return kept
+
+    def _start_candidate(self, session: Session, job: wire.Job) -> bool:
+        """Take the spare candidate or spawn one, send it the code (``session.chan``: the
+        supervisor's end of its channel); whether it was the spare."""
+        limits = self.candidate_limits(job, len(session.pending))
         spare = self._take_spare(job)
         if spare is not None:
-            h_end = spare.channel  # in a pod: no run directory of its own
+            session.chan = spare.channel  # in a pod: no run directory of its own
             session.out_r, session.err_r = spare.out_r, spare.err_r
             session.c_pid, session.c_fd = spare.pid, spare.pidfd
-            first: object = {"code": job["code"], "limits": c_limits}
+            first: object = {"code": job["code"], "limits": limits}
             self.phases.mark("candidate: the spare, or one spawned by the zygote")
         else:
             session.path = "" if wire.in_pod(wire.SERVE, self.contained, self.counted) else self.make_dir()
-            h_end, c_end = socket.socketpair()
+            session.chan, c_end = socket.socketpair()
             session.out_r, out_w = os.pipe()
             session.err_r, err_w = os.pipe()
+            null = os.open(os.devnull, os.O_RDWR)
             fds = [null, out_w, err_w, c_end.fileno()]
-            session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, c_limits, session.path)
+            session.c_pid, session.c_fd = self.spawn(wire.SERVE, fds, limits, session.path)
             self.phases.mark("candidate: the spare, or one spawned by the zygote")
-            for fd in (out_w, err_w):
+            for fd in (null, out_w, err_w):
                 os.close(fd)
             c_end.close()
             first = self.first_frame(job)
         with contextlib.suppress(OSError):
-            wire.send_frame(h_end.fileno(), first)
+            wire.send_frame(session.chan.fileno(), first)
+        return spare is not None
+
+    def _start_session(self, session: Session, job: wire.Job) -> None:
+        """Start the candidate (``_start_candidate``), fork the harness."""
+        took_spare = self._start_candidate(session, job)
+        assert session.chan is not None
+        null = os.open(os.devnull, os.O_RDWR)
         session.ctl_r, ctl_w = os.pipe()
-        h_fds = [null, null, null, h_end.fileno(), ctl_w]
+        h_fds = [null, null, null, session.chan.fileno(), ctl_w]
+        limits = self.process_limits(job, len(session.pending))
         session.h_pid = self._fork_harness(job, session.pending, h_fds, limits)
-        h_end.close()
+        session.chan.close()
+        session.chan = None
         os.close(ctl_w)
         os.close(null)
         session.h_fd = os.pidfd_open(session.h_pid)
-        if spare is not None:  # the next one starts on a core this session leaves idle
+        if took_spare:  # the next one starts on a core this session leaves idle
             self.prepare_spare()
         self.phases.mark("code sent, harness fork")
 
@@ -435,6 +505,9 @@ class Supervisor:
         died ended."""
         s = session
         s.settle_verdicts()
+        if s.chan is not None:  # a direct session's: the candidate reads its end and exits
+            s.chan.close()
+            s.chan = None
         # Did the candidate end before the kill? Its channel closes a moment before its pidfd
         # turns readable, so when the harness saw it go, give that moment.
         vague = bool(s.vague_crashes())
@@ -442,11 +515,15 @@ class Supervisor:
         # After "done" the harness exits and the candidate sees its channel close (a counted
         # one then has valgrind write its count: killed, it would leave none).
         grace = wire.COUNTED_START_S if self.counted else 0.5
-        if s.timed_out:
+        if s.timed_out or s.abandoned:
             grace = 0.0
-        self.cleanup([s.c_fd, s.h_fd], [s.c_pid, s.h_pid], s.path, grace, collect=False)
+        harnessed = s.h_pid >= 0
+        pidfds, pids = ([s.c_fd, s.h_fd], [s.c_pid, s.h_pid]) if harnessed else ([s.c_fd], [s.c_pid])
+        in_pod = wire.in_pod(wire.SERVE, self.contained, self.counted)
+        self.cleanup(pidfds, pids, s.path, grace, collect=False, in_pod=in_pod)
         self.phases.mark("end of run: candidate exits, directory removed")
-        os.waitpid(s.h_pid, 0)
+        if harnessed:
+            os.waitpid(s.h_pid, 0)
         try:
             status = self.exit_status(s.c_pid)  # reported once none of the candidate's processes is left
         finally:
@@ -454,7 +531,8 @@ class Supervisor:
                 (out if fd == s.out_r else err).drain(fd)
             tracing.collect(self.tracing)
             for fd in (s.ctl_r, s.out_r, s.err_r, s.c_fd, s.h_fd):
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
         self.phases.mark("exit status and CPU time (zygote)")
         if c_died:  # the harness only saw the channel close; say how the process ended
             why = f"the candidate process {procs.describe(status)}"
@@ -462,6 +540,7 @@ class Supervisor:
                 r["detail"] = why
 
 
+DIRECT_PHASE = "code sent, no harness (direct)"  # a direct session's, in place of the harness's fork
 _SPARE_SPAWNED = "spare spawned"  # what ``zygote_msg`` returns for the spare's SPAWNED
 
 

@@ -60,13 +60,31 @@ class ProcessLimits(Limits):
     cpu_s: float
 
 
+class DirectCall(TypedDict):
+    """An assert test that only compares one call of the entry point with a literal
+    (``assert f(1, [2]) == (3, 4)``), taken apart by the host (``codemend.sandbox.calls``) so the
+    supervisor can check it without a harness (``direct``): the call as the harness would send
+    it, the expected value encoded, and the texts the harness would report."""
+
+    args: list[object]  # each encoded (``encode``)
+    kwargs: object  # encoded dict
+    mutable: list[int]  # the indexes of list, dict and set arguments (the harness's write-back)
+    expected: object  # encoded
+    swap: bool  # the call is on the right: ``expected == result``
+    assertion: str  # the assert's source
+    shown: str  # the call, as the harness shows it (``harness.Proxies.call``)
+    expected_shown: str  # ``harness.short(expected)``
+
+
 class AssertSpec(TypedDict):
-    """An ``AssertTest`` as it crosses (its ``model_dump()``)."""
+    """An ``AssertTest`` as it crosses (its ``model_dump()``), with ``call`` when the supervisor
+    may check it directly (``DirectCall``)."""
 
     kind: Literal["assert"]
     code: str
     visibility: str
     in_child: bool
+    call: NotRequired[DirectCall]
 
 
 class IOSpec(TypedDict):
@@ -234,12 +252,17 @@ class Unencodable(Exception):
     """A value that is not plain data."""
 
 
-def send_frame(fd: int, obj: object) -> None:
-    """Write ``obj`` to ``fd`` as one length-prefixed JSON frame; ``FrameError`` past ``MAX_FRAME``."""
+def frame(obj: object) -> bytes:
+    """``obj`` as one length-prefixed JSON frame; ``FrameError`` past ``MAX_FRAME``."""
     data = json.dumps(obj, separators=(",", ":")).encode()
     if len(data) > MAX_FRAME:
         raise FrameError(f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
-    view = memoryview(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def send_frame(fd: int, obj: object) -> None:
+    """Write ``obj`` to ``fd`` as one length-prefixed JSON frame; ``FrameError`` past ``MAX_FRAME``."""
+    view = memoryview(frame(obj))
     while view:
         written = os.write(fd, view)
         view = view[written:]
@@ -271,10 +294,21 @@ def recv_frame(fd: int, limit: int = MAX_FRAME, *, plain: bool = False) -> objec
     body = _read_exact(fd, size)
     if body is None:
         raise FrameError("stream ended inside a frame")
+    return decode(body, plain=plain)
+
+
+def decode(body: bytes, *, plain: bool = False) -> object:
+    """A frame's body as ``recv_frame`` returns it; ``FrameError`` when it is not JSON (or, with
+    ``plain``, not tagged plain values)."""
     try:
         return json.loads(body, object_hook=_hook if plain else None)
     except (ValueError, TypeError, RecursionError) as exc:
         raise FrameError(f"undecodable frame: {exc}") from None
+
+
+def frame_size(header: bytes) -> int:
+    """The body size a frame's 4-byte header announces."""
+    return int(_HEADER.unpack(header)[0])
 
 
 class _Eof:
