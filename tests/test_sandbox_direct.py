@@ -10,13 +10,13 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from conftest import make_problem
 
 from codemend.problems.model import Problem
 from codemend.sandbox import LocalSandbox
 from codemend.sandbox.calls import direct_call
 from codemend.sandbox.report import TestReport
 from codemend.sandbox.runtime.supervisor import DIRECT_PHASE
-from tests.conftest import make_problem
 
 SQUARES = ("assert f(2) == 4", "assert f(3) == 9")
 
