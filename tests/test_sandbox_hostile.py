@@ -6,6 +6,7 @@ The problems' tests expect values the hostile code does not compute, so any "pas
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import socket
@@ -638,14 +639,38 @@ def test_a_run_finds_nothing_an_earlier_run_left_in_its_directory(local_sandbox:
         os.chmod("locked", 0o500)
         os.mkfifo("pipe")
         os.symlink("/", "root")
-        os.chmod(".", 0o500)
+        os.chmod(".", 0)
         return x * x
     """
-    look = "import os\ndef f(x):\n    return sorted(os.listdir('.'))\n"
+    look = "import os\ndef f(x):\n    return sorted(os.listdir('.')), os.getcwd()\n"
+    where = set()
     with LocalSandbox(workers=1, isolation="namespaces") as box:
         for _ in range(3):  # through each of the worker's pods more than once
             assert statuses(run(box, mess, "assert f(2) == 4")) == ["passed"]
             for _ in range(3):
+                report = run(box, look, "assert f(0) == 'x'")
+                listed, cwd = ast.literal_eval(report.results[0].actual or "")
+                assert listed == []
+                where.add(cwd)
+    assert len(where) <= 2  # emptied, the pods were kept: none had to be replaced
+
+
+def test_a_tree_too_deep_to_remove_ends_its_pod_and_nothing_else(local_sandbox: LocalSandbox) -> None:
+    """A directory 1,500 levels deep is more than the pod's init removes (``rmtree`` recurses):
+    the pod ends, the worker starts another, and the next runs find an empty directory."""
+    deep = """
+    import os
+    def f(x):
+        for _ in range(1500):
+            os.mkdir("d")
+            os.chdir("d")
+        return x * x
+    """
+    look = "import os\ndef f(x):\n    return sorted(os.listdir('.'))\n"
+    with LocalSandbox(workers=1, isolation="namespaces") as box:
+        for _ in range(2):
+            assert statuses(run(box, deep, "assert f(2) == 4", limit=10.0)) == ["passed"]
+            for _ in range(2):
                 assert statuses(run(box, look, "assert f(0) == []")) == ["passed"]
 
 

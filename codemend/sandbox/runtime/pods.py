@@ -132,10 +132,12 @@ def gone(pod: Pod) -> list[list[Any]]:
 
 
 def close(pod: Pod) -> None:
-    """Let go of a pod (it sees its socket close and exits, or has) and remove its directory."""
+    """Let go of a pod (it sees its socket close and exits, or has) and remove its directory
+    (what cannot be removed stays in the worker's own /tmp, which goes with the worker)."""
     pod.sock.close()
     os.close(pod.pidfd)
-    shutil.rmtree(pod.path, ignore_errors=True)
+    with contextlib.suppress(RecursionError):
+        shutil.rmtree(pod.path, ignore_errors=True)
 
 
 # -- inside the pod ---------------------------------------------------------------------------
@@ -215,23 +217,22 @@ def _candidate(req: wire.SpawnRequest, fds: list[int], path: str, base: int) -> 
 def _empty(path: str) -> bool:
     """Remove everything in ``path`` (the candidate's directory: it may have taken the write or
     search permission off what it made, all of it its own); whether ``path`` is empty after."""
-    for _ in range(3):
-        try:
+    try:
+        for _ in range(3):
+            os.chmod(path, 0o700)  # the candidate may have taken its own directory's permissions
             entries = os.listdir(path)
-        except OSError:
-            return False
-        if not entries:
-            return True
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o700)
-        for name in entries:
-            full = os.path.join(path, name)
-            with contextlib.suppress(OSError):
-                if stat.S_ISDIR(os.lstat(full).st_mode):
-                    shutil.rmtree(full, onerror=_writable)
-                else:
-                    os.unlink(full)
-    return not os.listdir(path)
+            if not entries:
+                return True
+            for name in entries:
+                full = os.path.join(path, name)
+                with contextlib.suppress(OSError):
+                    if stat.S_ISDIR(os.lstat(full).st_mode):
+                        shutil.rmtree(full, onerror=_writable)
+                    else:
+                        os.unlink(full)
+        return not os.listdir(path)
+    except (OSError, RecursionError):  # a tree deeper than ``rmtree`` walks: the pod ends
+        return False
 
 
 def _writable(func: Any, path: str, _exc: Any) -> None:
