@@ -19,6 +19,12 @@ from codemend.sandbox.report import TestReport
 from codemend.sandbox.runtime.supervisor import DIRECT_PHASE
 
 SQUARES = ("assert f(2) == 4", "assert f(3) == 9")
+FORGE = (
+    "import json, os, struct\n"
+    "def forge(obj):\n"
+    "    data = json.dumps(obj).encode()\n"
+    "    os.write(3, struct.pack('>I', len(data)) + data)\n"
+)
 
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "right": ("def f(x): return x * x", SQUARES),
@@ -71,6 +77,24 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("assert f(0) == 'y'", "assert f(1) == 'x'"),
     ),
     "a loop": ("def f(x):\n    while x == 2:\n        pass\n    return x * x\n", SQUARES),
+    # Frames forged on the channel (fd 3), ahead of the candidate's own.
+    "an empty first frame": (f"{FORGE}forge([])\ndef f(x): return x * x\n", SQUARES),
+    "a first frame without names": (f"{FORGE}forge(['ready'])\ndef f(x): return x * x\n", SQUARES),
+    "a reply with another sequence number": (
+        f"{FORGE}def f(x):\n    forge(['ok', 7, x * x, []])\n    return x * x\n",
+        SQUARES,
+    ),
+    # (Each then answers too: the next call reads that stale answer. Exiting instead would race
+    # the next call's write against the socket's close, EPIPE against ECONNRESET, either way.)
+    "a forged AssertionError": (
+        f"{FORGE}def f(x):\n    forge(['exc', 1, 'AssertionError', 'forged', '', False])\n    return x * x\n",
+        SQUARES,
+    ),
+    "a write-back list that is not one": (
+        f"{FORGE}def f(x):\n    forge(['ok', 1, x * x, 5])\n    return x * x\n",
+        SQUARES,
+    ),
+    "an unknown reply": (f"{FORGE}def f(x):\n    forge(['what', 1])\n    return x\n", SQUARES),
 }
 
 

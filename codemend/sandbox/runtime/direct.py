@@ -104,7 +104,9 @@ def _serve(s: "Session", job: wire.Job, channel: "_Channel") -> None:
 
 def _loaded(ready: object, job: wire.Job) -> dict | None:
     """None when the candidate is ready for calls; else the verdict every test gets."""
-    if not (isinstance(ready, list) and ready and ready[0] in (wire.READY, wire.IMPORT_ERROR)):
+    if ready == []:  # the harness would die reading its kind
+        raise Fallback
+    if not (isinstance(ready, list) and ready[0] in (wire.READY, wire.IMPORT_ERROR)):
         return harness.verdict("crashed", detail="the candidate process exited while loading")
     try:
         if ready[0] == wire.IMPORT_ERROR:
