@@ -191,5 +191,6 @@ def test_the_job_the_pool_sends_has_exactly_the_declared_keys() -> None:
     assert set(job) == wire.Job.__required_keys__
     assert set(job["limits"]) == wire.Limits.__required_keys__
     assert_spec, io_spec = (set(t) for t in job["tests"])
-    assert assert_spec == wire.AssertSpec.__required_keys__
+    assert assert_spec == wire.AssertSpec.__required_keys__ | {"call"}  # a literal assert: taken apart
+    assert set(job["tests"][0]["call"]) == wire.DirectCall.__required_keys__  # type: ignore[typeddict-item]
     assert io_spec == wire.IOSpec.__required_keys__
