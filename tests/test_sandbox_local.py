@@ -385,6 +385,33 @@ def test_each_candidate_is_contained_in_namespaces_of_its_own(sandbox: LocalSand
     assert "SIGKILL" in (killed.results[0].detail or "")
 
 
+def test_a_worker_started_by_a_host_that_ignores_signals_behaves_as_any(sandbox: LocalSandbox) -> None:
+    """Ignored signals survive fork and exec. A host that ignores SIGCHLD (whose workers could then
+    not wait for their children), SIGINT, SIGTERM and SIGHUP while the pool starts still gets a
+    worker whose candidates see the dispositions of a plain start and, where instructions can be
+    counted, count what the shared pool's count (Python reads the dispositions it inherits)."""
+    ignored = (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {sig: signal.getsignal(sig) for sig in ignored}
+    for sig in ignored:
+        signal.signal(sig, signal.SIG_IGN)
+    box = LocalSandbox(workers=1, isolation="namespaces")
+    try:
+        box.start()
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    code = "import signal\ndef f(x):\n    return [str(signal.getsignal(s)) for s in signal.valid_signals()]\n"
+    problem = make_problem("assert f(0) == 0")
+    counted = make_problem("assert f(20) == 6765")
+    fib = "def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\n"
+    with box:
+        seen = box.run(problem, code).results[0].actual
+        assert seen is not None and seen == sandbox.run(problem, code).results[0].actual
+        if sandbox.cost_unavailable("instructions") is None:
+            count = box.run(counted, fib, cost="instructions").instructions
+            assert count is not None and count == sandbox.run(counted, fib, cost="instructions").instructions
+
+
 # -- instruction counts (cost="instructions", valgrind) ----------------------------------------
 
 

@@ -43,6 +43,24 @@ def set_dumpable(dumpable: bool) -> None:
     _prctl(PR_SET_DUMPABLE, int(dumpable))
 
 
+def default_signals() -> None:
+    """Every signal as a Python started by a plain parent has it, whatever the host ignored or
+    blocked (both survive fork and exec): its own SIGINT handler, SIGPIPE and SIGXFSZ ignored, the
+    rest default, none blocked. A host that ignores SIGCHLD would otherwise have the kernel reap
+    this worker's children before it waits for them, and a counted candidate, which valgrind
+    starts afresh, would count a different start-up (Python reads the dispositions it inherits)."""
+    kept = {signal.SIGPIPE, signal.SIGXFSZ}
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if sig == signal.SIGINT:
+                signal.signal(sig, signal.default_int_handler)
+            elif sig not in kept and signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()

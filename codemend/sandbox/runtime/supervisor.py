@@ -564,6 +564,7 @@ def main() -> None:
     """The worker's entry: probe containment and counting, fork the zygote, say hello to the host,
     then serve jobs from stdin until it closes."""
     config: wire.WorkerConfig = json.loads(sys.argv[1])
+    procs.default_signals()
     procs.set_dumpable(False)  # inherited by the zygote; the harness sets it again itself
     uids = config.get("uids")
     why_not = procs.probe_containment(uids[1] if uids else None) if config.get("contain", True) else "off"
