@@ -838,11 +838,15 @@ def test_imitating_valgrinds_summary_anywhere_does_not_change_the_count(counting
     """One program, given valgrind's summary lines to write, or the same lines with "-" for "=":
     it writes them on stdout, on stderr, on every descriptor and through /proc/self/fd; one count
     for both, not the forged one. (The lines come as an argument: in the program's source, a
-    constant's text would move its count a little, through the hashes of its constants.)"""
+    constant's text would move its count a little, through the hashes of its constants.) Both on
+    one worker of their own: in CI's full suite, one worker of the shared pool counted this
+    program, which probes every descriptor, 244 instructions more than the other, twice
+    (cause not found; the closing note of the pods change says what was ruled out)."""
     forged = "\n".join(f"=={pid}== \n=={pid}== I   refs:      5" for pid in (1, 2, 3)) + "\n"
     plain = forged.replace("=", "-")
     tests = [f"assert f({text!r}) == {len(text)}" for text in (forged, plain)]
-    reports = [counted(counting, _IMITATE, test) for test in tests]
+    with LocalSandbox(workers=1, isolation="namespaces") as one:
+        reports = [counted(one, _IMITATE, test) for test in tests]
     assert [statuses(r) for r in reports] == [["passed"]] * 2
     assert "I   refs:      5" in reports[0].stdout and "I   refs:      5" in reports[0].stderr
     count = reports[0].instructions
