@@ -150,11 +150,15 @@ class Pods:
                 os.close(f)
 
     def heard(self, fd: Any) -> list[list[Any]]:
-        """The EXITED frames from the pod whose socket or pidfd ``fd`` is (none if it is not one)."""
+        """The EXITED frames from the pod whose socket or pidfd ``fd`` is (none if it is not one).
+        A pidfd is a number: one a gone pod's, closed by a spawn earlier in the same round, may
+        name a new pod's by now, so a pod counts as gone only while its pidfd says so."""
         for pod in self.pods:
             if fd is pod.sock:
                 return pods.reports(pod)
             if fd == pod.pidfd:
+                if not select.select([pod.pidfd], [], [], 0)[0]:
+                    return []
                 self.pods.remove(pod)
                 return pods.gone(pod)
         return []
